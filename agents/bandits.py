@@ -1,0 +1,137 @@
+"""Classic stationary bandits: they treat each strategy as an arm with a fixed mean reward.
+
+They ignore that a strategy's reward grows with its own pick count, which is exactly what the
+learning-curve agents model; on the trade-off they are the baselines that must be beaten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from agents.base import BaseAgent
+
+
+def _check(value: float, field: str, low: float, high: float | None = None, low_open: bool = False) -> float:
+    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in the allowed range."""
+    bad_low = value <= low if low_open else value < low
+    if not math.isfinite(value) or bad_low or (high is not None and value > high):
+        bracket = "(" if low_open else "["
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{field} must lie in {bracket}{low}, {upper}, got {value!r}")
+    return float(value)
+
+
+class _SampleMeanAgent(BaseAgent):
+    """Keeps per-arm pick counts and running mean rewards."""
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        self.counts = np.zeros(self.n_actions, dtype=np.int64)
+        self.means = np.zeros(self.n_actions)
+
+    def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self.counts[action] += 1
+        self.means[action] += (reward - self.means[action]) / self.counts[action]
+
+    def _argmax(self, values: np.ndarray) -> int:
+        """Argmax with a random tie-break."""
+        best = np.flatnonzero(values == values.max())
+        return int(best[0] if best.size == 1 else self.rng.choice(best))
+
+
+class UCB1Agent(_SampleMeanAgent):
+    """UCB1 (Auer et al. 2002): mean + ``exploration · sqrt(2 ln t / n)``; each arm once first."""
+
+    name = "ucb1"
+
+    def __init__(self, exploration: float = 1.0) -> None:
+        self.exploration = _check(exploration, "exploration", 0.0)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        untried = np.flatnonzero(self.counts == 0)
+        if untried.size:
+            return int(untried[0])
+        t = self.counts.sum()
+        bonus = self.exploration * np.sqrt(2.0 * np.log(t) / self.counts)
+        return self._argmax(self.means + bonus)
+
+
+class EpsilonGreedyAgent(_SampleMeanAgent):
+    """ε-greedy on sample means: explore uniformly with probability ε, else the best mean so far."""
+
+    name = "epsilon-greedy"
+
+    def __init__(self, epsilon: float = 0.1) -> None:
+        self.epsilon = _check(epsilon, "epsilon", 0.0, 1.0)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        untried = np.flatnonzero(self.counts == 0)
+        if untried.size:
+            return int(untried[0])
+        if self.rng.random() < self.epsilon:
+            return int(self.rng.integers(self.n_actions))
+        return self._argmax(self.means)
+
+
+class SlidingWindowUCBAgent(BaseAgent):
+    """Sliding-window UCB (Garivier & Moulines 2011): UCB on the last ``window`` trials only.
+
+    Tracks non-stationary means, so it can follow a strategy that improves — but only the rewards it
+    sees now, not where the curve is heading.
+    """
+
+    name = "sw-ucb"
+
+    def __init__(self, window: int = 200, exploration: float = 1.0) -> None:
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be an integer >= 1, got {window!r}")
+        self.window = window
+        self.exploration = _check(exploration, "exploration", 0.0)
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        self.history: deque[tuple[int, float]] = deque()
+        self.counts = np.zeros(self.n_actions, dtype=np.int64)
+        self.sums = np.zeros(self.n_actions)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        untried = np.flatnonzero(self.counts == 0)
+        if untried.size:
+            return int(untried[0])
+        means = self.sums / self.counts
+        bonus = self.exploration * np.sqrt(2.0 * np.log(min(len(self.history), self.window)) / self.counts)
+        values = means + bonus
+        best = np.flatnonzero(values == values.max())
+        return int(best[0] if best.size == 1 else self.rng.choice(best))
+
+    def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self.history.append((action, reward))
+        self.counts[action] += 1
+        self.sums[action] += reward
+        if len(self.history) > self.window:
+            old_action, old_reward = self.history.popleft()
+            self.counts[old_action] -= 1
+            self.sums[old_action] -= old_reward
+
+
+class GaussianThompsonAgent(_SampleMeanAgent):
+    """Gaussian Thompson sampling: posterior ``N(mean, noise² / (n + 1))`` per arm, play the best draw.
+
+    Conjugate normal model with a ``N(prior_mean, noise²)`` prior on each arm's (stationary) mean.
+    """
+
+    name = "gaussian-ts"
+
+    def __init__(self, noise: float = 0.1, prior_mean: float = 0.5) -> None:
+        self.noise = _check(noise, "noise", 0.0, low_open=True)
+        self.prior_mean = _check(prior_mean, "prior_mean", -math.inf)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        n = self.counts
+        posterior_mean = (self.prior_mean + n * self.means) / (n + 1)
+        draws = self.rng.normal(posterior_mean, self.noise / np.sqrt(n + 1))
+        return int(np.argmax(draws))

@@ -1,0 +1,71 @@
+"""Reference agents that ignore learning: fixed strategies, uniform random, and the oracle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agents.base import BaseAgent
+
+
+class FixedAgent(BaseAgent):
+    """Always plays one strategy, given by name (``"serial"``) or index."""
+
+    def __init__(self, strategy: str | int = "serial") -> None:
+        self.strategy = strategy
+        self.name = f"always-{strategy}"
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        if isinstance(self.strategy, str):
+            if self.strategy not in self.strategies:
+                raise ValueError(f"strategy must be one of {list(self.strategies)}, got {self.strategy!r}")
+            self._action = self.strategies.index(self.strategy)
+        else:
+            if not 0 <= int(self.strategy) < self.n_actions:
+                raise ValueError(f"strategy index must be in [0, {self.n_actions - 1}], got {self.strategy!r}")
+            self._action = int(self.strategy)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        return self._action
+
+
+class RandomAgent(BaseAgent):
+    """Picks a strategy uniformly at random every trial."""
+
+    name = "random"
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        return int(self.rng.integers(self.n_actions))
+
+
+class OracleAgent(BaseAgent):
+    """Plays the best fixed strategy, computed from the environment's true curves and hidden cost.
+
+    The regret reference: it is handed the environment itself and reads, at every reset, the expected
+    return of each fixed strategy (``env.unwrapped.expected_fixed_returns()``) under that episode's cost.
+    Environments without known curves (e.g. the neural SerialParallel) do not offer this; use
+    ``FixedAgent`` runs and pick the best one post hoc instead.
+    """
+
+    name = "oracle"
+
+    def __init__(self, env: gym.Env) -> None:
+        unwrapped = env.unwrapped
+        if not hasattr(unwrapped, "expected_fixed_returns"):
+            raise ValueError(
+                f"OracleAgent needs an environment with known curves (expected_fixed_returns); "
+                f"{type(unwrapped).__name__} has none"
+            )
+        self._env = unwrapped
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        # Called after env.reset by the run loop, so the episode's cost has been drawn.
+        self.expected_returns = np.asarray(self._env.expected_fixed_returns())
+        self._action = int(np.argmax(self.expected_returns))
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        return self._action

@@ -1,0 +1,290 @@
+"""A fast synthetic environment whose learning curves are known: ground truth for developing agents."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+from scipy.special import expit
+
+from envs.common import (
+    COST_MODES,
+    SERIAL_PARALLEL,
+    CostMode,
+    CostSpec,
+    Strategy,
+    SummaryObservation,
+    check_action,
+    check_choice,
+    check_cost,
+    check_positive_int,
+    check_strategies,
+    draw_cost,
+    reset_info,
+    serial_discount,
+    step_info,
+)
+
+#: A learning curve: accuracy in [0, 1] as a function of a strategy's own pick count (vectorized).
+Curve = Callable[[np.ndarray], np.ndarray]
+REWARD_AGGREGATES: tuple[str, ...] = ("mean", "sum")
+
+
+@dataclass(frozen=True)
+class LogisticCurve:
+    """``sigmoid(rate · (n − midpoint))``: accuracy after ``n`` picks of the strategy (Sagiv et al. 2018)."""
+
+    rate: float
+    midpoint: float
+
+    def __call__(self, n: np.ndarray) -> np.ndarray:
+        return expit(self.rate * (np.asarray(n, dtype=np.float64) - self.midpoint))
+
+
+@dataclass(frozen=True)
+class LearningCurvesConfig:
+    """Settings of :class:`LearningCurvesEnv`; validated at construction.
+
+    ``curves[a]`` is strategy ``a``'s curve, one :data:`Curve` for all tasks or a sequence of ``n_tasks``
+    curves (one per task). The curve of a strategy advances only when that strategy is picked.
+    ``batch_size`` examples per task per trial give a binomial accuracy (``None``: the expected value).
+    ``cost`` is fixed, or a ``(low, high)`` range drawn uniformly per episode; the agent never sees it.
+    ``task_count_probs[k-1]`` is the probability that a trial has ``k`` tasks (the first ``k``);
+    ``None`` means every task every trial. ``reward_aggregate`` combines per-task rewards (``mean`` in the
+    paper's environment, ``sum`` in Sagiv et al.'s: V = 1 per correct task).
+    """
+
+    strategies: tuple[Strategy, ...] = SERIAL_PARALLEL
+    curves: tuple[Curve | tuple[Curve, ...], ...] = (
+        LogisticCurve(rate=0.02, midpoint=100.0),
+        LogisticCurve(rate=0.02, midpoint=400.0),
+    )
+    n_tasks: int = 4
+    horizon: int = 1000
+    batch_size: int | None = 64
+    cost: CostSpec = 0.5
+    cost_mode: CostMode = "divide"
+    task_count_probs: tuple[float, ...] | None = None
+    reward_aggregate: Literal["mean", "sum"] = "mean"
+    _table: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen dataclass: normalise fields in place once
+        set_(self, "strategies", check_strategies(self.strategies))
+        set_(self, "n_tasks", check_positive_int(self.n_tasks, "n_tasks"))
+        set_(self, "horizon", check_positive_int(self.horizon, "horizon"))
+        if self.batch_size is not None:
+            set_(self, "batch_size", check_positive_int(self.batch_size, "batch_size"))
+        set_(self, "cost", check_cost(self.cost))
+        check_choice(self.cost_mode, COST_MODES, "cost_mode")
+        check_choice(self.reward_aggregate, REWARD_AGGREGATES, "reward_aggregate")
+        if self.task_count_probs is not None:
+            probs = np.asarray(self.task_count_probs, dtype=np.float64)
+            if (
+                probs.shape != (self.n_tasks,)
+                or not np.all(np.isfinite(probs))
+                or np.any(probs < 0)
+                or not np.isclose(probs.sum(), 1.0)
+            ):
+                raise ValueError(
+                    f"task_count_probs must be {self.n_tasks} non-negative probabilities summing to 1 "
+                    f"(P(1 task) … P({self.n_tasks} tasks)), got {self.task_count_probs!r}"
+                )
+            set_(self, "task_count_probs", tuple(float(p) for p in probs))
+        set_(self, "_table", self._tabulate_curves())
+
+    def _tabulate_curves(self) -> np.ndarray:
+        """Evaluate every curve once: ``(n_strategies, n_tasks, horizon)`` accuracies at counts 0…τ−1."""
+        if len(self.curves) != len(self.strategies):
+            raise ValueError(
+                f"curves must give one curve (or {self.n_tasks} per-task curves) for each of the "
+                f"{len(self.strategies)} strategies, got {len(self.curves)}"
+            )
+        counts = np.arange(self.horizon, dtype=np.float64)
+        table = np.empty((len(self.strategies), self.n_tasks, self.horizon))
+        for a, spec in enumerate(self.curves):
+            per_task = spec if isinstance(spec, Sequence) else (spec,) * self.n_tasks
+            if len(per_task) != self.n_tasks:
+                raise ValueError(
+                    f"curves[{a}] must be one curve or {self.n_tasks} per-task curves, got {len(per_task)}"
+                )
+            for i, curve in enumerate(per_task):
+                if not callable(curve):
+                    raise ValueError(f"curves[{a}] must be callable (pick count -> accuracy), got {curve!r}")
+                try:
+                    values = np.asarray(curve(counts), dtype=np.float64)
+                except Exception as error:
+                    raise ValueError(f"curves[{a}] failed on pick counts 0..{self.horizon - 1}: {error}") from error
+                if values.shape != counts.shape or not np.all(np.isfinite(values)):
+                    raise ValueError(
+                        f"curves[{a}] must map an array of {self.horizon} pick counts to as many finite "
+                        f"accuracies, got shape {values.shape}"
+                    )
+                if np.any(values < 0) or np.any(values > 1):
+                    raise ValueError(f"curves[{a}] must return accuracies in [0, 1], got {values.min():.3g}…{values.max():.3g}")
+                table[a, i] = values
+        return table
+
+    @property
+    def curve_table(self) -> np.ndarray:
+        """``(n_strategies, n_tasks, horizon)``: accuracy of task ``i`` under strategy ``a`` after ``n`` picks."""
+        return self._table
+
+    def task_payoffs(self, strategy: int, cost: float) -> np.ndarray:
+        """``(n_tasks,)`` reward per unit accuracy of each task slot when ``strategy`` is played."""
+        ones = np.ones(self.n_tasks)
+        if not self.strategies[strategy].serial:
+            return ones
+        return serial_discount(ones, cost, self.cost_mode)
+
+    def expected_trial_rewards(self, cost: float) -> np.ndarray:
+        """``(n_strategies, horizon)``: expected reward of a trial played with ``a`` after ``n`` picks of it."""
+        probs = (
+            np.eye(self.n_tasks)[-1] if self.task_count_probs is None else np.asarray(self.task_count_probs)
+        )
+        expected = np.zeros((len(self.strategies), self.horizon))
+        for a in range(len(self.strategies)):
+            slot_rewards = self._table[a] * self.task_payoffs(a, cost)[:, None]  # (n_tasks, horizon)
+            cumulative = np.cumsum(slot_rewards, axis=0)  # row k-1: sum over the first k tasks
+            for k in range(1, self.n_tasks + 1):
+                if probs[k - 1] == 0:
+                    continue
+                scale = 1.0 / k if self.reward_aggregate == "mean" else 1.0
+                expected[a] += probs[k - 1] * scale * cumulative[k - 1]
+        return expected
+
+    def expected_fixed_returns(self, cost: float) -> np.ndarray:
+        """``(n_strategies,)``: expected episode return of always playing each strategy."""
+        return self.expected_trial_rewards(cost).sum(axis=1)
+
+
+def default_config(**settings: Any) -> LearningCurvesConfig:
+    """The default instance: serial learns fast (midpoint 100), parallel slowly (400), τ = 1000, c = 0.5."""
+    return LearningCurvesConfig(**settings)
+
+
+def sagiv2018_config(
+    *,
+    parallel_midpoint: float = 400.0,
+    serial_midpoint: float = 200.0,
+    rate: float = 0.01,
+    prop_mt: float = 0.3,
+    **settings: Any,
+) -> LearningCurvesConfig:
+    """Sagiv, Musslick, Niv & Cohen (2018)'s synthetic world (SPEC §5).
+
+    Per trial ``k`` tasks with P(k = 1) = 1 − prop_mt and P(k) = prop_mt / 3 for k = 2…4; success
+    probability ``sigmoid(rate · (t − m))`` in the strategy's own pick count; V = 1 per correct task
+    (Bernoulli, ``batch_size=1``, summed); serial i-th task (0-based) pays ``1 − i·P`` with P = ``cost``
+    (additive); τ = 1000 trials. Their sweeps use P ∈ [0.05, 0.30] and parallel midpoints 200…600.
+    """
+    if not (np.isfinite(prop_mt) and 0.0 <= prop_mt <= 1.0):
+        raise ValueError(f"prop_mt must lie in [0, 1], got {prop_mt!r}")
+    base = {
+        "curves": (LogisticCurve(rate, serial_midpoint), LogisticCurve(rate, parallel_midpoint)),
+        "n_tasks": 4,
+        "horizon": 1000,
+        "batch_size": 1,
+        "cost": 0.1,
+        "cost_mode": "additive",
+        "task_count_probs": (1.0 - prop_mt, prop_mt / 3, prop_mt / 3, prop_mt / 3),
+        "reward_aggregate": "sum",
+    }
+    return LearningCurvesConfig(**{**base, **settings})
+
+
+PRESETS: dict[str, Callable[..., LearningCurvesConfig]] = {
+    "default": default_config,
+    "sagiv2018": sagiv2018_config,
+}
+
+
+def make_config(preset: str = "default", **settings: Any) -> LearningCurvesConfig:
+    """Build a config from a named preset plus overrides; unknown presets or fields raise a ValueError."""
+    check_choice(preset, tuple(PRESETS), "preset")
+    allowed = {f.name for f in dataclasses.fields(LearningCurvesConfig) if f.init}
+    if preset == "sagiv2018":
+        allowed |= {"parallel_midpoint", "serial_midpoint", "rate", "prop_mt"}
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise ValueError(f"unknown LearningCurves setting(s) {unknown}; allowed: {sorted(allowed)}")
+    return PRESETS[preset](**settings)
+
+
+class LearningCurvesEnv(gym.Env):
+    """Strategies as arms whose accuracy follows a known learning curve in their own pick count.
+
+    ## Action Space
+    ``Discrete(n_strategies)``: the strategy for this trial (default 0 = serial, 1 = parallel).
+
+    ## Observation Space
+    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`envs.common.SummaryObservation` — fraction of
+    the episode elapsed, each strategy's pick fraction, each strategy's recent (EMA) reward.
+
+    ## Rewards
+    Task ``i`` played with strategy ``a`` after ``n`` earlier picks of ``a`` has accuracy
+    ``f_{a,i}(n)``, observed as ``Binomial(B, f) / B`` (``B = batch_size``; exact if ``None``). Serial
+    strategies' per-task rewards are discounted by the hidden cost (``divide``: ÷ (1 + c); ``additive``:
+    i-th task × (1 − i·c)). The reward is the mean (or sum) over the trial's tasks.
+
+    ## Episode End
+    Truncated after ``horizon`` trials (τ); never terminated.
+
+    ## Arguments
+    ``preset`` (``"default"`` or ``"sagiv2018"``), ``config`` (a :class:`LearningCurvesConfig`, instead of
+    a preset), or any config field / preset parameter as a keyword, e.g.
+    ``gym.make("tradeoff/LearningCurves-v0", preset="sagiv2018", parallel_midpoint=600, cost=0.2)``.
+
+    ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``raw_accuracy``, ``strategy``,
+    ``trial``, ``pick_counts``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, config: LearningCurvesConfig | None = None, *, preset: str = "default", **settings: Any):
+        if config is not None and settings:
+            raise ValueError("pass either config or individual settings, not both")
+        self.config = config if config is not None else make_config(preset, **settings)
+        cfg = self.config
+        self.action_space = gym.spaces.Discrete(len(cfg.strategies))
+        self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
+        self.observation_space = self._summary.space
+        self._serial = np.array([s.serial for s in cfg.strategies])
+        self._task_counts = None if cfg.task_count_probs is None else np.arange(1, cfg.n_tasks + 1)
+        self.cost = draw_cost(cfg.cost, np.random.default_rng(0))  # replaced at every reset
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        cfg = self.config
+        self.cost = draw_cost(cfg.cost, self.np_random)
+        # Per-strategy payoff per unit accuracy of each task slot, fixed for the episode.
+        self._payoffs = np.stack([cfg.task_payoffs(a, self.cost) for a in range(len(cfg.strategies))])
+        self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
+        obs = self._summary.reset()
+        return obs, reset_info(cfg.strategies, cfg.horizon, cfg.n_tasks)
+
+    def step(self, action):
+        a = check_action(action, self.action_space.n)
+        cfg = self.config
+        rng = self.np_random
+        k = cfg.n_tasks if self._task_counts is None else int(rng.choice(self._task_counts, p=cfg.task_count_probs))
+        accuracy = cfg.curve_table[a, :k, min(self._picks[a], cfg.horizon - 1)]  # (k,)
+        if cfg.batch_size is not None:
+            accuracy = rng.binomial(cfg.batch_size, accuracy) / cfg.batch_size
+        task_rewards = np.full(cfg.n_tasks, np.nan)
+        task_rewards[:k] = accuracy * self._payoffs[a, :k]
+        performed = task_rewards[:k]
+        reward = float(performed.sum() if cfg.reward_aggregate == "sum" else performed.mean())
+        self._picks[a] += 1
+        obs = self._summary.update(a, reward)
+        trial = self._summary.trial
+        info = step_info(cfg.strategies[a], task_rewards, float(accuracy.mean()), trial, self._picks)
+        return obs, reward, False, trial >= cfg.horizon, info
+
+    def expected_fixed_returns(self) -> np.ndarray:
+        """Expected return of each fixed strategy under this episode's (hidden) cost. For oracles only."""
+        return self.config.expected_fixed_returns(self.cost)

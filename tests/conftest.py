@@ -1,0 +1,7 @@
+"""Shared test set-up: one torch thread (2-core CI machine), ids registered."""
+
+import torch
+
+import envs  # noqa: F401  (registers the environment ids)
+
+torch.set_num_threads(1)
