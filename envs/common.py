@@ -169,7 +169,7 @@ def reset_info(strategies: Sequence[Strategy], horizon: int, n_tasks: int) -> di
 def step_info(
     strategy: Strategy,
     task_rewards: np.ndarray,
-    raw_accuracy: float,
+    task_accuracy: np.ndarray,
     trial: int,
     pick_counts: np.ndarray,
     **extra: object,
@@ -177,14 +177,17 @@ def step_info(
     """``info`` returned by ``step``; the run loop logs these keys.
 
     ``task_rewards`` (n_tasks,) the per-task rewards after the cost discount, NaN for tasks not performed;
-    ``raw_accuracy`` mean undiscounted accuracy of the performed tasks; ``strategy`` the name played;
+    ``task_accuracy`` (n_tasks,) the undiscounted accuracies, NaN for tasks not performed (baselines that
+    know the cost by definition, and exact re-discounting, use it; cost-blind agents must learn from
+    rewards only); ``raw_accuracy`` their mean over the performed tasks; ``strategy`` the name played;
     ``trial`` trials completed (1-based after the first step); ``pick_counts`` per strategy, after this trial.
     ``extra`` scalar metrics an environment adds; the run loop logs them as columns too (``metrics``).
     """
     info = {
         "strategy": strategy.name,
         "task_rewards": task_rewards,
-        "raw_accuracy": float(raw_accuracy),
+        "task_accuracy": task_accuracy,
+        "raw_accuracy": float(np.nanmean(task_accuracy)),
         "trial": trial,
         "pick_counts": pick_counts.copy(),
     }

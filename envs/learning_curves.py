@@ -239,7 +239,7 @@ class LearningCurvesEnv(gym.Env):
     a preset), or any config field / preset parameter as a keyword, e.g.
     ``gym.make("tradeoff/LearningCurves-v0", preset="sagiv2018", parallel_midpoint=600, cost=0.2)``.
 
-    ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``raw_accuracy``, ``strategy``,
+    ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``, ``strategy``,
     ``trial``, ``pick_counts``.
     """
 
@@ -275,14 +275,15 @@ class LearningCurvesEnv(gym.Env):
         accuracy = cfg.curve_table[a, :k, min(self._picks[a], cfg.horizon - 1)]  # (k,)
         if cfg.batch_size is not None:
             accuracy = rng.binomial(cfg.batch_size, accuracy) / cfg.batch_size
-        task_rewards = np.full(cfg.n_tasks, np.nan)
-        task_rewards[:k] = accuracy * self._payoffs[a, :k]
+        task_accuracy = np.full(cfg.n_tasks, np.nan)
+        task_accuracy[:k] = accuracy
+        task_rewards = task_accuracy * self._payoffs[a]
         performed = task_rewards[:k]
         reward = float(performed.sum() if cfg.reward_aggregate == "sum" else performed.mean())
         self._picks[a] += 1
         obs = self._summary.update(a, reward)
         trial = self._summary.trial
-        info = step_info(cfg.strategies[a], task_rewards, float(accuracy.mean()), trial, self._picks)
+        info = step_info(cfg.strategies[a], task_rewards, task_accuracy, trial, self._picks)
         return obs, reward, False, trial >= cfg.horizon, info
 
     def expected_fixed_returns(self) -> np.ndarray:
