@@ -49,7 +49,9 @@ def make_agent(name: str, env: gym.Env, **kwargs: Any) -> Agent:
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as error:
-            raise ValueError(f"cannot load agent {name!r} ({error}); use module:Class of an importable class") from error
+            raise ValueError(
+                f"cannot load agent {name!r} ({error}); use module:Class of an importable class"
+            ) from error
         agent = cls(**kwargs)
     else:
         raise ValueError(f"unknown agent {name!r}; registered agents: {sorted(AGENTS)}, or module:Class")

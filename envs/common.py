@@ -172,6 +172,8 @@ def step_info(
     task_accuracy: np.ndarray,
     trial: int,
     pick_counts: np.ndarray,
+    *,
+    raw_accuracy: float | None = None,
     **extra: object,
 ) -> dict:
     """``info`` returned by ``step``; the run loop logs these keys.
@@ -181,13 +183,16 @@ def step_info(
     know the cost by definition, and exact re-discounting, use it; cost-blind agents must learn from
     rewards only); ``raw_accuracy`` their mean over the performed tasks; ``strategy`` the name played;
     ``trial`` trials completed (1-based after the first step); ``pick_counts`` per strategy, after this trial.
+    ``raw_accuracy`` may be passed when the env already has it (saves a NaN-aware mean).
     ``extra`` scalar metrics an environment adds; the run loop logs them as columns too (``metrics``).
     """
     info = {
         "strategy": strategy.name,
         "task_rewards": task_rewards,
         "task_accuracy": task_accuracy,
-        "raw_accuracy": float(np.nanmean(task_accuracy)),
+        "raw_accuracy": float(
+            raw_accuracy if raw_accuracy is not None else task_accuracy[~np.isnan(task_accuracy)].mean()
+        ),
         "trial": trial,
         "pick_counts": pick_counts.copy(),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,7 +107,7 @@ class LearningCurvesConfig:
         counts = np.arange(self.horizon, dtype=np.float64)
         table = np.empty((len(self.strategies), self.n_tasks, self.horizon))
         for a, spec in enumerate(self.curves):
-            per_task = spec if isinstance(spec, Sequence) else (spec,) * self.n_tasks
+            per_task = tuple(spec) if isinstance(spec, (tuple, list)) else (spec,) * self.n_tasks
             if len(per_task) != self.n_tasks:
                 raise ValueError(
                     f"curves[{a}] must be one curve or {self.n_tasks} per-task curves, got {len(per_task)}"
@@ -125,7 +125,9 @@ class LearningCurvesConfig:
                         f"accuracies, got shape {values.shape}"
                     )
                 if np.any(values < 0) or np.any(values > 1):
-                    raise ValueError(f"curves[{a}] must return accuracies in [0, 1], got {values.min():.3g}…{values.max():.3g}")
+                    raise ValueError(
+                        f"curves[{a}] must return accuracies in [0, 1], got {values.min():.3g}…{values.max():.3g}"
+                    )
                 table[a, i] = values
         return table
 
@@ -253,38 +255,59 @@ class LearningCurvesEnv(gym.Env):
         self.action_space = gym.spaces.Discrete(len(cfg.strategies))
         self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
         self.observation_space = self._summary.space
-        self._serial = np.array([s.serial for s in cfg.strategies])
+        self._n_actions = len(cfg.strategies)
         self._task_counts = None if cfg.task_count_probs is None else np.arange(1, cfg.n_tasks + 1)
         self.cost = draw_cost(cfg.cost, np.random.default_rng(0))  # replaced at every reset
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         cfg = self.config
-        self.cost = draw_cost(cfg.cost, self.np_random)
-        # Per-strategy payoff per unit accuracy of each task slot, fixed for the episode.
-        self._payoffs = np.stack([cfg.task_payoffs(a, self.cost) for a in range(len(cfg.strategies))])
+        rng = self.np_random
+        self.cost = draw_cost(cfg.cost, rng)
+        # The n-th pick of a strategy has the same outcome distribution whenever it happens, so every
+        # pick's accuracies are drawn here in one vectorized call (a deck of outcomes per strategy), and
+        # every trial's task count too. step() is then pure indexing.
+        table = cfg.curve_table  # (S, n_tasks, τ)
+        if cfg.batch_size is None:
+            accuracy = table.transpose(0, 2, 1).copy()
+        else:
+            accuracy = rng.binomial(cfg.batch_size, table.transpose(0, 2, 1)) / cfg.batch_size
+        self._accuracy = accuracy  # (S, τ, n_tasks): accuracy of each task at each pick count
+        payoffs = np.stack([cfg.task_payoffs(a, self.cost) for a in range(len(cfg.strategies))])  # (S, n_tasks)
+        self._task_rewards = accuracy * payoffs[:, None, :]  # (S, τ, n_tasks)
+        slots = np.arange(1, cfg.n_tasks + 1)  # a trial with k tasks performs the first k
+        per_task = 1.0 / slots if cfg.reward_aggregate == "mean" else np.ones(cfg.n_tasks)
+        self._reward_by_count = np.cumsum(self._task_rewards, axis=2) * per_task  # (S, τ, k-1)
+        self._accuracy_by_count = np.cumsum(accuracy, axis=2) / slots  # (S, τ, k-1)
+        if self._task_counts is None:
+            self._trial_task_count = [cfg.n_tasks] * cfg.horizon
+        else:
+            self._trial_task_count = rng.choice(self._task_counts, size=cfg.horizon, p=cfg.task_count_probs).tolist()
         self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
         obs = self._summary.reset()
         return obs, reset_info(cfg.strategies, cfg.horizon, cfg.n_tasks)
 
     def step(self, action):
-        a = check_action(action, self.action_space.n)
+        a = action if type(action) is int and 0 <= action < self._n_actions else check_action(action, self._n_actions)
         cfg = self.config
-        rng = self.np_random
-        k = cfg.n_tasks if self._task_counts is None else int(rng.choice(self._task_counts, p=cfg.task_count_probs))
-        accuracy = cfg.curve_table[a, :k, min(self._picks[a], cfg.horizon - 1)]  # (k,)
-        if cfg.batch_size is not None:
-            accuracy = rng.binomial(cfg.batch_size, accuracy) / cfg.batch_size
-        task_accuracy = np.full(cfg.n_tasks, np.nan)
-        task_accuracy[:k] = accuracy
-        task_rewards = task_accuracy * self._payoffs[a]
-        performed = task_rewards[:k]
-        reward = float(performed.sum() if cfg.reward_aggregate == "sum" else performed.mean())
+        trial = self._summary.trial
+        if trial >= cfg.horizon:
+            raise RuntimeError(f"episode is over after horizon={cfg.horizon} trials; call reset()")
+        n = self._picks[a]
+        k = self._trial_task_count[trial]
+        task_accuracy = self._accuracy[a, n].copy()  # (n_tasks,)
+        task_rewards = self._task_rewards[a, n].copy()
+        if k < cfg.n_tasks:
+            task_accuracy[k:] = np.nan
+            task_rewards[k:] = np.nan
+        reward = float(self._reward_by_count[a, n, k - 1])
         self._picks[a] += 1
         obs = self._summary.update(a, reward)
-        trial = self._summary.trial
-        info = step_info(cfg.strategies[a], task_rewards, task_accuracy, trial, self._picks)
-        return obs, reward, False, trial >= cfg.horizon, info
+        info = step_info(
+            cfg.strategies[a], task_rewards, task_accuracy, trial + 1, self._picks,
+            raw_accuracy=float(self._accuracy_by_count[a, n, k - 1]),
+        )
+        return obs, reward, False, trial + 1 >= cfg.horizon, info
 
     def expected_fixed_returns(self) -> np.ndarray:
         """Expected return of each fixed strategy under this episode's (hidden) cost. For oracles only."""
