@@ -25,7 +25,7 @@ AGENTS: dict[str, Callable[..., Agent]] = {
 }
 
 #: Modules whose import registers more agents (kept lazy: they pull in heavier dependencies).
-PLUGIN_MODULES: tuple[str, ...] = ()
+PLUGIN_MODULES: tuple[str, ...] = ("agents.sb3",)
 
 
 def register_agent(name: str, factory: Callable[..., Agent]) -> None:
