@@ -2,7 +2,7 @@
 
 from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from agents.base import Agent, BaseAgent
-from agents.baselines import FixedAgent, OracleAgent, RandomAgent
+from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent
 
 __all__ = [
     "Agent",
@@ -10,6 +10,7 @@ __all__ = [
     "EpsilonGreedyAgent",
     "FixedAgent",
     "GaussianThompsonAgent",
+    "MixedAgent",
     "OracleAgent",
     "RandomAgent",
     "SlidingWindowUCBAgent",

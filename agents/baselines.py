@@ -41,6 +41,27 @@ class RandomAgent(BaseAgent):
         return int(self.rng.integers(self.n_actions))
 
 
+class MixedAgent(BaseAgent):
+    """Plays ``parallel`` with probability ``p_parallel``, else ``serial`` (the parallel-training share, Fig 4)."""
+
+    def __init__(self, p_parallel: float = 0.5, parallel: str = "parallel", serial: str = "serial") -> None:
+        if not (np.isfinite(p_parallel) and 0.0 <= p_parallel <= 1.0):
+            raise ValueError(f"p_parallel must lie in [0, 1], got {p_parallel!r}")
+        self.p_parallel = float(p_parallel)
+        self._names = (serial, parallel)
+        self.name = f"mixed-{p_parallel:g}"
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        missing = [n for n in self._names if n not in self.strategies]
+        if missing:
+            raise ValueError(f"MixedAgent needs strategies {list(self._names)}; the env has {list(self.strategies)}")
+        self._serial, self._parallel = (self.strategies.index(n) for n in self._names)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        return self._parallel if self.rng.random() < self.p_parallel else self._serial
+
+
 class OracleAgent(BaseAgent):
     """Plays the best fixed strategy, computed from the environment's true curves and hidden cost.
 

@@ -10,19 +10,24 @@ import gymnasium as gym
 
 from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from agents.base import Agent
-from agents.baselines import FixedAgent, OracleAgent, RandomAgent
+from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent
 
 #: name -> factory(env, **kwargs) -> Agent. Other modules add theirs with :func:`register_agent`.
 AGENTS: dict[str, Callable[..., Agent]] = {
     "serial": lambda env, **kw: FixedAgent("serial", **kw),
     "parallel": lambda env, **kw: FixedAgent("parallel", **kw),
     "random": lambda env, **kw: RandomAgent(**kw),
+    "mixed": lambda env, **kw: MixedAgent(**kw),
     "ucb1": lambda env, **kw: UCB1Agent(**kw),
     "epsilon-greedy": lambda env, **kw: EpsilonGreedyAgent(**kw),
     "sw-ucb": lambda env, **kw: SlidingWindowUCBAgent(**kw),
     "gaussian-ts": lambda env, **kw: GaussianThompsonAgent(**kw),
     "oracle": lambda env, **kw: OracleAgent(env, **kw),
 }
+
+#: Agents whose choices never depend on rewards: their learning trajectory is the same at every cost, so a
+#: sweep runs them once per seed and re-discounts (benchmarks.runner.rediscount).
+REWARD_INDEPENDENT_AGENTS: frozenset[str] = frozenset({"serial", "parallel", "random", "mixed"})
 
 #: Modules whose import registers more agents (kept lazy: they pull in heavier dependencies).
 PLUGIN_MODULES: tuple[str, ...] = ("agents.sb3",)

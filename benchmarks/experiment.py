@@ -3,8 +3,11 @@
 An experiment is a package ``benchmarks/experiments/<name>/`` whose ``__init__.py`` exposes
 
 * ``DESCRIPTION: str`` — one line;
-* ``SCALES: dict[str, dict]`` — at least ``"quick"`` and ``"paper"``; plain data (numbers, strings, lists);
-* ``runs(scale: str) -> list[RunSpec]`` — every run of the sweep at that scale;
+* ``SCALES: dict[str, dict]`` — at least ``"quick"`` and ``"paper"``; plain data (numbers, strings, lists).
+  The keys ``seeds`` (a count: seeds 0…n−1), ``agents`` (names) and, for cost sweeps, ``costs`` are the
+  ones the CLI can override;
+* ``runs(settings: dict) -> list[RunSpec]`` — every run of the sweep for those settings (a scale's, with
+  any overrides applied);
 * ``analyze(frame: pandas.DataFrame, out_dir: pathlib.Path) -> list[ReportItem]`` — tables and figures
   from the concatenated run frames (each row tagged with its RunSpec's ``tags`` as columns).
 

@@ -99,12 +99,12 @@ def serial_discount(
     ``divide`` (SPEC §3): every task's reward is divided by ``1 + cost`` (c = 1 halves it).
     ``additive`` (Sagiv et al. 2018, SPEC §5): the i-th task executed (0-based, in order) pays
     ``1 - i * cost`` per unit of accuracy, so the first task is free and each later one waits longer.
-    Shape: ``(n_tasks,)`` in, same out; NaN entries (tasks not performed) stay NaN and do not take a slot.
+    Shape: ``(..., n_tasks)`` in, same out; NaN entries (tasks not performed) stay NaN and take no slot.
     """
     if mode == "divide":
         return task_rewards / (1.0 + cost)
     performed = ~np.isnan(task_rewards)
-    position = np.cumsum(performed) - 1  # 0-based order among the performed tasks
+    position = np.cumsum(performed, axis=-1) - 1  # 0-based order among the performed tasks
     return np.where(performed, task_rewards * (1.0 - position * cost), np.nan)
 
 
@@ -148,6 +148,18 @@ class SummaryObservation:
         obs[1 : 1 + self.n_strategies] = self.picks / max(self.trial, 1)
         obs[1 + self.n_strategies :] = np.clip(self.recent_reward, -1.0, 1.0)
         return obs
+
+
+def reward_settings(env: gym.Env) -> tuple[tuple[str, ...], CostMode, str]:
+    """How ``env`` turns accuracies into rewards: (serial strategy names, cost mode, aggregate).
+
+    Read from ``env.unwrapped.config`` (``strategies``, ``cost_mode``, ``reward_aggregate``); an env
+    without those fields is taken to use the paper's protocol: serial ÷ (1 + c), mean over tasks.
+    """
+    config = getattr(env.unwrapped, "config", None)
+    strategies = getattr(config, "strategies", SERIAL_PARALLEL)
+    serial = tuple(s.name for s in strategies if s.serial)
+    return serial, getattr(config, "cost_mode", "divide"), getattr(config, "reward_aggregate", "mean")
 
 
 def reset_info(strategies: Sequence[Strategy], horizon: int, n_tasks: int) -> dict:

@@ -1,0 +1,62 @@
+"""Turn a results directory into ``report.md`` with the experiment's tables and figures embedded."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+from benchmarks.analysis import run_summary
+from benchmarks.experiments import load_experiment
+from benchmarks.store import ResultStore, atomic_write_bytes
+
+
+def package_version() -> str:
+    """The installed tradeoff-gym version (``unknown`` when run from a bare checkout)."""
+    try:
+        return importlib.metadata.version("tradeoff-gym")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def write_report(results_dir: Path | str) -> Path:
+    """Analyse every intact run in ``results_dir``; write results.parquet, runs.csv, figures/ and report.md."""
+    store = ResultStore(results_dir)
+    manifest = store.manifest()
+    experiment = load_experiment(manifest["experiment"])
+    root = store.root
+    frame = store.load()
+    expected = len(manifest["runs"])
+    failures = store.failures()
+    lines = [
+        f"# {manifest['experiment']} — {experiment.DESCRIPTION}",
+        "",
+        f"- scale: `{manifest.get('scale')}`; settings: `{manifest.get('settings')}`",
+        f"- tradeoff-gym {manifest.get('package_version', 'unknown')}; runs complete: "
+        f"{frame.run_id.nunique() if len(frame) else 0} of {expected}; failed: {len(failures)}",
+    ]
+    seconds = store.run_seconds()
+    if seconds:
+        total = sum(seconds.values())
+        lines.append(f"- compute: {total:.1f} s over {len(seconds)} runs ({total / len(seconds):.2f} s per run)")
+    if not len(frame):
+        lines += ["", "No completed runs to analyse."]
+    else:
+        tags = [c for c in frame.columns if c in _tag_columns(manifest)]
+        atomic_write_bytes(root / "results.parquet", frame.to_parquet(index=False))
+        atomic_write_bytes(root / "runs.csv", run_summary(frame, tags).to_csv(index=False).encode())
+        lines.append("- data: `results.parquet` (one row per trial), `runs.csv` (one row per run)")
+        for item in experiment.analyze(frame, root / "figures"):
+            lines += ["", f"## {item.title}", ""]
+            if item.text:
+                lines += [item.text, ""]
+            lines += [f"![{item.title}]({path.relative_to(root).as_posix()})" for path in item.figures]
+    if failures:
+        lines += ["", "## Failed runs", "", "Rerun with the same command to retry them; tracebacks in `failed/`.", ""]
+        lines += [f"- `{run_id}`: {text.strip().splitlines()[-1]}" for run_id, text in failures.items()]
+    path = root / "report.md"
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    return path
+
+
+def _tag_columns(manifest: dict) -> set[str]:
+    return {key for spec in manifest["runs"].values() for key in spec.get("tags", {})}
