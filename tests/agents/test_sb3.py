@@ -33,6 +33,7 @@ LC = "tradeoff/LearningCurves-v0"
 SMALL_KWARGS: dict[str, dict] = {
     LC: {"horizon": 20},
     "tradeoff/SerialParallel-v0": {"horizon": 5},
+    "tradeoff/SerialParallelNoisy-v0": {"horizon": 5},
 }
 #: Tiny budgets: enough SB3 updates to exercise learning, seconds of CPU.
 TINY_PPO = {"n_steps": 100, "batch_size": 50, "n_epochs": 2}
