@@ -13,6 +13,8 @@ from benchmarks.run_loop import run_episode
 
 #: Small settings so every id checks in seconds; ids not listed use their defaults.
 FAST_SETTINGS: dict[str, dict] = {"tradeoff/LearningCurves-v0": {"horizon": 50}}
+FAST_SETTINGS["tradeoff/SerialParallel-v0"] = {"horizon": 20, "batch_size": 8}
+FAST_SETTINGS["tradeoff/SerialParallelNoisy-v0"] = {"horizon": 20, "batch_size": 8}
 
 
 @pytest.mark.parametrize("env_id", sorted(envs.ENV_IDS))

@@ -1,0 +1,195 @@
+"""The paper's environment: a task-gated network learning the drone world's four tasks, one trial per step.
+
+Musslick-style trade-off (Ravi, Musslick, Hamin, Willke, Cohen 2020, arXiv 2007.10527 — SPEC §1–§3):
+serial training shares representations and learns fast; parallel training separates them, learns slower,
+but runs the tasks concurrently and so pays no serialization cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.common import (
+    COST_MODES,
+    SERIAL_PARALLEL,
+    CostMode,
+    CostSpec,
+    Strategy,
+    SummaryObservation,
+    check_action,
+    check_choice,
+    check_cost,
+    check_positive_int,
+    check_strategies,
+    draw_cost,
+    reset_info,
+    serial_discount,
+    step_info,
+)
+from learners.probes import ProbeResult
+from learners.tasks import N_TASKS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, Schedule, check_schedule
+from learners.trial import LearnerConfig, TaskLearner
+
+#: Input-noise std of the noisy variant (Fig 5B): Gaussian noise on every pixel and GPS coordinate.
+NOISY_INPUT_NOISE = 0.3
+
+
+@dataclass(frozen=True)
+class SerialParallelConfig:
+    """Settings of :class:`SerialParallelEnv`; validated at construction.
+
+    ``strategies[a]`` is action ``a``; ``schedules[a]`` how it runs a trial (passes of task indices, each
+    task once: serial ``((0,), (1,), (2,), (3,))``, parallel ``((0, 3), (1, 2))``). ``horizon`` τ trials;
+    ``cost`` the hidden serialization cost, fixed or a ``(low, high)`` range drawn per episode;
+    ``cost_mode`` ``divide`` (÷ (1 + c), the paper) or ``additive``; ``learner`` the world, network and
+    training settings; ``probe_every`` probe the network every k trials (``None``: never) on a fixed
+    held-out set of ``probe_size`` examples and add the results to ``info["metrics"]``.
+    """
+
+    strategies: tuple[Strategy, ...] = SERIAL_PARALLEL
+    schedules: tuple[Schedule, ...] = (SERIAL_SCHEDULE, PARALLEL_SCHEDULE)
+    horizon: int = 5000
+    cost: CostSpec = 0.5
+    cost_mode: CostMode = "divide"
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    probe_every: int | None = None
+    probe_size: int = 256
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen dataclass: normalise fields in place once
+        set_(self, "strategies", check_strategies(self.strategies))
+        schedules = tuple(self.schedules)
+        if len(schedules) != len(self.strategies):
+            raise ValueError(
+                f"schedules must give one schedule per strategy ({len(self.strategies)}), got {len(schedules)}"
+            )
+        set_(self, "schedules", tuple(check_schedule(s, f"schedules[{a}]") for a, s in enumerate(schedules)))
+        set_(self, "horizon", check_positive_int(self.horizon, "horizon"))
+        set_(self, "cost", check_cost(self.cost))
+        check_choice(self.cost_mode, COST_MODES, "cost_mode")
+        if not isinstance(self.learner, LearnerConfig):
+            raise ValueError(f"learner must be a LearnerConfig, got {self.learner!r}")
+        if self.probe_every is not None:
+            set_(self, "probe_every", check_positive_int(self.probe_every, "probe_every"))
+        set_(self, "probe_size", check_positive_int(self.probe_size, "probe_size"))
+
+
+def make_config(preset: str = "default", **settings: Any) -> SerialParallelConfig:
+    """A config from a preset (``"default"`` or ``"noisy"``) plus overrides by name.
+
+    Overrides may name any field of :class:`SerialParallelConfig`, of :class:`LearnerConfig`, of its
+    ``world`` (:class:`learners.drone.DroneWorldConfig`) or of its ``network``
+    (:class:`learners.gated_network.NetworkConfig`), e.g. ``overlap=0.5``, ``task_init="small"``,
+    ``input_noise=0.2``, ``lr=1e-3``, ``device="cuda"``. Unknown names raise a ValueError.
+    """
+    check_choice(preset, ("default", "noisy"), "preset")
+    own = {f.name for f in dataclasses.fields(SerialParallelConfig)}
+    env_settings = {k: v for k, v in settings.items() if k in own}
+    learner = env_settings.pop("learner", LearnerConfig())
+    if preset == "noisy":
+        learner = learner.replace(input_noise=NOISY_INPUT_NOISE)
+    learner_settings = {k: v for k, v in settings.items() if k not in own}
+    if learner_settings:
+        try:
+            learner = learner.replace(**learner_settings)
+        except ValueError as error:
+            raise ValueError(f"{error}; or a SerialParallel setting: {sorted(own)}") from None
+    return SerialParallelConfig(learner=learner, **env_settings)
+
+
+class SerialParallelEnv(gym.Env):
+    """Choose, trial by trial, whether a task-gated network trains its four tasks serially or in parallel.
+
+    Each ``reset`` builds a fresh drone world and a fresh gated network; each ``step`` runs one trial of it
+    with the chosen strategy on the next batch of a fixed-order data stream and answers with the trial's
+    reward. The learner is ``env.unwrapped.learner`` (:class:`learners.trial.TaskLearner`).
+
+    ## Action Space
+    ``Discrete(n_strategies)``: 0 = serial (four single-task passes), 1 = parallel (passes T1+T4, T2+T3).
+    More strategies are a setting: add a :class:`envs.common.Strategy` and its schedule.
+
+    ## Observation Space
+    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`envs.common.SummaryObservation` — fraction of
+    the episode elapsed, each strategy's pick fraction, each strategy's recent (EMA) reward.
+
+    ## Rewards
+    Per task, the batch accuracy of the forward pass that executed it, scored before that pass's update
+    (the agent answers, is scored, then trains). A serial strategy's per-task rewards are discounted by the
+    hidden cost c (÷ (1 + c): c = 1 halves them). The reward is the mean over the four tasks, in [0, 1].
+    The network's learning never depends on c (only the reward does), so fixed-strategy runs can be
+    re-discounted for any cost from ``info["task_accuracy"]``.
+
+    ## Episode End
+    Truncated after ``horizon`` trials (τ = 5000 by default, as in the paper); never terminated.
+
+    ## Arguments
+    ``preset`` (``"default"``; ``"noisy"`` adds input noise, Fig 5B), ``config`` (a
+    :class:`SerialParallelConfig` instead), or any setting by name (see :func:`make_config`), e.g.
+    ``gym.make("tradeoff/SerialParallel-v0", horizon=1000, cost=(0, 1), overlap=0.5, probe_every=100)``.
+
+    ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
+    ``strategy``, ``trial``, ``pick_counts``; every ``probe_every`` trials ``metrics`` holds the probe
+    (:meth:`learners.probes.ProbeResult.metrics`: ``parallel_error_<t>``, ``serial_error_<t>``,
+    ``parallel_error``, ``corr_<layer>``, ``corr_<layer>_t3t4``). A NaN/inf training loss raises
+    :class:`learners.trial.NonFiniteLossError`.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, config: SerialParallelConfig | None = None, *, preset: str = "default", **settings: Any):
+        if config is not None and settings:
+            raise ValueError("pass either config or individual settings, not both")
+        self.config = config if config is not None else make_config(preset, **settings)
+        cfg = self.config
+        self.action_space = gym.spaces.Discrete(len(cfg.strategies))
+        self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
+        self.observation_space = self._summary.space
+        self.cost = draw_cost(cfg.cost, np.random.default_rng(0))  # replaced at every reset
+        self.learner: TaskLearner | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        cfg = self.config
+        # The learner's seed is drawn first, so its whole trajectory is independent of how c is drawn.
+        learner_seed = int(self.np_random.integers(2**63 - 1))
+        self.cost = draw_cost(cfg.cost, self.np_random)
+        self.learner = TaskLearner(cfg.learner, learner_seed)
+        self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
+        obs = self._summary.reset()
+        return obs, reset_info(cfg.strategies, cfg.horizon, N_TASKS)
+
+    def step(self, action):
+        if self.learner is None:
+            raise RuntimeError("call reset() before step()")
+        a = check_action(action, self.action_space.n)
+        cfg = self.config
+        strategy = cfg.strategies[a]
+        task_accuracy = self.learner.trial(cfg.schedules[a])  # (n_tasks,)
+        task_rewards = serial_discount(task_accuracy, self.cost, cfg.cost_mode) if strategy.serial else task_accuracy
+        reward = float(np.mean(task_rewards))
+        self._picks[a] += 1
+        obs = self._summary.update(a, reward)
+        trial = self._summary.trial
+        metrics = {}
+        if cfg.probe_every is not None and trial % cfg.probe_every == 0:
+            metrics = self.probe().metrics()
+        info = step_info(strategy, task_rewards, task_accuracy, trial, self._picks, **metrics)
+        return obs, reward, False, trial >= cfg.horizon, info
+
+    def probe(self) -> ProbeResult:
+        """Probe the current network on the fixed probe set (no training, no effect on the data stream)."""
+        if self.learner is None:
+            raise RuntimeError("call reset() before probe()")
+        return self.learner.probe(self.config.probe_size)
+
+
+def make_noisy(**settings: Any) -> SerialParallelEnv:
+    """``tradeoff/SerialParallelNoisy-v0``: the SerialParallel env with the ``noisy`` preset (Fig 5B)."""
+    if "config" in settings:
+        return SerialParallelEnv(**settings)
+    return SerialParallelEnv(preset=settings.pop("preset", "noisy"), **settings)

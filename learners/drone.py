@@ -1,0 +1,244 @@
+"""A deterministic, vectorized synthetic drone world: the stand-in for the paper's AirSim ocean (SPEC §1).
+
+Every example has two stimulus inputs and four labels:
+
+* ``gps`` ``(2,)`` — the (x, y) position, in [-1, 1]², of the area the drone is asked about: a point drawn
+  uniformly inside one of the ``L = grid²`` grid cells (the *GPS cell*);
+* ``image`` ``(1, H, W)`` — a grey-scale ocean view: a background (random level, random linear gradient,
+  pixel "waves") with one object of ``K`` types (whale, dolphin, orca, boat — procedurally drawn
+  sprites) at one of the ``L`` grid cells (the *image cell*, independent of the GPS cell), with
+  position jitter, rotation, scale and contrast variation;
+* labels: T1 GPS→location = the GPS cell; T2 GPS→object = the type expected in that area (a fixed
+  region→type map, drawn per world); T3 image→location = the image cell; T4 image→object = the type in
+  the image, which is the GPS area's expected type with probability ``region_match`` and uniform otherwise.
+
+All randomness comes from ``torch.Generator`` objects passed in; the sprite bank is fixed (no randomness).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+OBJECT_TYPES: tuple[str, ...] = ("whale", "dolphin", "orca", "boat")
+
+
+class DroneBatch(NamedTuple):
+    """A batch of examples. ``gps`` (B, 2) float32; ``image`` (B, 1, H, W) float32; ``labels`` (B, 4) int64."""
+
+    gps: torch.Tensor
+    image: torch.Tensor
+    labels: torch.Tensor
+
+    def to(self, device: torch.device | str) -> DroneBatch:
+        """The same batch on ``device``."""
+        return DroneBatch(self.gps.to(device), self.image.to(device), self.labels.to(device))
+
+    def slice(self, start: int, stop: int) -> DroneBatch:
+        """Examples ``start:stop`` (views, no copy)."""
+        return DroneBatch(self.gps[start:stop], self.image[start:stop], self.labels[start:stop])
+
+    def __len__(self) -> int:
+        return self.gps.shape[0]
+
+
+@dataclass(frozen=True)
+class DroneWorldConfig:
+    """Settings of :class:`DroneWorld`; validated at construction.
+
+    ``image_size`` H = W in pixels; ``grid`` cells per side (``L = grid²`` locations); ``n_types`` object
+    types (≤ 4 sprites); ``sprite_size`` sprite canvas in pixels; ``jitter`` max position jitter in pixels;
+    ``rotations`` evenly spaced sprite angles; ``scales`` sprite scale range (low, high), 3 levels;
+    ``region_match`` P(image object = the GPS area's expected type); ``input_noise`` std of Gaussian noise
+    added to both inputs (Fig 5B; 0 = the deterministic world); ``gps_noise`` std of GPS jitter beyond the
+    cell (in [-1, 1] units; makes T1/T2 noisy near cell borders).
+    """
+
+    image_size: int = 24
+    grid: int = 3
+    n_types: int = 4
+    sprite_size: int = 9
+    jitter: int = 1
+    rotations: int = 8
+    scales: tuple[float, float] = (0.75, 1.0)
+    region_match: float = 0.75
+    input_noise: float = 0.0
+    gps_noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("image_size", "grid", "sprite_size", "rotations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.n_types, bool) or not isinstance(self.n_types, int) or not 2 <= self.n_types <= 4:
+            raise ValueError(f"n_types must be an integer in [2, {len(OBJECT_TYPES)}], got {self.n_types!r}")
+        if self.grid < 2:
+            raise ValueError(f"grid must be an integer >= 2 (at least 4 locations), got {self.grid!r}")
+        if self.image_size < 2 * self.grid:
+            raise ValueError(f"image_size must be >= 2 * grid = {2 * self.grid} pixels, got {self.image_size!r}")
+        if self.sprite_size < 3 or self.sprite_size > self.image_size:
+            raise ValueError(f"sprite_size must lie in [3, image_size={self.image_size}], got {self.sprite_size!r}")
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, int) or self.jitter < 0:
+            raise ValueError(f"jitter must be an integer >= 0 (pixels), got {self.jitter!r}")
+        low, high = (float(s) for s in self.scales)
+        if not (0.1 <= low <= high <= 2.0):
+            raise ValueError(f"scales must be (low, high) with 0.1 <= low <= high <= 2, got {self.scales!r}")
+        object.__setattr__(self, "scales", (low, high))
+        if not (0.0 <= self.region_match <= 1.0):
+            raise ValueError(f"region_match must lie in [0, 1], got {self.region_match!r}")
+        for name in ("input_noise", "gps_noise"):
+            value = float(getattr(self, name))
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
+
+    @property
+    def n_locations(self) -> int:
+        """L, the number of grid cells."""
+        return self.grid * self.grid
+
+
+def _sprite_templates(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Procedural sprites at ``size`` px: alpha and intensity maps, each ``(4, size, size)`` in [0, 1]."""
+    coords = torch.linspace(-1.0, 1.0, size)
+    v, u = torch.meshgrid(coords, coords, indexing="ij")  # v: rows (down), u: columns (right)
+
+    def soft(inside: torch.Tensor) -> torch.Tensor:  # signed distance-ish → soft mask
+        return torch.sigmoid(inside * size / 2.0)
+
+    ellipse = lambda a, b, cu=0.0, cv=0.0: 1.0 - torch.sqrt(((u - cu) / a) ** 2 + ((v - cv) / b) ** 2)  # noqa: E731
+    whale = torch.maximum(soft(ellipse(0.75, 0.42, cu=0.1)), soft(0.25 - torch.abs(v) - (u + 0.65).abs() * 1.5))
+    dolphin_fin = soft(torch.minimum(-v - 0.1, 0.35 - torch.abs(u) - (-v) * 0.5)) * (v > -0.55)
+    dolphin = torch.maximum(soft(ellipse(0.85, 0.16)), dolphin_fin)
+    orca_body = soft(ellipse(0.7, 0.38))
+    boat_hull = soft(torch.minimum(0.85 - torch.abs(u) - 0.5 * v.clamp(min=0), torch.minimum(v - 0.05, 0.4 - v)))
+    boat_mast = soft(torch.minimum(0.08 - torch.abs(u), torch.minimum(v + 0.8, 0.05 - v)))
+    boat_sail = soft(torch.minimum(u - 0.1, torch.minimum(-v - 0.05 - u * 0.8, v + 0.75)))
+    boat = torch.maximum(boat_hull, torch.maximum(boat_mast, boat_sail))
+    alpha = torch.stack([whale, dolphin, orca_body, boat])  # (4, S, S)
+    intensity = torch.ones_like(alpha)
+    intensity[0] = 0.55  # grey whale
+    intensity[1] = 0.8  # bright dolphin
+    intensity[2] = torch.where(ellipse(0.25, 0.15, cu=-0.35, cv=-0.1) > 0, 0.05, 1.0)  # orca: dark eye patch
+    intensity[3] = torch.where(v < 0.0, 0.95, 0.35)  # boat: bright sail, dark hull
+    return alpha.clamp(0, 1), intensity
+
+
+def sprite_bank(sprite_size: int, rotations: int, scales: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotated and scaled sprites: alpha and intensity, each ``(4, rotations, 3, S, S)``. Deterministic."""
+    hi = 4 * sprite_size  # render at 4× and average-pool down (anti-aliasing)
+    alpha, intensity = _sprite_templates(hi)
+    maps = torch.stack([alpha, alpha * intensity], dim=1)  # (4, 2, hi, hi)
+    angles = torch.arange(rotations, dtype=torch.float32) * (2 * math.pi / rotations)
+    scale_levels = torch.linspace(scales[0], scales[1], 3)
+    angle, scale = torch.meshgrid(angles, scale_levels, indexing="ij")  # (R, 3)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin, torch.zeros_like(cos)], -1), torch.stack([sin, cos, torch.zeros_like(cos)], -1)], -2
+    ).reshape(-1, 2, 3)  # (R*3, 2, 3)
+    n_var = theta.shape[0]
+    grid = F.affine_grid(theta, [n_var, 2, hi, hi], align_corners=False)  # (V, hi, hi, 2)
+    src = maps.repeat_interleave(n_var, dim=0)  # (4*V, 2, hi, hi)
+    warped = F.grid_sample(src, grid.repeat(4, 1, 1, 1), align_corners=False, padding_mode="zeros")
+    small = F.avg_pool2d(warped, 4).reshape(4, rotations, 3, 2, sprite_size, sprite_size)
+    a = small[:, :, :, 0]
+    value = torch.where(a > 1e-6, small[:, :, :, 1] / a.clamp(min=1e-6), torch.zeros_like(a))
+    return a.contiguous(), value.clamp(0, 1).contiguous()
+
+
+class DroneWorld:
+    """Generates drone-world batches; the region→type map is drawn once from the generator given."""
+
+    def __init__(self, config: DroneWorldConfig, generator: torch.Generator) -> None:
+        self.config = cfg = config
+        self.n_locations = cfg.n_locations
+        self.n_types = cfg.n_types
+        # Region→type map: every type covers ⌊L/K⌋ or ⌈L/K⌉ cells, shuffled per world.
+        base = torch.arange(self.n_locations) % cfg.n_types
+        self.region_type = base[torch.randperm(self.n_locations, generator=generator)]  # (L,)
+        alpha, value = sprite_bank(cfg.sprite_size, cfg.rotations, cfg.scales)
+        self._alpha = alpha[: cfg.n_types].reshape(-1, cfg.sprite_size**2)  # (K*R*3, S*S)
+        self._value = value[: cfg.n_types].reshape(-1, cfg.sprite_size**2)
+        s = cfg.sprite_size
+        self._pad = pad = s // 2 + cfg.jitter + 1  # a sprite overhangs the image by at most this much
+        self._canvas = cfg.image_size + 2 * pad
+        offs = torch.arange(s)
+        self._offsets = (offs[:, None] * self._canvas + offs[None, :]).reshape(-1)  # (S*S,) flat canvas offsets
+        cell = cfg.image_size / cfg.grid
+        # "Waves": a bank of pixel-noise textures drawn once per world; each example picks one (cheaper
+        # than fresh Gaussian noise per pixel, and just as varied at the scale the CNN sees).
+        self._waves = 0.04 * torch.randn(256, cfg.image_size, cfg.image_size, generator=generator)
+        self._ramp = torch.linspace(-0.5, 0.5, cfg.image_size)
+        self._cell_centre = (torch.arange(cfg.grid, dtype=torch.float32) + 0.5) * cell  # (grid,) pixels
+
+    def sample(self, n: int, generator: torch.Generator) -> DroneBatch:
+        """``n`` fresh examples, all drawn from ``generator`` (vectorized; no per-example loop)."""
+        cfg = self.config
+        g, size, s = cfg.grid, cfg.image_size, cfg.sprite_size
+        draw = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
+        gps_cell = torch.randint(self.n_locations, (n,), generator=generator)
+        img_cell = torch.randint(self.n_locations, (n,), generator=generator)
+        match = draw(n) < cfg.region_match
+        other = torch.randint(cfg.n_types, (n,), generator=generator)
+        expected = self.region_type[gps_cell]
+        obj = torch.where(match, expected, other)
+        variant = torch.randint(cfg.rotations * 3, (n,), generator=generator)
+        jitter = torch.randint(-cfg.jitter, cfg.jitter + 1, (n, 2), generator=generator)
+        contrast = 0.75 + 0.5 * draw(n, 1)
+        level = 0.3 * draw(n, 1)
+        slope = (draw(n, 2) - 0.5) * 0.4  # (n, 2) brightness change across the image
+        waves = torch.randint(self._waves.shape[0], (n,), generator=generator)
+        pos_noise = torch.randn(n, 2, generator=generator)
+        cell_pos = draw(n, 2)
+        input_noise = (
+            cfg.input_noise * torch.randn(n, size * size + 2, generator=generator) if cfg.input_noise > 0 else None
+        )
+
+        # GPS: a uniform point inside the GPS cell, scaled to [-1, 1]².
+        col, row = gps_cell % g, gps_cell // g
+        gps = (torch.stack([col, row], 1).float() + cell_pos) / g * 2.0 - 1.0 + cfg.gps_noise * pos_noise  # (n, 2)
+
+        # Image: background + one sprite pasted at the image cell's centre (+ jitter), alpha-blended.
+        ramp = self._ramp
+        gradient = slope[:, 0, None] * ramp[None, :] + level  # (n, W), constant down the rows
+        background = self._waves[waves] + gradient[:, None, :] + slope[:, 1, None, None] * ramp[None, :, None]
+        icol, irow = img_cell % g, img_cell // g
+        pad = self._pad
+        top = (self._cell_centre[irow] - s / 2).round().long() + jitter[:, 0] + pad  # padded canvas coordinates
+        left = (self._cell_centre[icol] - s / 2).round().long() + jitter[:, 1] + pad
+        index = (top * self._canvas + left)[:, None] + self._offsets[None, :]  # (n, S*S)
+        sprite = obj * (cfg.rotations * 3) + variant
+        canvas = torch.zeros(2, n, self._canvas * self._canvas)
+        canvas[0].scatter_(1, index, self._alpha[sprite])
+        canvas[1].scatter_(1, index, self._value[sprite] * contrast)
+        a, v = canvas.view(2, n, self._canvas, self._canvas)[:, :, pad : pad + size, pad : pad + size]
+        image = torch.lerp(background, v, a)  # (n, H, W): alpha blend
+        if input_noise is not None:
+            image = image + input_noise[:, : size * size].view(n, size, size)
+            gps = gps + input_noise[:, size * size :]
+        labels = torch.stack([gps_cell, expected, img_cell, obj], dim=1)  # (n, 4): T1, T2, T3, T4
+        return DroneBatch(gps.contiguous(), image.unsqueeze(1).contiguous(), labels)
+
+
+class DataStream:
+    """A fixed-order stream of trial batches: generated ``chunk`` trials at a time from its own generator."""
+
+    def __init__(self, world: DroneWorld, generator: torch.Generator, batch_size: int, chunk: int = 32) -> None:
+        self.world = world
+        self.generator = generator
+        self.batch_size = batch_size
+        self.chunk = chunk
+        self._buffer: DroneBatch | None = None
+        self._next = 0
+
+    def next_batch(self) -> DroneBatch:
+        """The next trial's batch of ``batch_size`` examples (same sequence for the same generator seed)."""
+        if self._buffer is None or self._next >= self.chunk:
+            self._buffer = self.world.sample(self.chunk * self.batch_size, self.generator)
+            self._next = 0
+        start = self._next * self.batch_size
+        self._next += 1
+        return self._buffer.slice(start, start + self.batch_size)

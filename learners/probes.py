@@ -1,0 +1,103 @@
+"""Probes of a trained gated network (SPEC §3, 000 Fig 3B/C, 4B/C); they never train or draw training data.
+
+* :func:`execution_error` — each task's error when executed in the passes of a schedule; with the
+  parallel schedule this is the *parallel-execution error* (a task run together with its partner).
+* :func:`layer_correlations` — per gated layer, the correlation between tasks' *mean representations*
+  (the layer's activity executing the task alone, averaged over all examples of the probe batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from learners.drone import DroneBatch
+from learners.gated_network import GatedNetwork
+from learners.tasks import N_TASKS, OUTPUTS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, TASKS, Schedule, task_vector
+
+
+@torch.no_grad()
+def execution_error(network: GatedNetwork, batch: DroneBatch, schedule: Schedule) -> np.ndarray:
+    """``(n_tasks,)`` error rate of each task when ``batch`` is run through ``schedule``'s passes (no update)."""
+    was_training = network.training
+    network.eval()
+    error = np.full(N_TASKS, np.nan)
+    device = batch.gps.device
+    for tasks in schedule:
+        logits = network(batch.gps, batch.image, task_vector(tasks, device))[:2]  # (B, L+1), (B, K+1)
+        for t in tasks:
+            answer = logits[OUTPUTS.index(TASKS[t].output)].argmax(1)  # (B,)
+            error[t] = float((answer != batch.labels[:, t]).float().mean())
+    network.train(was_training)
+    return error
+
+
+@torch.no_grad()
+def layer_correlations(network: GatedNetwork, batch: DroneBatch) -> np.ndarray:
+    """``(n_layers, n_tasks, n_tasks)`` Pearson correlation of the tasks' mean representations per gated layer.
+
+    A task whose mean representation is constant (e.g. a layer it gates fully off) has NaN correlations.
+    """
+    was_training = network.training
+    network.eval()
+    device = batch.gps.device
+    means: list[list[torch.Tensor]] = [[] for _ in network.layer_names]  # [layer][task] → (units_flat,)
+    for t in range(N_TASKS):
+        activity = network(batch.gps, batch.image, task_vector((t,), device), keep=True)[2]
+        for layer, h in enumerate(activity):
+            means[layer].append(h.mean(0).flatten())  # mean over examples: (units,) or (C·H·W,)
+    network.train(was_training)
+    out = np.empty((len(means), N_TASKS, N_TASKS))
+    for layer, vectors in enumerate(means):
+        m = torch.stack(vectors).double()  # (n_tasks, D)
+        centred = m - m.mean(1, keepdim=True)
+        norm = centred.norm(dim=1)  # (n_tasks,)
+        out[layer] = ((centred @ centred.T) / (norm[:, None] * norm[None, :])).numpy()
+        out[layer][(norm == 0).numpy(), :] = np.nan
+        out[layer][:, (norm == 0).numpy()] = np.nan
+    return out
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe of the network: per-task errors executed serially and in parallel, and layer correlations.
+
+    ``serial_error`` / ``parallel_error`` ``(n_tasks,)``; ``correlations`` ``(n_layers, n_tasks, n_tasks)``;
+    ``layers`` the gated layers' names in order.
+    """
+
+    serial_error: np.ndarray
+    parallel_error: np.ndarray
+    correlations: np.ndarray
+    layers: tuple[str, ...]
+
+    def metrics(self) -> dict[str, float]:
+        """Flat scalar metrics for ``info["metrics"]``.
+
+        ``serial_error_<t>``, ``parallel_error_<t>`` (task ``t`` 0-based), ``parallel_error`` (mean over
+        tasks), and per layer ``corr_<layer>`` (mean over the 6 task pairs) and ``corr_<layer>_t3t4``
+        (T3 image-location vs T4 image-object, the pair of 000 Fig 3C/4C).
+        """
+        out: dict[str, float] = {}
+        for t in range(N_TASKS):
+            out[f"serial_error_{t}"] = float(self.serial_error[t])
+            out[f"parallel_error_{t}"] = float(self.parallel_error[t])
+        out["parallel_error"] = float(np.mean(self.parallel_error))
+        upper = np.triu_indices(N_TASKS, k=1)
+        for name, corr in zip(self.layers, self.correlations):
+            pairs = corr[upper]
+            out[f"corr_{name}"] = float(np.nanmean(pairs)) if np.isfinite(pairs).any() else float("nan")
+            out[f"corr_{name}_t3t4"] = float(corr[2, 3])
+        return out
+
+
+def probe(network: GatedNetwork, batch: DroneBatch) -> ProbeResult:
+    """Run every probe on ``batch``: serial and parallel execution error, layer correlations."""
+    return ProbeResult(
+        serial_error=execution_error(network, batch, SERIAL_SCHEDULE),
+        parallel_error=execution_error(network, batch, PARALLEL_SCHEDULE),
+        correlations=layer_correlations(network, batch),
+        layers=tuple(network.layer_names),
+    )

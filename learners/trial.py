@@ -1,0 +1,216 @@
+"""One trial of the task learner: answer, score, train (SPEC §2–§3), and the learner that owns the state.
+
+A trial draws the next batch of the fixed-order data stream and runs it through the trial's *schedule*
+(serial: four single-task passes; parallel: the two valid pairs). Each pass is one forward pass, whose
+predictions are scored (the task's batch accuracy, before any update on this pass) and whose loss —
+cross-entropy at the executed tasks' heads, plus the null class at an idle head — is then back-propagated
+and applied with one optimizer step. So serial takes four optimizer steps per trial, parallel two, and
+every task sees the same ``batch_size`` examples either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
+from learners.gated_network import GatedNetwork, NetworkConfig
+from learners.probes import ProbeResult, probe
+from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule, check_schedule, task_vector
+
+OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+Optimizer = Literal["adam", "sgd"]
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Everything that defines a learner: the world, the network and the training settings.
+
+    ``batch_size`` examples per trial (the same for every regimen); ``optimizer`` ``"adam"`` or ``"sgd"``
+    (momentum 0.9); ``lr`` its learning rate; ``device`` a torch device string (``"cpu"``, ``"cuda"``);
+    ``chunk`` trials of data generated at once (speed only: the stream is the same for any value).
+    """
+
+    world: DroneWorldConfig = field(default_factory=DroneWorldConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    batch_size: int = 32
+    optimizer: Optimizer = "adam"
+    lr: float = 2e-3
+    device: str = "cpu"
+    chunk: int = 32
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.world, DroneWorldConfig):
+            raise ValueError(f"world must be a DroneWorldConfig, got {self.world!r}")
+        if not isinstance(self.network, NetworkConfig):
+            raise ValueError(f"network must be a NetworkConfig, got {self.network!r}")
+        self.network.check_image_size(self.world.image_size)
+        for name in ("batch_size", "chunk"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must be a torch device string ('cpu', 'cuda'), got {self.device!r}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {self.device!r} requested but CUDA is not available; use 'cpu'")
+
+    def replace(self, **changes: object) -> LearnerConfig:
+        """A copy with fields of this config, its ``world`` or its ``network`` changed by name."""
+        own = {f.name for f in dataclasses.fields(self)}
+        world = {f.name for f in dataclasses.fields(DroneWorldConfig)}
+        net = {f.name for f in dataclasses.fields(NetworkConfig)}
+        unknown = sorted(set(changes) - own - world - net)
+        if unknown:
+            raise ValueError(f"unknown learner setting(s) {unknown}; allowed: {sorted(own | world | net)}")
+        mine = {k: v for k, v in changes.items() if k in own}
+        world_changes = {k: v for k, v in changes.items() if k in world and k not in own}
+        net_changes = {k: v for k, v in changes.items() if k in net and k not in own}
+        return dataclasses.replace(
+            self,
+            **mine,
+            world=dataclasses.replace(mine.get("world", self.world), **world_changes),
+            network=dataclasses.replace(mine.get("network", self.network), **net_changes),
+        )
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN/inf loss: the learner's state is no longer meaningful."""
+
+
+def _generators(seed: int) -> dict[str, torch.Generator]:
+    """Independent torch generators for world, data, init and probes, split from one seed (SeedSequence)."""
+    names = ("world", "data", "init", "probe")
+    states = np.random.SeedSequence(seed).spawn(len(names))
+    return {
+        n: torch.Generator().manual_seed(int(s.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
+        for n, s in zip(names, states)
+    }
+
+
+class TaskLearner:
+    """A fresh gated network in a fresh drone world, trained one trial at a time.
+
+    ``seed`` determines everything: the world's region map, the data stream, the network's initial
+    weights and the probe set — each from its own generator, so the data stream is the same whatever the
+    schedules played, and probing never changes training.
+    """
+
+    def __init__(self, config: LearnerConfig, seed: int) -> None:
+        self.config = cfg = config
+        self.device = torch.device(cfg.device)
+        gens = _generators(int(seed))
+        self._probe_seed = int(gens["probe"].initial_seed())
+        self.world = DroneWorld(cfg.world, gens["world"])
+        self.stream = DataStream(self.world, gens["data"], cfg.batch_size, cfg.chunk)
+        self.network = GatedNetwork(
+            cfg.network,
+            image_size=cfg.world.image_size,
+            n_locations=self.world.n_locations,
+            n_types=self.world.n_types,
+            n_tasks=N_TASKS,
+            generator=gens["init"],
+        ).to(self.device)
+        params = [p for p in self.network.parameters() if p.requires_grad]
+        if cfg.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=True)
+        else:
+            self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, foreach=True)
+        self.trials = 0
+        self._probe_set: DroneBatch | None = None
+        self._pass_cache: dict[tuple[int, ...], tuple[torch.Tensor, tuple[int | None, int | None]]] = {}
+
+    def next_batch(self) -> DroneBatch:
+        """The next batch of the data stream, on the learner's device."""
+        return self.stream.next_batch().to(self.device)
+
+    def _pass_spec(self, tasks: tuple[int, ...]) -> tuple[torch.Tensor, tuple[int | None, int | None]]:
+        """(task vector ``(n_tasks,)``, task answered at the location and object heads or None) for a pass."""
+        if tasks not in self._pass_cache:
+            heads: list[int | None] = [None, None]
+            for t in tasks:
+                heads[OUTPUTS.index(TASKS[t].output)] = t
+            self._pass_cache[tasks] = (task_vector(tasks, self.device), (heads[0], heads[1]))
+        return self._pass_cache[tasks]
+
+    def pass_loss(self, batch: DroneBatch, tasks: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One forward pass executing ``tasks`` on ``batch``.
+
+        Returns (loss, a scalar; correct answers per head ``(2,)`` float — the number of examples whose head
+        answer equals the executed task's label, 0 for an idle head).
+        """
+        x_t, heads = self._pass_spec(tasks)
+        logits = self.network(batch.gps, batch.image, x_t)[:2]  # (B, L+1), (B, K+1)
+        loss = batch.gps.new_zeros(())
+        correct = []
+        for lg, t in zip(logits, heads):
+            null = lg.shape[1] - 1
+            if t is None:
+                target = torch.full((lg.shape[0],), null, dtype=torch.long, device=lg.device)
+                correct.append(lg.new_zeros(()))
+            else:
+                target = batch.labels[:, t]
+                correct.append((lg.detach().argmax(1) == target).sum().float())
+            loss = loss + F.cross_entropy(lg, target)
+        return loss, torch.stack(correct)
+
+    def trial(self, schedule: Schedule) -> np.ndarray:
+        """Run one trial with ``schedule`` (answer, score, train per pass); ``(n_tasks,)`` accuracies in [0, 1]."""
+        batch = self.next_batch()
+        net, opt = self.network, self.optimizer
+        net.train()
+        corrects, losses = [], []
+        for tasks in schedule:
+            loss, correct = self.pass_loss(batch, tasks)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            corrects.append(correct)
+            losses.append(loss.detach())
+        loss_values = torch.stack(losses).cpu()
+        if not bool(torch.isfinite(loss_values).all()):
+            raise NonFiniteLossError(
+                f"non-finite training loss {loss_values.tolist()} at trial {self.trials} (schedule {schedule}): "
+                f"the network diverged; lower lr (now {self.config.lr}) or check the inputs"
+            )
+        counts = torch.stack(corrects).cpu().numpy()  # (passes, 2 heads)
+        accuracy = np.full(N_TASKS, np.nan)
+        for tasks, row in zip(schedule, counts):
+            _, heads = self._pass_spec(tasks)
+            for head, t in enumerate(heads):
+                if t is not None:
+                    accuracy[t] = row[head] / len(batch)
+        self.trials += 1
+        return accuracy
+
+    def probe_set(self, n: int) -> DroneBatch:
+        """The fixed held-out probe batch (its own generator: drawing it never changes training).
+
+        Drawn once, on the first call; later calls with the same ``n`` return the same examples.
+        """
+        if self._probe_set is None or len(self._probe_set) != n:
+            generator = torch.Generator().manual_seed(self._probe_seed)
+            self._probe_set = self.world.sample(n, generator).to(self.device)
+        return self._probe_set
+
+    def probe(self, n: int = 256) -> ProbeResult:
+        """Probe the network on the ``n``-example probe set: serial/parallel execution error, layer correlations."""
+        return probe(self.network, self.probe_set(n))
+
+
+def check_learner_schedules(schedules: dict[str, Schedule]) -> dict[str, Schedule]:
+    """Validate a name → schedule table (every schedule runs each task once, in valid passes)."""
+    if not isinstance(schedules, dict) or not schedules:
+        raise ValueError(f"schedules must be a non-empty dict of name -> schedule, got {schedules!r}")
+    return {name: check_schedule(s, f"schedules[{name!r}]") for name, s in schedules.items()}

@@ -1,0 +1,46 @@
+"""Frozen partition masks: overlaps equal the requested fraction; P = MᵀM / c checked by hand."""
+
+import pytest
+import torch
+
+from learners.gated_network import GatedNetwork, NetworkConfig
+from learners.partition import mask_task_weights, overlap_matrix, partition_masks
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.5, 1.0])
+def test_every_pair_of_tasks_shares_the_requested_fraction(overlap):
+    masks = partition_masks(64, 4, overlap)  # (64, 4)
+    p = overlap_matrix(masks)
+    off = p[~torch.eye(4, dtype=torch.bool)]
+    assert torch.allclose(off, torch.full_like(off, overlap))
+    # Diagonal: the shared units plus an equal exclusive share of the rest.
+    assert torch.allclose(torch.diag(p), torch.full((4,), overlap + (1 - overlap) / 4))
+
+
+def test_overlap_matrix_by_hand():
+    masks = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 1.0]])  # 4 units, 3 tasks
+    expected = torch.tensor([[2, 1, 0], [1, 2, 1], [0, 1, 2.0]]) / 4
+    assert torch.equal(overlap_matrix(masks), expected)
+
+
+def test_masked_task_weights_switch_gates_on_and_off():
+    beta = 3.0
+    masks = partition_masks(8, 4, 0.5)  # units 0-3 shared, then one exclusive unit per task
+    net = GatedNetwork(
+        NetworkConfig(beta=beta, overlap=0.5, gps_units=8, conv_channels=(8, 8), hidden_units=(8, 8)),
+        image_size=16, n_locations=4, n_types=4, n_tasks=4, generator=torch.Generator().manual_seed(0),
+    )
+    assert all(not w.requires_grad for w in net.task_w)
+    assert torch.equal(net.task_w[0].data, mask_task_weights(masks, beta))
+    gate = net.gates(torch.tensor([1.0, 0, 0, 0]))[0]  # task 0 alone
+    on, off = torch.sigmoid(torch.tensor(beta)), torch.sigmoid(torch.tensor(-beta))
+    assert torch.allclose(gate, torch.where(masks[:, 0] > 0, on, off))
+    pair = net.gates(torch.tensor([1.0, 0, 0, 1]))[0]  # tasks 0 and 3: a unit is on if either uses it
+    assert torch.allclose(pair[masks[:, [0, 3]].sum(1) > 0].min(), on)
+    assert torch.allclose(pair[masks[:, [0, 3]].sum(1) == 0], off.expand(2))
+
+
+@pytest.mark.parametrize("overlap", [-0.1, 1.5, float("nan"), "half"])
+def test_overlap_outside_unit_interval_is_rejected(overlap):
+    with pytest.raises(ValueError, match="overlap"):
+        NetworkConfig(overlap=overlap)

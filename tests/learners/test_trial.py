@@ -1,0 +1,107 @@
+"""One trial: reward from the pass before its update, serial vs parallel passes, errors, and learning."""
+
+import numpy as np
+import pytest
+import torch
+
+from learners.probes import layer_correlations
+from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE, check_schedule, is_valid_pass
+from learners.trial import LearnerConfig, NonFiniteLossError, TaskLearner
+
+#: A small, fast learner for tests.
+SMALL = LearnerConfig().replace(
+    image_size=16, grid=2, sprite_size=7, batch_size=16, gps_units=16, conv_channels=(4, 8), hidden_units=(32,)
+)
+
+
+def test_valid_passes_are_the_two_pairs_and_schedules_cover_every_task():
+    assert is_valid_pass((0, 3)) and is_valid_pass((1, 2))
+    assert not is_valid_pass((0, 1))  # same input (GPS)
+    assert not is_valid_pass((0, 2))  # same output (location)
+    check_schedule(SERIAL_SCHEDULE)
+    check_schedule(((0, 3), (1,), (2,)))  # a mixed strategy is allowed
+    with pytest.raises(ValueError, match="valid multitask"):
+        check_schedule(((0, 1), (2, 3)))
+    with pytest.raises(ValueError, match="exactly once"):
+        check_schedule(((0, 3),))
+
+
+def test_reward_is_scored_before_the_update_of_its_pass():
+    learner = TaskLearner(SMALL, seed=0)
+    twin = TaskLearner(SMALL, seed=0)
+    batch = twin.next_batch()
+    with torch.no_grad():  # the untouched twin's answers on task 0 = the first pass's score
+        loc = twin.network(batch.gps, batch.image, torch.tensor([1.0, 0, 0, 0]))[0]
+    expected = (loc.argmax(1) == batch.labels[:, 0]).float().mean().item()
+    accuracy = learner.trial(SERIAL_SCHEDULE)
+    assert accuracy[0] == pytest.approx(expected)
+    assert not all(torch.equal(p, q) for p, q in zip(learner.network.parameters(), twin.network.parameters()))
+
+
+def test_serial_takes_four_updates_and_parallel_two():
+    for schedule, steps in ((SERIAL_SCHEDULE, 4), (PARALLEL_SCHEDULE, 2)):
+        learner = TaskLearner(SMALL, seed=1)
+        learner.trial(schedule)
+        state = learner.optimizer.state[learner.network.gps_w]
+        assert int(state["step"]) == steps
+
+
+def test_data_stream_is_the_same_whatever_the_strategy():
+    a, b = TaskLearner(SMALL, seed=2), TaskLearner(SMALL, seed=2)
+    a.trial(SERIAL_SCHEDULE)
+    b.trial(PARALLEL_SCHEDULE)
+    assert torch.equal(a.next_batch().image, b.next_batch().image)
+
+
+def test_probing_does_not_change_training():
+    a, b = TaskLearner(SMALL, seed=3), TaskLearner(SMALL, seed=3)
+    runs = []
+    for learner, probe in ((a, True), (b, False)):
+        acc = []
+        for _ in range(5):
+            acc.append(learner.trial(SERIAL_SCHEDULE))
+            if probe:
+                learner.probe(32)
+        runs.append(np.array(acc))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    learner = TaskLearner(SMALL, seed=0)
+    with torch.no_grad():
+        learner.network.fc_w[0].fill_(float("nan"))
+    with pytest.raises(NonFiniteLossError, match="non-finite training loss"):
+        learner.trial(PARALLEL_SCHEDULE)
+
+
+@pytest.mark.parametrize(
+    "settings, field",
+    [
+        ({"optimizer": "adagrad"}, "optimizer"),
+        ({"lr": -1.0}, "lr"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"device": "tpu9"}, "device"),
+        ({"momentum": 0.9}, "unknown learner setting"),
+    ],
+)
+def test_bad_learner_settings_name_the_field(settings, field):
+    with pytest.raises(ValueError, match=field):
+        SMALL.replace(**settings)
+
+
+def test_layer_correlations_of_identical_tasks_are_one():
+    learner = TaskLearner(SMALL.replace(overlap=1.0), seed=0)  # every task uses every unit: same gates
+    corr = layer_correlations(learner.network, learner.probe_set(64))
+    assert corr.shape == (4, 4, 4)
+    np.testing.assert_allclose(corr, 1.0, atol=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", [SERIAL_SCHEDULE, PARALLEL_SCHEDULE], ids=["serial", "parallel"])
+def test_the_network_learns_all_four_tasks(schedule):
+    learner = TaskLearner(SMALL, seed=0)
+    accuracy = np.array([learner.trial(schedule) for _ in range(250)])  # (trials, tasks)
+    chance = 1 / 4  # 4 locations, 4 types
+    assert accuracy[:10].mean() < 0.45
+    assert accuracy[-30:].mean() > 0.7, accuracy[-30:].mean(0)
+    assert np.all(accuracy[-30:].mean(0) > 2 * chance)
