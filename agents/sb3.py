@@ -14,6 +14,7 @@ Registered names ``sb3-ppo``, ``sb3-a2c`` and ``sb3-dqn`` (agent kwargs, all pla
 
 from __future__ import annotations
 
+import json
 import os
 from functools import partial
 from typing import Any
@@ -32,6 +33,7 @@ from agents.sb3_training import (
     SB3TrainConfig,
     TrainedPolicy,
     load_policy,
+    metadata_path,
     save_policy,
     train_policy,
 )
@@ -124,6 +126,18 @@ def training_config_for(
     )
 
 
+def _check_cached(path: str | os.PathLike, config: SB3TrainConfig) -> None:
+    """Raise a ValueError unless the policy cached at ``path`` was trained with ``config`` (per ``<path>.json``)."""
+    meta_file = metadata_path(path)
+    saved = json.loads(meta_file.read_text()).get("config") if meta_file.is_file() else None
+    wanted = json.loads(json.dumps(config.to_dict(), default=repr))
+    if saved != wanted:
+        raise ValueError(
+            f"path {str(path)!r} holds a policy trained with {saved}, not the requested {wanted}; "
+            "remove it or give another path"
+        )
+
+
 def make_sb3_agent(
     env: gym.Env,
     *,
@@ -142,11 +156,14 @@ def make_sb3_agent(
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
     if path is None and timesteps is None:
         raise ValueError("give path (a saved policy) or timesteps (a training budget), got neither")
-    if path is not None and (timesteps is None or os.path.isfile(path)):
+    if path is not None and timesteps is None:
         return SB3Agent.load(path, algo, deterministic=deterministic, name=name)
     config = training_config_for(
         env, algo, timesteps, train_cost=train_cost, train_seed=train_seed, n_envs=n_envs, hyperparams=hyperparams
     )
+    if path is not None and os.path.isfile(path):
+        _check_cached(path, config)
+        return SB3Agent.load(path, algo, deterministic=deterministic, name=name)
     key = repr(sorted(config.to_dict().items()))
     if key not in _TRAINED:
         _TRAINED[key] = train_policy(config)

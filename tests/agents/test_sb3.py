@@ -161,6 +161,8 @@ def test_registry_trains_once_and_caches_to_the_path(tmp_path) -> None:
     assert meta["config"]["cost"] == [0.0, 1.0] and meta["config"]["env_kwargs"] == {"horizon": 20}
     for p, q in zip(first.model.policy.parameters(), second.model.policy.parameters()):
         assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="holds a policy trained with"):
+        make_agent("sb3-ppo", gym.make(LC, horizon=20), **{**kwargs, "train_seed": 1})
 
 
 def test_finetune_continues_on_another_env_and_checks_its_spaces() -> None:
