@@ -117,3 +117,90 @@ def cost_sweep_report(
         "= best fixed strategy's reward rate − the agent's.\n\n" + markdown_table(shown),
     ))
     return items
+
+
+def smoothed_accuracy(frame: pd.DataFrame, window: int = 50) -> pd.Series:
+    """Per run, the rolling mean of ``raw_accuracy`` over ``window`` trials (aligned with ``frame``)."""
+    return frame.groupby("run_id", sort=False).raw_accuracy.transform(
+        lambda s: s.rolling(window, min_periods=1).mean()
+    )
+
+
+def trials_to_criterion(frame: pd.DataFrame, criterion: float = 0.9, window: int = 50) -> pd.Series:
+    """Per run, the first trial whose ``window``-trial mean raw accuracy reaches ``criterion`` (NaN: never)."""
+    reached = frame.assign(smooth=smoothed_accuracy(frame, window))
+    reached = reached[reached.smooth >= criterion]
+    first = reached.groupby("run_id", sort=False).trial.min()
+    return first.reindex(frame.run_id.unique()).astype(float)
+
+
+def learning_curve_figure(
+    frame: pd.DataFrame, hue: str, path: Path, title: str, window: int = 50, points: int = 200
+) -> Path:
+    """Raw accuracy (rolling mean) vs trial, one line per ``hue`` value, 95 % CI over seeds."""
+    step = max(int(frame.trial.max()) // points, 1)
+    data = frame.assign(accuracy=smoothed_accuracy(frame, window))
+    data = data[data.trial % step == 0]
+    figure, axis = plt.subplots(figsize=(6.4, 4))
+    sns.lineplot(data=data, x="trial", y="accuracy", hue=hue, errorbar=("ci", 95), seed=0, ax=axis,
+                 palette="viridis" if pd.api.types.is_numeric_dtype(data[hue]) else None)
+    axis.set(xlabel="trial", ylabel=f"raw accuracy ({window}-trial mean)", title=title, ylim=(0, 1.02))
+    return save_figure(figure, path)
+
+
+def probe_figure(frame: pd.DataFrame, metric: str, hue: str, path: Path, title: str, ylabel: str) -> Path:
+    """A probe metric (logged every k trials) vs trial, one line per ``hue`` value, 95 % CI over seeds."""
+    data = frame.dropna(subset=[metric])
+    figure, axis = plt.subplots(figsize=(6.4, 4))
+    sns.lineplot(data=data, x="trial", y=metric, hue=hue, errorbar=("ci", 95), seed=0, ax=axis, marker="o",
+                 palette="viridis" if pd.api.types.is_numeric_dtype(data[hue]) else None)
+    axis.set(xlabel="trial", ylabel=ylabel, title=title)
+    return save_figure(figure, path)
+
+
+def final_probe(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Per run, the last probe's values of every metric column starting with ``prefix``, long format."""
+    columns = [c for c in frame.columns if c.startswith(prefix)]
+    probed = frame.dropna(subset=columns[:1])
+    last = probed.loc[probed.groupby("run_id", sort=False).trial.idxmax()]
+    return last.melt(id_vars=[c for c in last.columns if c not in columns], value_vars=columns,
+                     var_name="metric", value_name="value")
+
+
+def training_report(frame: pd.DataFrame, out_dir: Path, *, hue: str, figure: str, label: str) -> list[ReportItem]:
+    """Fig 3/4-style analysis of probed training runs that differ in the ``hue`` tag.
+
+    A: learning curves and trials to 90 % raw accuracy; B: parallel-execution error over training;
+    C: per-layer mean correlation of task representations at the last probe.
+    """
+    title = f"Fig {figure.removeprefix('fig')}"  # "fig3" -> "Fig 3"
+    curve = learning_curve_figure(frame, hue, out_dir / f"{figure}a_learning.png", f"{title}A: learning by {label}")
+    error = probe_figure(frame, "parallel_error", hue, out_dir / f"{figure}b_parallel_error.png",
+                         f"{title}B: error when tasks execute in parallel", "parallel-execution error")
+    corr = final_probe(frame, "corr_")
+    corr = corr[~corr.metric.str.endswith("_t3t4")].assign(layer=lambda d: d.metric.str.removeprefix("corr_"))
+    fig, axis = plt.subplots(figsize=(6.4, 4))
+    sns.pointplot(data=corr, x="layer", y="value", hue=hue, errorbar=("ci", 95), seed=0, ax=axis,
+                  palette="viridis", dodge=0.3)
+    axis.set(ylabel="mean correlation of task representations",
+             title=f"{title}C: representation sharing at the end")
+    corr_path = save_figure(fig, out_dir / f"{figure}c_layer_correlation.png")
+
+    tags = frame.groupby("run_id", sort=False)[hue].first()
+    speed = trials_to_criterion(frame).rename("trials_to_90").to_frame().join(tags)
+    errors = final_probe(frame, "parallel_error")
+    errors = errors[errors.metric == "parallel_error"].groupby(hue).value.mean()
+    table = speed.groupby(hue).trials_to_90.agg(["mean", "count"])
+    table.columns = ["trials to 90 % (mean)", "runs reaching 90 %"]
+    table["runs"] = tags.value_counts()
+    table["final parallel error"] = errors
+    correlations = corr.groupby([hue, "layer"]).value.mean().unstack("layer").add_prefix("corr ")
+    table = table.join(correlations).reset_index()
+    return [
+        ReportItem(f"{title}A: learning speed",
+                   "Trials until the 50-trial mean raw accuracy first reaches 90 % (runs that never do are "
+                   "left out of the mean), the last probe's parallel-execution error and layer correlations.\n\n"
+                   + markdown_table(table), (curve,)),
+        ReportItem(f"{title}B: parallel-execution error", figures=(error,)),
+        ReportItem(f"{title}C: layer correlations at the end of training", figures=(corr_path,)),
+    ]

@@ -5,6 +5,7 @@ Examples::
     tradeoff-bench list
     tradeoff-bench run fig5 --scale quick --out results/fig5
     tradeoff-bench run sagiv2018 --seeds 5 --costs 0.1,0.2 --agents serial,parallel,mypkg.agents:MyAgent
+    tradeoff-bench run fig3_overlap --set horizon=500 --set probe_every=50
     tradeoff-bench run fig5 --scheduler tcp://10.0.0.5:8786 --out results/fig5-paper --scale paper
     tradeoff-bench report results/fig5
 """
@@ -12,6 +13,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime, timezone
 
@@ -26,6 +28,16 @@ def _float_list(text: str) -> list[float]:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value  # a bare string
 
 
 def _name_list(text: str) -> list[str]:
@@ -43,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, help="number of seeds (0…n−1), overriding the scale's")
     run.add_argument("--costs", type=_float_list, help="comma-separated serialization costs in [0, 1]")
     run.add_argument("--agents", type=_name_list, help="comma-separated agent names or module:Class")
+    run.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                     help="override any setting of the scale (JSON value), e.g. --set horizon=500")
     run.add_argument("--jobs", type=int, default=-1, help="local worker processes (default -1: all cores)")
     run.add_argument("--scheduler", help="Dask scheduler address; runs on that cluster instead of locally")
     run.add_argument("--out", help="results directory (default: results/<experiment>-<scale>)")
@@ -72,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     module = load_experiment(args.experiment)
-    settings = experiment_settings(module, args.scale, seeds=args.seeds, costs=args.costs, agents=args.agents)
+    settings = experiment_settings(module, args.scale, **dict(args.set), seeds=args.seeds, costs=args.costs,
+                                   agents=args.agents)
     specs = module.runs(settings)
     _check_agents(specs)
     out = args.out or f"results/{args.experiment}-{args.scale}"

@@ -3,7 +3,8 @@
 An experiment is a package ``benchmarks/experiments/<name>/`` whose ``__init__.py`` exposes
 
 * ``DESCRIPTION: str`` — one line;
-* ``SCALES: dict[str, dict]`` — at least ``"quick"`` and ``"paper"``; plain data (numbers, strings, lists).
+* ``SCALES: dict[str, dict]`` — ``"smoke"`` (seconds; the tests run it), ``"quick"`` (minutes on a laptop)
+  and ``"paper"`` (the paper's protocol); plain data (numbers, strings, lists).
   The keys ``seeds`` (a count: seeds 0…n−1), ``agents`` (names) and, for cost sweeps, ``costs`` are the
   ones the CLI can override;
 * ``runs(settings: dict) -> list[RunSpec]`` — every run of the sweep for those settings (a scale's, with

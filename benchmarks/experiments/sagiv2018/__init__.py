@@ -15,6 +15,7 @@ ENV_ID = "tradeoff/LearningCurves-v0"
 AGENTS = ["serial", "parallel", "oracle", "ucb1", "gaussian-ts", "random"]
 
 SCALES: dict[str, dict[str, Any]] = {
+    "smoke": {"seeds": 1, "costs": [0.1], "parallel_midpoints": [200, 600], "agents": AGENTS},
     "quick": {"seeds": 3, "costs": [0.05, 0.15, 0.3], "parallel_midpoints": [200, 400, 600], "agents": AGENTS},
     "paper": {
         "seeds": 15,
