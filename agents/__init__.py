@@ -3,6 +3,8 @@
 from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from agents.base import Agent, BaseAgent
 from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent
+from agents.meta_learner import MetaLearnerAgent
+from agents.sagiv import SagivAgent
 
 __all__ = [
     "Agent",
@@ -10,9 +12,11 @@ __all__ = [
     "EpsilonGreedyAgent",
     "FixedAgent",
     "GaussianThompsonAgent",
+    "MetaLearnerAgent",
     "MixedAgent",
     "OracleAgent",
     "RandomAgent",
+    "SagivAgent",
     "SlidingWindowUCBAgent",
     "UCB1Agent",
 ]

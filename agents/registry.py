@@ -11,6 +11,8 @@ import gymnasium as gym
 from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from agents.base import Agent
 from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent
+from agents.meta_learner import MetaLearnerAgent
+from agents.sagiv import sagiv_from_env
 
 #: name -> factory(env, **kwargs) -> Agent. Other modules add theirs with :func:`register_agent`.
 AGENTS: dict[str, Callable[..., Agent]] = {
@@ -23,6 +25,9 @@ AGENTS: dict[str, Callable[..., Agent]] = {
     "sw-ucb": lambda env, **kw: SlidingWindowUCBAgent(**kw),
     "gaussian-ts": lambda env, **kw: GaussianThompsonAgent(**kw),
     "oracle": lambda env, **kw: OracleAgent(env, **kw),
+    "meta-learner": lambda env, **kw: MetaLearnerAgent(**kw),
+    # Knows the hidden cost by definition: the factory hands it env.unwrapped.cost, read at each reset.
+    "sagiv": sagiv_from_env,
 }
 
 #: Agents whose choices never depend on rewards: their learning trajectory is the same at every cost, so a

@@ -1,0 +1,171 @@
+"""The paper's meta-learner: Thompson sampling over SVGD posteriors of each strategy's learning curves.
+
+Anonymous (2021), "Navigating the Trade-Off between Learning Efficacy and Processing Efficiency in
+Deep Neural Networks", §3.1 (SPEC §4); SVGD from Liu & Wang (2016), Thompson sampling from Thompson
+(1933) / Chapelle & Li (2011).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import BaseAgent
+from agents.curve_model import CurveModel, CurvePrior, curve_values
+from agents.svgd import OPTIMIZERS, SVGD, Optimizer
+
+
+def _check_int(value: int, field: str, low: int) -> int:
+    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_float(value: float, field: str, low: float, high: float | None = None, low_open: bool = True) -> float:
+    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in the allowed range."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    bad_low = number <= low if low_open else number < low
+    if isinstance(value, bool) or not math.isfinite(number) or bad_low or (high is not None and number > high):
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
+    return number
+
+
+class MetaLearnerAgent(BaseAgent):
+    """Thompson sampling on the future reward of each strategy, from SVGD learning-curve posteriors.
+
+    Per strategy ``A`` and task ``i`` a curve ``f_{A,i}(n) = σ(w2 σ(w1 n/τ + b1) + b2)`` in ``A``'s own
+    pick count ``n`` (:mod:`agents.curve_model`) is fit to the observed per-task rewards
+    (``info["task_rewards"]``, NaN = not performed; the hidden cost is absorbed into the serial curves).
+    At trial ``t0`` it draws one posterior particle per (A, i) and plays the argmax of
+
+        R^{(A)}_{≥t0} = Σ_{t=t0}^{τ−1} μ(t − t0) Σ_i π_i f_{A,i}(n_A(t0) + t − t0),
+
+    with ``μ(Δ) = discount^Δ`` (1: the finite-horizon sum of the paper's default) and ``π_i`` the
+    observed fraction of trials in which task ``i`` is performed (1 when every trial has every task,
+    as in SPEC §4). The posterior is refit with ``svgd_steps`` warm-started SVGD steps every
+    ``refit_every`` trials. Any number of strategies; never reads the cost or raw accuracies.
+
+    Hyperparameters (keyword-only): ``n_particles`` per curve (32); ``refit_every`` trials between
+    refits (10, the paper refits "periodically"); ``svgd_steps`` per refit (30); ``lr`` and
+    ``optimizer`` of SVGD (0.05, Adam); ``discount`` γ of μ (1.0); ``noise_std`` the likelihood's prior
+    noise scale (0.05, shrunk towards each curve's residuals with weight ``noise_prior_weight`` = 10
+    rewards); ``max_bins`` pick-count bins of the sufficient statistics (50); ``max_points`` curve
+    evaluations per strategy and task in the future-reward sum (200); ``prior`` on θ (:class:`CurvePrior`).
+    """
+
+    name = "meta-learner"
+
+    def __init__(
+        self,
+        *,
+        n_particles: int = 32,
+        refit_every: int = 10,
+        svgd_steps: int = 30,
+        lr: float = 0.05,
+        optimizer: Optimizer = "adam",
+        discount: float = 1.0,
+        noise_std: float = 0.05,
+        noise_prior_weight: float = 10.0,
+        max_bins: int = 50,
+        max_points: int = 200,
+        prior: CurvePrior | None = None,
+    ) -> None:
+        self.n_particles = _check_int(n_particles, "n_particles", 2)
+        self.refit_every = _check_int(refit_every, "refit_every", 1)
+        self.svgd_steps = _check_int(svgd_steps, "svgd_steps", 1)
+        self.lr = _check_float(lr, "lr", 0.0)
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+        self.optimizer: Optimizer = optimizer
+        self.discount = _check_float(discount, "discount", 0.0, 1.0)
+        self.noise_std = _check_float(noise_std, "noise_std", 0.0)
+        self.noise_prior_weight = _check_float(noise_prior_weight, "noise_prior_weight", 0.0)
+        self.max_bins = _check_int(max_bins, "max_bins", 1)
+        self.max_points = _check_int(max_points, "max_points", 1)
+        if prior is not None and not isinstance(prior, CurvePrior):
+            raise ValueError(f"prior must be a CurvePrior or None, got {prior!r}")
+        self.prior = prior if prior is not None else CurvePrior()
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        """Start an episode: prior particles for every (strategy, task) curve, no data."""
+        super().reset(info, rng)
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63)))
+        self.model = CurveModel(
+            self.n_actions * self.n_tasks,
+            self.horizon,
+            n_particles=self.n_particles,
+            prior=self.prior,
+            noise_std=self.noise_std,
+            noise_prior_weight=self.noise_prior_weight,
+            max_bins=self.max_bins,
+            svgd=SVGD(steps=self.svgd_steps, lr=self.lr, optimizer=self.optimizer),
+            generator=generator,
+        )
+        self._particles = self.model.particles.double().numpy()  # (C, N, 4), C = S·T, c = a·T + i
+        self.picks = np.zeros(self.n_actions, dtype=np.int64)
+        self.performed = np.zeros(self.n_tasks)  # trials in which each task was performed
+        self.trial = 0
+        self._last_fit = 0
+        self.n_fits = 0
+
+    def future_values(self, trial: int) -> np.ndarray:
+        """One Thompson draw of ``R^{(A)}_{≥trial}`` for every strategy: ``(n_strategies,)``.
+
+        The sum over the remaining ``L`` trials is exact for ``L <= max_points``; beyond, the trials are
+        cut into ``max_points`` equal blocks, each curve is read at its block's middle and weighted by
+        the block's total μ (the curves vary little over a block of ``L / max_points`` trials).
+        """
+        s, n_tasks = self.n_actions, self.n_tasks
+        remaining = max(self.horizon - trial, 1)
+        draw = self.rng.integers(self.n_particles, size=s * n_tasks)  # one particle per (A, i)
+        theta = self._particles[np.arange(s * n_tasks), draw].reshape(s, n_tasks, 4)  # (S, T, 4)
+        mu = self.discount ** np.arange(remaining)  # (L,): μ(t − t0)
+        if remaining <= self.max_points:
+            offsets, weights = np.arange(remaining, dtype=np.float64), mu
+        else:
+            edges = np.linspace(0, remaining, self.max_points + 1).round().astype(np.int64)  # (P + 1,)
+            offsets = 0.5 * (edges[:-1] + edges[1:] - 1)  # (P,): block middles
+            weights = np.add.reduceat(mu, edges[:-1])  # (P,): μ summed over each block
+        counts = self.picks[:, None] + offsets  # (S, P): n_A(t0) + t − t0
+        rewards = curve_values(theta, (counts / self.horizon)[:, None, :])  # (S, T, P)
+        presence = (self.performed + 1.0) / (self.trial + 1.0)  # (T,): π_i over observed trials, 1 before any
+        values = np.einsum("stp,t,p->s", rewards, presence, weights)
+        assert values.shape == (s,)
+        return values
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        """The strategy with the highest sampled future reward (random tie-break)."""
+        trial = int(info.get("trial", self.trial))
+        values = self.future_values(trial)
+        best = np.flatnonzero(values == values.max())
+        return int(best[0] if best.size == 1 else self.rng.choice(best))
+
+    def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        """Add the trial's per-task rewards to the strategy's curves; refit every ``refit_every`` trials."""
+        if "task_rewards" not in info:
+            raise ValueError("MetaLearnerAgent needs info['task_rewards'] (per-task rewards, NaN = not performed)")
+        task_rewards = np.asarray(info["task_rewards"], dtype=np.float64)
+        if task_rewards.shape != (self.n_tasks,):
+            raise ValueError(f"info['task_rewards'] must have shape ({self.n_tasks},), got {task_rewards.shape}")
+        n = min(int(self.picks[action]), self.horizon - 1)
+        self.model.observe(action * self.n_tasks + np.arange(self.n_tasks), n, task_rewards)
+        self.performed += ~np.isnan(task_rewards)
+        self.picks[action] += 1
+        self.trial += 1
+        if self.trial - self._last_fit >= self.refit_every:
+            self.refit()
+
+    def refit(self) -> None:
+        """Run SVGD on every curve's posterior from the current particles (one batched program)."""
+        self.model.fit()
+        self._particles = self.model.particles.double().numpy()
+        self._last_fit = self.trial
+        self.n_fits += 1
