@@ -50,16 +50,18 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) ->
 
 
 def agent_table(summary: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Mean reward rate per agent and ``by`` group with a 95 % bootstrap CI over seeds, and regret.
+    """Mean reward rate and serial share per agent and ``by`` group, 95 % bootstrap CIs over seeds, regret.
 
     Regret: the best fixed strategy's mean reward rate in the group minus the agent's (positive = worse).
     """
     rows = []
     for keys, group in summary.groupby([*by, "agent"], sort=True):
-        low, high = bootstrap_ci(group.reward_rate.to_numpy())
-        rows.append({**dict(zip([*by, "agent"], keys)), "reward_rate": group.reward_rate.mean(),
-                     "ci_low": low, "ci_high": high, "serial_share": group.serial_share.mean(),
-                     "seeds": len(group)})
+        row = dict(zip([*by, "agent"], keys))
+        for measure in ("reward_rate", "serial_share"):
+            values = group[measure].to_numpy()
+            low, high = bootstrap_ci(values)
+            row.update({measure: values.mean(), f"{measure}_low": low, f"{measure}_high": high})
+        rows.append({**row, "seeds": len(group)})
     table = pd.DataFrame(rows)
     fixed = table[table.agent.isin(FIXED_AGENTS)]
     if by and not fixed.empty:
@@ -93,30 +95,47 @@ def cost_sweep_report(
 ) -> list[ReportItem]:
     """Fig 5-style analysis of a sweep over the ``cost`` tag: reward rate and serial share vs cost per agent.
 
-    ``facet`` (a tag column, e.g. ``parallel_midpoint``) draws one panel per value.
+    ``facet`` (a tag column, e.g. ``parallel_midpoint``) draws one panel per value. Bands are the table's
+    95 % bootstrap CIs over seeds, so figure and table agree.
     """
     tags = ["cost", *([facet] if facet else [])]
-    summary = run_summary(frame, tags)
-    table = agent_table(summary, by=tags)
-    sns.set_theme(style="whitegrid", context="notebook")
-    order = sorted(summary.agent.unique(), key=lambda a: (a not in FIXED_AGENTS, a))
+    table = agent_table(run_summary(frame, tags), by=tags)
     items = []
     for measure, label, suffix in (("reward_rate", "reward rate (mean reward per trial)", "reward"),
                                    ("serial_share", "share of serial trials", "serial_share")):
-        grid = sns.relplot(data=summary, x="cost", y=measure, hue="agent", hue_order=order, col=facet,
-                           kind="line", marker="o", errorbar=("ci", 95), seed=0, height=3.6, aspect=1.25,
-                           facet_kws={"sharey": True})
-        grid.set_axis_labels("serialization cost c", label)
-        grid.figure.suptitle(f"{title}: {label} vs cost (95 % CI over seeds)", y=1.03)
-        path = save_figure(grid.figure, out_dir / f"{name}_{suffix}_vs_cost.png")
-        items.append(ReportItem(f"{label.capitalize()} vs cost", figures=(path,)))
-    shown = table.drop(columns=[c for c in ("best_fixed",) if c in table])
+        path = cost_figure(table, measure, label, out_dir / f"{name}_{suffix}_vs_cost.png",
+                           f"{title}: {label} vs cost", facet)
+        items.append(ReportItem(f"{label[0].upper()}{label[1:]} vs cost", figures=(path,)))
+    shown = table[[*tags, "agent", "reward_rate", "reward_rate_low", "reward_rate_high", "serial_share", "seeds",
+                   *(["regret"] if "regret" in table else [])]]
     items.append(ReportItem(
         "Reward rate per agent and cost",
-        "Mean reward per trial over seeds, 95 % bootstrap CI (scipy BCa), share of serial trials, and regret "
-        "= best fixed strategy's reward rate − the agent's.\n\n" + markdown_table(shown),
+        "Mean reward per trial over seeds with its 95 % bootstrap CI (scipy BCa), share of serial trials, and "
+        "regret = the best fixed strategy's reward rate − the agent's.\n\n" + markdown_table(shown),
     ))
     return items
+
+
+def cost_figure(table: pd.DataFrame, measure: str, label: str, path: Path, title: str, facet: str | None) -> Path:
+    """``measure`` vs cost, one line per agent with its CI band; one panel per ``facet`` value."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    panels = sorted(table[facet].unique()) if facet else [None]
+    agents = sorted(table.agent.unique(), key=lambda a: (a not in FIXED_AGENTS, a))
+    colors = dict(zip(agents, sns.color_palette("tab10", len(agents))))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1.6, 3.8), sharey=True, squeeze=False)
+    for axis, panel in zip(axes[0], panels):
+        data = table if panel is None else table[table[facet] == panel]
+        for agent in agents:
+            rows = data[data.agent == agent].sort_values("cost")
+            dashed = "--" if agent in FIXED_AGENTS else "-"
+            axis.plot(rows.cost, rows[measure], dashed, marker="o", ms=4, color=colors[agent], label=agent)
+            axis.fill_between(rows.cost, rows[f"{measure}_low"], rows[f"{measure}_high"], color=colors[agent],
+                              alpha=0.15, linewidth=0)
+        axis.set(xlabel="serialization cost c", title="" if panel is None else f"{facet} = {panel}")
+    axes[0][0].set_ylabel(label)
+    axes[0][-1].legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.suptitle(f"{title} (mean over seeds, 95 % CI)", y=1.02)
+    return save_figure(fig, path)
 
 
 def smoothed_accuracy(frame: pd.DataFrame, window: int = 50) -> pd.Series:
