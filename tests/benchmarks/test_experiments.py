@@ -1,0 +1,25 @@
+"""Every discovered experiment runs end to end at its smoke scale through the CLI and writes its report."""
+
+import re
+
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.experiments import experiment_names, load_experiment
+
+
+def test_experiments_are_discovered_with_their_scales():
+    names = experiment_names()
+    assert {"fig5", "fig5_noisy", "fig4_parallel_fraction", "fig3_overlap", "sagiv2018"} <= set(names)
+    for name in names:
+        assert {"smoke", "quick", "paper"} <= set(load_experiment(name).SCALES), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", experiment_names())
+def test_experiment_smoke_scale_writes_a_complete_report(name, tmp_path):
+    assert main(["run", name, "--scale", "smoke", "--jobs", "1", "--no-progress", "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "failed: 0" in report and "## " in report
+    for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
+        assert (tmp_path / figure).stat().st_size > 5_000, figure
