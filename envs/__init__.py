@@ -5,6 +5,7 @@ from gymnasium.envs.registration import register, registry
 #: Every id this package registers, with its entry point.
 ENV_IDS: dict[str, str] = {
     "tradeoff/LearningCurves-v0": "envs.learning_curves:LearningCurvesEnv",
+    "tradeoff/SequentialTasks-v0": "envs.sequential:SequentialTasksEnv",
     "tradeoff/SerialParallel-v0": "envs.serial_parallel:SerialParallelEnv",
     "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy",
 }

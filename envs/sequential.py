@@ -1,0 +1,417 @@
+"""Sequential task episodes (seed 004): tasks arrive one per episode, the network persists across episodes.
+
+The process: a stream of ``n_tasks`` binary tasks of one dimension of the shapes world ("is there a red
+object?", "is there a blue object?", …) in a per-stream order. Episode ``i`` introduces task ``i``; one
+network (:class:`learners.sequential_net.SequentialLearner`) keeps training through the whole stream. Each
+step trains one trial (a minibatch) whose mix of tasks the agent chooses; the episode ends when every task
+seen so far is at criterion on the hold-out set. What the stream measures: how learning task ``i`` is helped
+by the tasks before it (forward facilitation) and how much it disturbs them (backward interference).
+
+Streams, seeds and the run loop
+-------------------------------
+``episode_scope="task"`` (default): one Gymnasium episode = one task episode. ``reset(seed=s)`` (an int)
+starts a *fresh stream* from ``s`` — new task order, new network — exactly as Gymnasium expects (same seed ⇒
+same episode). ``reset()`` without a seed *continues the stream*: it introduces the next task and keeps the
+network; after the last task (or with ``options={"new_stream": True}``) it starts a fresh stream drawn from
+the env's generator. :func:`run_stream` plays a whole stream through :func:`benchmarks.run_loop.run_episode`
+(seeding only its first reset) and concatenates the episodes' frames.
+
+``episode_scope="stream"``: one Gymnasium episode = the whole stream; the env introduces the next task
+itself when an episode ends. One ``run_episode`` call (one experiment ``RunSpec``) then logs the stream; the
+``episode`` column tells the task episodes apart. Every reset starts a fresh stream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+
+from envs.common import (
+    Strategy,
+    SummaryObservation,
+    check_action,
+    check_choice,
+    check_positive_int,
+    check_strategies,
+    reset_info,
+    step_info,
+)
+from learners.sequential_net import SequentialLearner, SequentialNetConfig
+from learners.shapes import (
+    DIMENSIONS,
+    FEATURE_NAMES,
+    N_FEATURES,
+    ShapesConfig,
+    balanced_indices,
+    check_dimension,
+    make_shapes,
+    task_labels,
+)
+
+#: The training regimens (actions). ``mix`` is seed 004's (after Nguyen et al. 2018): half of each trial's
+#: examples from the newest task, the other half split equally over the earlier ones; ``new-only`` trains the
+#: newest task alone (no rehearsal); ``uniform`` splits every trial equally over all tasks seen so far.
+MIX = Strategy("mix", serial=False)
+NEW_ONLY = Strategy("new-only", serial=False)
+UNIFORM = Strategy("uniform", serial=False)
+SEQUENTIAL_STRATEGIES: tuple[Strategy, ...] = (MIX, NEW_ONLY, UNIFORM)
+REGIMENS: tuple[str, ...] = tuple(s.name for s in SEQUENTIAL_STRATEGIES)
+
+TASK_ORDERS: tuple[str, ...] = ("random", "latin")
+REWARD_MODES: tuple[str, ...] = ("accuracy", "shortfall")
+EPISODE_SCOPES: tuple[str, ...] = ("task", "stream")
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0  # phase step of the slot allocation (low-discrepancy rotation)
+
+
+def regimen_weights(regimen: str, n_seen: int, new_fraction: float = 0.5) -> np.ndarray:
+    """``(n_seen,)`` share of a trial's examples per task (ordinal order, the newest last); sums to 1."""
+    check_choice(regimen, REGIMENS, "regimen")
+    n_seen = check_positive_int(n_seen, "n_seen")
+    weights = np.zeros(n_seen)
+    if n_seen == 1 or regimen == "new-only":
+        weights[-1] = 1.0
+    elif regimen == "mix":
+        weights[:-1] = (1.0 - new_fraction) / (n_seen - 1)
+        weights[-1] = new_fraction
+    else:  # uniform
+        weights[:] = 1.0 / n_seen
+    return weights
+
+
+def allocate_slots(weights: np.ndarray, batch_size: int, phase: float) -> np.ndarray:
+    """``(batch_size,)`` task of each slot: systematic sampling of ``weights`` at offset ``phase`` ∈ [0, 1).
+
+    Task ``k`` gets ⌊w_k·B⌋ or ⌈w_k·B⌉ slots; rotating ``phase`` across trials makes the long-run shares exact.
+    """
+    edges = np.cumsum(weights)  # (K,)
+    edges[-1] = 1.0  # guard against rounding
+    points = (np.arange(batch_size) + phase) / batch_size  # (B,) in [0, 1)
+    return np.searchsorted(edges, points, side="right").astype(np.int64)
+
+
+def latin_square(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``(n, n)`` Latin square, ``L[r, c] = σ((ρ(r) + κ(c)) mod n)``: each symbol once per row and column."""
+    rows, cols, symbols = rng.permutation(n), rng.permutation(n), rng.permutation(n)
+    return symbols[(rows[:, None] + cols[None, :]) % n]
+
+
+def latin_order(replication: int, n_tasks: int, dimension: str, order_seed: int = 0) -> np.ndarray:
+    """Task order (feature indices) of ``replication``: a row of a Latin square over the 10 features.
+
+    Replications ``10·b … 10·b + 9`` are the rows of block ``b``'s square (seeded by ``order_seed``, ``b`` and the
+    dimension), so within a block every feature holds every ordinal position exactly once.
+    """
+    block, row = divmod(int(replication), N_FEATURES)
+    seq = np.random.SeedSequence([int(order_seed), block, check_dimension(dimension)])
+    return latin_square(N_FEATURES, np.random.default_rng(seq))[row, :n_tasks].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SequentialTasksConfig:
+    """Settings of :class:`SequentialTasksEnv`; validated at construction.
+
+    World: ``dimension`` of the shapes world the tasks ask about; ``n_tasks`` tasks per stream (≤ 10 features);
+    ``n_train``/``n_holdout`` images and ``data_seed`` (see :class:`learners.shapes.ShapesConfig`).
+    Order: ``order="random"`` (a permutation per stream) or ``"latin"`` (row ``replication`` of a Latin square,
+    see :func:`latin_order`; a fresh stream after an exhausted one takes the next row).
+    Training: ``batch_size`` examples per trial; ``new_fraction`` the newest task's share under ``mix`` (0.5);
+    ``channels``/``hidden``/``learning_rate`` the network (:class:`SequentialNetConfig`).
+    Episode: ends at ``criterion`` (balanced hold-out accuracy, in (0, 1]) on every task seen, checked every
+    ``eval_every`` trials, or after ``max_trials`` trials. ``reward_mode``: ``accuracy`` (mean hold-out accuracy
+    of the tasks seen) or ``shortfall`` (that minus 1, so every extra trial costs). ``episode_scope``: see the
+    module docstring.
+    """
+
+    dimension: str = "colour"
+    n_tasks: int = 10
+    order: Literal["random", "latin"] = "random"
+    replication: int = 0
+    order_seed: int = 0
+    strategies: tuple[Strategy, ...] = SEQUENTIAL_STRATEGIES
+    new_fraction: float = 0.5
+    batch_size: int = 32
+    criterion: float = 0.95
+    max_trials: int = 1500
+    eval_every: int = 10
+    reward_mode: Literal["accuracy", "shortfall"] = "accuracy"
+    episode_scope: Literal["task", "stream"] = "task"
+    channels: tuple[int, ...] = (8, 16, 32)
+    hidden: tuple[int, ...] = (128, 128)
+    learning_rate: float = 1e-3
+    n_train: int = 4000
+    n_holdout: int = 1000
+    data_seed: int = 0
+    shapes: ShapesConfig = field(init=False, repr=False, compare=False)
+    net: SequentialNetConfig = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        check_dimension(self.dimension)
+        set_(self, "n_tasks", check_positive_int(self.n_tasks, "n_tasks"))
+        if self.n_tasks > N_FEATURES:
+            raise ValueError(
+                f"n_tasks must lie in [1, {N_FEATURES}] (one task per feature of the dimension), got {self.n_tasks}"
+            )
+        check_choice(self.order, TASK_ORDERS, "order")
+        for name in ("replication", "order_seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        set_(self, "strategies", check_strategies(self.strategies))
+        unknown = [s.name for s in self.strategies if s.name not in REGIMENS]
+        if unknown:
+            raise ValueError(f"strategies must be regimens among {list(REGIMENS)}, got unknown {unknown}")
+        if not (isinstance(self.new_fraction, (int, float)) and 0.0 < self.new_fraction < 1.0):
+            raise ValueError(f"new_fraction must lie in (0, 1), got {self.new_fraction!r}")
+        set_(self, "batch_size", check_positive_int(self.batch_size, "batch_size"))
+        if not (isinstance(self.criterion, (int, float)) and 0.0 < self.criterion <= 1.0):
+            raise ValueError(f"criterion must lie in (0, 1], got {self.criterion!r}")
+        set_(self, "max_trials", check_positive_int(self.max_trials, "max_trials"))
+        set_(self, "eval_every", check_positive_int(self.eval_every, "eval_every"))
+        check_choice(self.reward_mode, REWARD_MODES, "reward_mode")
+        check_choice(self.episode_scope, EPISODE_SCOPES, "episode_scope")
+        set_(self, "shapes", ShapesConfig(n_train=self.n_train, n_holdout=self.n_holdout, data_seed=self.data_seed))
+        set_(
+            self,
+            "net",
+            SequentialNetConfig(
+                channels=self.channels,
+                hidden=self.hidden,
+                n_tasks=self.n_tasks,
+                image_size=self.shapes.image_size,
+                learning_rate=self.learning_rate,
+            ),
+        )
+        set_(self, "channels", self.net.channels)
+        set_(self, "hidden", self.net.hidden)
+
+    @property
+    def horizon(self) -> int:
+        """Trial cap of one Gymnasium episode: ``max_trials`` per task episode (× ``n_tasks`` for a stream)."""
+        return self.max_trials * (self.n_tasks if self.episode_scope == "stream" else 1)
+
+
+class _Stream:
+    """One task stream: its order, network, sampling generator and progress."""
+
+    def __init__(self, config: SequentialTasksConfig, seed: int, index: int) -> None:
+        order_seq, init_seq, sample_seq = np.random.SeedSequence(seed).spawn(3)
+        if config.order == "latin":
+            self.order = latin_order(config.replication + index, config.n_tasks, config.dimension, config.order_seed)
+        else:
+            self.order = np.random.default_rng(order_seq).permutation(N_FEATURES)[: config.n_tasks]
+        generator = torch.Generator().manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0] >> 1))
+        self.learner = SequentialLearner(config.net, generator)
+        self.rng = np.random.default_rng(sample_seq)
+        self.index = index
+        self.episode = 0  # 1-based once the first task is introduced
+        data = make_shapes(config.shapes)
+        dim = DIMENSIONS.index(config.dimension)
+        self.train_labels = task_labels(data.train, dim, self.order)  # (N_train, n_tasks) bool, ordinal order
+        self.holdout_labels = torch.as_tensor(task_labels(data.holdout, dim, self.order))  # (N_holdout, n_tasks)
+
+    @property
+    def exhausted(self) -> bool:
+        """Has the last task been introduced?"""
+        return self.episode >= len(self.order)
+
+
+class SequentialTasksEnv(gym.Env):
+    """Tasks introduced one per episode to a persistent network; the agent picks each trial's training mix.
+
+    Seed 004 (*Scaling Characteristics of Sequential Multitask Learning*), scaled to CPU.
+
+    ## Action Space
+    ``Discrete(n_strategies)``: the regimen of this trial — default 0 = ``mix`` (half the examples from the
+    newest task, half split equally over the earlier ones), 1 = ``new-only``, 2 = ``uniform`` over tasks seen.
+    In episode 1 every regimen trains the single task.
+
+    ## Observation Space
+    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`envs.common.SummaryObservation` over the Gymnasium
+    episode (fraction of the trial cap used, pick fractions, recent reward per regimen).
+
+    ## Rewards
+    After the trial's update: the mean balanced hold-out accuracy of the tasks seen so far (``reward_mode=
+    "accuracy"``), or that minus 1 (``"shortfall"``: ≤ 0, so reaching criterion sooner earns more). Hold-out
+    accuracy is re-measured every ``eval_every`` trials; in between it holds the last measurement. Note that
+    with ``"accuracy"`` a return-maximizer is paid for *delaying* the criterion; compare agents by trials to
+    criterion (:mod:`benchmarks.sequential_metrics`) or train RL agents with ``"shortfall"``.
+
+    ## Episode End
+    Terminated when every task seen is at ``criterion`` on the hold-out set (checked when measured); truncated
+    after ``max_trials`` trials. With ``episode_scope="stream"`` these apply to the last task episode; earlier
+    ones hand over to the next task inside the Gymnasium episode.
+
+    ## Arguments
+    Any field of :class:`SequentialTasksConfig` as a keyword, or ``config=``; e.g.
+    ``gym.make("tradeoff/SequentialTasks-v0", dimension="texture", n_tasks=6, order="latin", replication=3)``.
+
+    ``info`` (:func:`envs.common.step_info`): ``task_rewards`` = ``task_accuracy`` ``(n_tasks,)`` balanced hold-out
+    accuracy of the stream's tasks in ordinal position (index ``k`` = the task introduced in episode ``k+1``),
+    NaN for tasks not yet introduced; ``metrics``: ``episode`` (1-based), ``task_trial`` (trials in this task
+    episode), ``stream`` (streams started since the last seed), ``new_feature`` (feature index of the newest
+    task), ``evaluated`` (1 when accuracy was measured this trial), ``criterion_met``, ``loss``,
+    ``next_accuracy`` (hold-out accuracy of the next, not yet introduced, task: GEM's forward-transfer entry),
+    ``examples_<k>`` (training examples of task ``k`` so far in this episode).
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, config: SequentialTasksConfig | None = None, **settings: Any) -> None:
+        if config is not None and settings:
+            raise ValueError("pass either config or individual settings, not both")
+        if config is None:
+            allowed = {f.name for f in dataclasses.fields(SequentialTasksConfig) if f.init}
+            unknown = sorted(set(settings) - allowed)
+            if unknown:
+                raise ValueError(f"unknown SequentialTasks setting(s) {unknown}; allowed: {sorted(allowed)}")
+            config = SequentialTasksConfig(**settings)
+        self.config = cfg = config
+        self.action_space = gym.spaces.Discrete(len(cfg.strategies))
+        self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
+        self.observation_space = self._summary.space
+        data = make_shapes(cfg.shapes)
+        self._train_images = torch.tensor(data.train.images)  # (N_train, 3, H, W), a writable copy
+        self._holdout_images = torch.tensor(data.holdout.images)  # (N_holdout, 3, H, W)
+        self._stream: _Stream | None = None
+
+    # ------------------------------------------------------------------ episodes
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        cfg = self.config
+        new_stream = bool((options or {}).get("new_stream", False))
+        if (
+            seed is not None
+            or new_stream
+            or cfg.episode_scope == "stream"
+            or self._stream is None
+            or self._stream.exhausted
+        ):
+            index = 0 if seed is not None or self._stream is None else self._stream.index + 1
+            stream_seed = int(self.np_random.integers(2**63 - 1))
+            self._stream = _Stream(cfg, stream_seed, index)
+        self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
+        obs = self._summary.reset()
+        self._begin_task()
+        info = reset_info(cfg.strategies, cfg.horizon, cfg.n_tasks)
+        info.update(
+            episode=self._stream.episode,
+            stream=self._stream.index,
+            dimension=cfg.dimension,
+            task_order=tuple(int(f) for f in self._stream.order),
+            task_names=tuple(FEATURE_NAMES[cfg.dimension][f] for f in self._stream.order),
+            task_accuracy=self._accuracy.copy(),
+            criterion=cfg.criterion,
+        )
+        return obs, info
+
+    def _begin_task(self) -> None:
+        """Introduce the stream's next task and measure every task's hold-out accuracy before training it."""
+        stream = self._stream
+        stream.episode += 1
+        self._task_trial = 0
+        self._examples = np.zeros(self.config.n_tasks, dtype=np.int64)
+        self._evaluate()
+
+    def _evaluate(self) -> None:
+        """Measure the balanced hold-out accuracy of the tasks seen so far and of the next one."""
+        stream, n_seen = self._stream, self._stream.episode
+        n_eval = min(n_seen + 1, self.config.n_tasks)
+        accuracy = self._stream.learner.balanced_accuracy(
+            self._holdout_images, stream.holdout_labels[:, :n_eval], torch.arange(n_eval)
+        )  # (n_eval,)
+        self._accuracy = np.full(self.config.n_tasks, np.nan)
+        self._accuracy[:n_seen] = accuracy[:n_seen]
+        self._next_accuracy = float(accuracy[n_seen]) if n_eval > n_seen else float("nan")
+
+    # ------------------------------------------------------------------ trials
+    def step(self, action):
+        a = check_action(action, self.action_space.n)
+        cfg, stream = self.config, self._stream
+        n_seen = stream.episode
+        strategy = cfg.strategies[a]
+        weights = regimen_weights(strategy.name, n_seen, cfg.new_fraction)  # (n_seen,)
+        phase = (self._summary.trial * _GOLDEN) % 1.0
+        tasks = allocate_slots(weights, cfg.batch_size, phase)  # (B,) ordinal task ids
+        indices, targets = balanced_indices(stream.train_labels[:, :n_seen], tasks, stream.rng)  # (B,), (B,)
+        loss = stream.learner.train_batch(
+            self._train_images[indices], torch.as_tensor(tasks), torch.as_tensor(targets)
+        )
+        self._examples[:n_seen] += np.bincount(tasks, minlength=n_seen)
+        self._task_trial += 1
+        capped = self._task_trial >= cfg.max_trials
+        evaluated = self._task_trial % cfg.eval_every == 0 or capped
+        if evaluated:
+            self._evaluate()
+        seen_accuracy = self._accuracy[:n_seen]
+        met = bool(evaluated and np.all(seen_accuracy >= cfg.criterion))
+        accuracy = float(seen_accuracy.mean())
+        reward = accuracy if cfg.reward_mode == "accuracy" else accuracy - 1.0
+
+        self._picks[a] += 1
+        obs = self._summary.update(a, reward)
+        task_accuracy = self._accuracy.copy()
+        metrics: dict[str, float | int] = {
+            "episode": n_seen,
+            "task_trial": self._task_trial,
+            "stream": stream.index,
+            "new_feature": int(stream.order[n_seen - 1]),
+            "evaluated": int(evaluated),
+            "criterion_met": int(met),
+            "loss": loss,
+        }
+        if not stream.exhausted:  # absent (a NaN cell in the run loop's frame) once there is no next task
+            metrics["next_accuracy"] = self._next_accuracy
+        metrics.update({f"examples_{k}": int(self._examples[k]) for k in range(cfg.n_tasks)})
+        info = step_info(strategy, task_accuracy, task_accuracy.copy(), self._summary.trial, self._picks, **metrics)
+
+        terminated = truncated = False
+        if met or capped:
+            if cfg.episode_scope == "stream" and not stream.exhausted:
+                self._begin_task()  # the next task episode starts inside this Gymnasium episode
+            else:
+                terminated, truncated = met, not met
+        return obs, reward, terminated, truncated, info
+
+
+class _ContinueStream(gym.Wrapper):
+    """Passes the seed to the first reset only, so later resets continue the stream (see :func:`run_stream`)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._seeded = False
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if self._seeded:
+            seed = None
+        self._seeded = True
+        return self.env.reset(seed=seed, options=options)
+
+
+def run_stream(
+    env: gym.Env, agent: Any, seed: int, *, run_id: str | None = None, env_id: str | None = None
+) -> pd.DataFrame:
+    """Play one whole stream (every task episode) through the run loop; the episodes' frames, concatenated.
+
+    With ``episode_scope="task"`` this is one :func:`benchmarks.run_loop.run_episode` call per task, the first
+    seeded from ``seed`` and the rest continuing the stream; with ``"stream"`` it is a single call. Adds
+    ``stream_trial`` (0-based trial index over the whole stream); ``episode`` comes from the env's metrics.
+    """
+    from benchmarks.run_loop import run_episode  # the run loop imports agents; keep envs import-light
+
+    unwrapped = env.unwrapped
+    if not isinstance(unwrapped, SequentialTasksEnv):
+        raise ValueError(f"run_stream needs a SequentialTasksEnv, got {type(unwrapped).__name__}")
+    env_id = env_id or (env.spec.id if env.spec is not None else type(unwrapped).__name__)
+    n_calls = 1 if unwrapped.config.episode_scope == "stream" else unwrapped.config.n_tasks
+    chained = _ContinueStream(env)
+    frames = [run_episode(chained, agent, seed, run_id=run_id, env_id=env_id) for _ in range(n_calls)]
+    frame = pd.concat(frames, ignore_index=True)
+    frame["stream_trial"] = np.arange(len(frame), dtype=np.int64)
+    return frame
