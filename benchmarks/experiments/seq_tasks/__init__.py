@@ -1,0 +1,274 @@
+"""Seed 004 Fig 2: sequential task streams — forward facilitation and backward interference.
+
+One run = one whole stream (``episode_scope="stream"``) of ``n_tasks`` tasks of one shapes-world dimension,
+trained with a fixed regimen (seed 004's ``mix`` by default), task order = row ``replication`` of a Latin
+square (seed ``replication``). As in the paper, effort and budgets are counted in *training examples of the
+task* (the paper's "trials" of a task), not in env steps: a new task gets 32 examples per step in episode 1
+and 16 afterwards under ``mix``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmarks.analysis import markdown_table, save_figure  # noqa: E402
+from benchmarks.experiment import ReportItem, RunSpec  # noqa: E402
+from benchmarks.sequential_metrics import (  # noqa: E402
+    accuracy_after_budget,
+    accuracy_long,
+    backward_interference,
+    forward_facilitation,
+    gem_matrix,
+    gem_metrics,
+    power_law_slopes,
+    trials_to_criterion,
+)
+
+DESCRIPTION = "Seed 004 Fig 2: trials to criterion and accuracy vs episode and times retrained (SequentialTasks)"
+ENV_ID = "tradeoff/SequentialTasks-v0"
+AGENT = "agents.baselines:FixedAgent"  # a fixed regimen, named by agent_kwargs={"strategy": regimen}
+
+SCALES: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "seeds": 1, "dimensions": ["colour"], "regimens": ["mix"], "n_tasks": 3, "max_trials": 30,
+        "eval_every": 5, "budget": 200, "criterion": 0.6,
+        "env": {"n_train": 400, "n_holdout": 100, "channels": [4, 8, 8], "hidden": [16]},
+    },
+    "quick": {
+        "seeds": 4, "dimensions": ["colour"], "regimens": ["mix"], "n_tasks": 6, "max_trials": 800,
+        "eval_every": 10, "budget": 1600, "criterion": 0.95, "env": {},
+    },
+    "paper": {
+        "seeds": 10, "dimensions": ["shape", "colour", "texture"], "regimens": ["mix"], "n_tasks": 10,
+        "max_trials": 4000, "eval_every": 10, "budget": 3200, "criterion": 0.95, "env": {},
+    },
+}
+
+
+def runs(settings: dict[str, Any]) -> list[RunSpec]:
+    """One stream per (dimension, regimen, replication); run ids ``seq_tasks/<dimension>/<regimen>/r<rep>``."""
+    env = {key: tuple(v) if isinstance(v, list) else v for key, v in settings.get("env", {}).items()}
+    return [
+        RunSpec(
+            run_id=f"seq_tasks/{dimension}/{regimen}/r{rep}",
+            env_id=ENV_ID,
+            agent=AGENT,
+            seed=rep,
+            env_kwargs={
+                "dimension": dimension,
+                "n_tasks": int(settings["n_tasks"]),
+                "order": "latin",
+                "replication": rep,
+                "max_trials": int(settings["max_trials"]),
+                "eval_every": int(settings["eval_every"]),
+                "criterion": float(settings["criterion"]),
+                "episode_scope": "stream",
+                **env,
+            },
+            agent_kwargs={"strategy": regimen},
+            tags={
+                "dimension": dimension,
+                "regimen": regimen,
+                "replication": rep,
+                "budget": int(settings["budget"]),
+                "criterion": float(settings["criterion"]),
+            },
+        )
+        for dimension in settings["dimensions"]
+        for regimen in settings["regimens"]
+        for rep in range(int(settings["seeds"]))
+    ]
+
+
+def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
+    """Fig 2 (a–f) per regimen, the power-law slopes, facilitation/interference per episode and GEM metrics."""
+    items: list[ReportItem] = []
+    criterion = float(frame["criterion"].iloc[0]) if "criterion" in frame.columns else 0.95
+    budget = int(frame["budget"].iloc[0]) if "budget" in frame.columns else 1000
+    regimens = frame["regimen"].unique() if "regimen" in frame.columns else ["mix"]
+    for regimen in regimens:
+        part = frame[frame["regimen"] == regimen] if "regimen" in frame.columns else frame
+        label = f"regimen {regimen}, {part['run_id'].nunique()} streams"
+        ttc = trials_to_criterion(part, criterion)
+        budget_acc = accuracy_after_budget(part, budget, unit="examples")
+        path = figure_2(part, ttc, budget_acc, out_dir / f"seq_tasks_fig2_{regimen}.png", label, budget, criterion)
+        items.append(ReportItem(f"Fig 2 (a–f), {label}", text=FIG2_TEXT.format(budget=budget), figures=(path,)))
+        items.append(ReportItem(f"Power-law slopes ({regimen})", text=SLOPES_TEXT + markdown_table(slope_table(ttc))))
+        items.append(ReportItem(f"Facilitation and interference per episode ({regimen})",
+                                text=EPISODE_TEXT + markdown_table(episode_table(part, ttc, criterion))))
+        items.append(ReportItem(f"GEM metrics ({regimen})", text=GEM_TEXT + markdown_table(gem_table(part))))
+    return items
+
+
+FIG2_TEXT = (
+    "(a) hold-out accuracy of the newly introduced task vs its training examples, by ordinal position "
+    "(cyan = episode 1 … magenta = last); (b) the first task's accuracy each time it is retrained (black = "
+    "1st … copper = last); (c) examples to criterion vs times trained, by position; (d) the same vs episode, by "
+    "times trained (thick black: the new task); (e, f) accuracy after {budget} examples of the task (or when the "
+    "episode ended, if sooner). Means over streams, shaded ±1 SE; (c–d) geometric means.\n"
+)
+SLOPES_TEXT = (
+    "Log-log least-squares slopes of examples to criterion (all streams' points pooled; 95 % t-interval). "
+    "Fig 2c: one fit per ordinal position against times trained; Fig 2d: one fit per times trained against "
+    "episode (times trained = 1 is forward facilitation of new tasks).\n\n"
+)
+EPISODE_TEXT = (
+    "Per episode, means over streams: the new task's examples to criterion and facilitation "
+    "1 − trials(new task)/trials(task 1) in env trials; the old tasks' forgetting (accuracy at the end of the "
+    "previous episode − lowest during this one) and trials until they are back at criterion; episodes that hit "
+    "the trial cap.\n\n"
+)
+GEM_TEXT = (
+    "Lopez-Paz & Ranzato (2017), R[i, j] = accuracy on task j at the end of episode i+1; FWT against the "
+    "untrained model's balanced accuracy 0.5. Mean ± SE over streams.\n\n"
+)
+
+
+def slope_table(ttc: pd.DataFrame) -> pd.DataFrame:
+    """Fitted power-law slopes of examples to criterion: per position vs times trained, per times trained vs episode."""
+    c = power_law_slopes(ttc, x="times_trained", by="position", y="examples").rename(columns={"position": "curve"})
+    c.insert(0, "fit", "2c: vs times trained, position")
+    d = power_law_slopes(ttc, x="episode", by="times_trained", y="examples").rename(columns={"times_trained": "curve"})
+    d.insert(0, "fit", "2d: vs episode, times trained")
+    table = pd.concat([c, d], ignore_index=True)
+    return table[table["n"] >= 3].drop(columns="intercept").reset_index(drop=True)
+
+
+def episode_table(frame: pd.DataFrame, ttc: pd.DataFrame, criterion: float) -> pd.DataFrame:
+    """Per-episode means over streams of new-task effort, facilitation, forgetting, retraining and capping."""
+    ff = forward_facilitation(ttc)
+    new_examples = ttc[ttc["times_trained"] == 1][["run_id", "episode", "examples"]]
+    bi = backward_interference(frame, criterion)
+    ends = frame.groupby(["run_id", "episode"], as_index=False).tail(1)
+    capped = ends.assign(capped=ends["criterion_met"] == 0)[["run_id", "episode", "capped"]]
+    merged = (
+        ff.merge(new_examples, on=["run_id", "episode"], how="left")
+        .merge(bi, on=["run_id", "episode"], how="left", suffixes=("", "_bi"))
+        .merge(capped, on=["run_id", "episode"], how="left")
+    )
+    return (
+        merged.groupby("episode")
+        .agg(
+            new_examples=("examples", "mean"),
+            new_trials=("new_trials", "mean"),
+            facilitation=("facilitation", "mean"),
+            forgetting=("forgetting", "mean"),
+            retrain_trials=("retrain_trials", "mean"),
+            capped=("capped", "sum"),
+            streams=("run_id", "nunique"),
+        )
+        .reset_index()
+    )
+
+
+def gem_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """ACC, BWT and FWT per stream, summarised as mean and SE."""
+    values = pd.DataFrame([gem_metrics(gem_matrix(stream)) for _, stream in frame.groupby("run_id")])
+    n = len(values)
+    rows = [
+        {"metric": m, "mean": values[m].mean(), "se": values[m].std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+         "streams": n}
+        for m in ("ACC", "BWT", "FWT")
+    ]
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def _mean_se(values: pd.DataFrame, by: list[str], y: str, log: bool = False) -> pd.DataFrame:
+    """Mean and standard error of ``y`` per ``by`` group (of log10 y, returned as 10**, when ``log``)."""
+    data = values.assign(_y=np.log10(values[y]) if log else values[y]).dropna(subset=["_y"])
+    out = data.groupby(by)["_y"].agg(["mean", "std", "count"]).reset_index()
+    out["se"] = (out["std"] / np.sqrt(out["count"])).fillna(0.0)
+    if log:
+        out["low"], out["high"] = 10 ** (out["mean"] - out["se"]), 10 ** (out["mean"] + out["se"])
+        out["mean"] = 10 ** out["mean"]
+    else:
+        out["low"], out["high"] = out["mean"] - out["se"], out["mean"] + out["se"]
+    return out
+
+
+def _curves(
+    ax: plt.Axes, table: pd.DataFrame, x: str, hue: str, cmap: str, n: int, highlight: int | None = None
+) -> None:
+    """One line (with a ±SE band) per ``hue`` level, coloured along ``cmap``."""
+    colours = plt.get_cmap(cmap)(np.linspace(0, 1, max(n, 2)))
+    for level, part in table.groupby(hue):
+        colour = "black" if level == highlight else colours[int(level) - 1]
+        width = 3 if level == highlight else 1.5
+        ax.plot(part[x], part["mean"], "o-", color=colour, lw=width, ms=3, label=f"{level}")
+        ax.fill_between(part[x], part["low"], part["high"], color=colour, alpha=0.2, lw=0)
+
+
+def _accuracy_curves(long: pd.DataFrame, step: float) -> pd.DataFrame:
+    """Per (stream, curve), accuracy on a common grid of examples, holding each episode's last value after it ends."""
+    grid_max = long["examples"].max()
+    grid = np.arange(step, grid_max + step, step)
+    rows = []
+    for key, part in long.groupby(["run_id", "curve"]):
+        part = part.sort_values("examples")
+        at = np.searchsorted(part["examples"].to_numpy(), grid, side="right") - 1
+        acc = np.where(at >= 0, part["accuracy"].to_numpy()[np.maximum(at, 0)], np.nan)
+        rows.append(pd.DataFrame({"run_id": key[0], "curve": key[1], "examples": grid, "accuracy": acc}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def figure_2(
+    frame: pd.DataFrame, ttc: pd.DataFrame, budget_acc: pd.DataFrame, path: Path, label: str, budget: int,
+    criterion: float,
+) -> Path:
+    """Seed 004's Figure 2 (a–f) from one regimen's streams."""
+    n = int(frame["episode"].max())
+    long = accuracy_long(frame)
+    step = float(max(long["examples"].max() / 60, 1))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 9))
+    (a, c, e), (b, d, f) = axes[0], axes[1]
+
+    new = long[long["times_trained"] == 1].assign(curve=lambda t: t["task"] + 1)
+    _curves(a, _mean_se(_accuracy_curves(new, step), ["curve", "examples"], "accuracy"), "examples", "curve", "cool", n)
+    a.set(xscale="log", xlabel="training examples of the new task (log)", ylabel="hold-out accuracy",
+          title="(a) newly introduced task, by ordinal position")
+    first = long[long["task"] == 0].assign(curve=lambda t: t["times_trained"])
+    first_curves = _mean_se(_accuracy_curves(first, step), ["curve", "examples"], "accuracy")
+    _curves(b, first_curves, "examples", "curve", "copper", n)
+    b.set(xscale="log", xlabel="training examples in the episode (log)", ylabel="hold-out accuracy",
+          title="(b) task 1, by times trained")
+    for ax in (a, b):
+        ax.axhline(criterion, ls="--", color="grey", lw=1)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(title="position" if ax is a else "times trained", fontsize=7, ncol=2)
+
+    positioned = ttc.assign(position=ttc["task"] + 1)
+    reached = positioned[positioned["reached"] & (positioned["examples"] > 0)]
+    by_position = _mean_se(reached, ["position", "times_trained"], "examples", log=True)
+    _curves(c, by_position, "times_trained", "position", "cool", n)
+    c.set(xscale="log", yscale="log", xlabel="times trained (log)", ylabel="examples to criterion (log)",
+          title="(c) effort to criterion vs times trained")
+    _curves(d, _mean_se(reached, ["times_trained", "episode"], "examples", log=True), "episode", "times_trained",
+            "copper", n, highlight=1)
+    d.set(xscale="log", yscale="log", xlabel="episode (log)", ylabel="examples to criterion (log)",
+          title="(d) effort to criterion vs episode")
+
+    acc = budget_acc.assign(position=budget_acc["task"] + 1)
+    _curves(e, _mean_se(acc, ["position", "times_trained"], "accuracy"), "times_trained", "position", "cool", n)
+    e.set(xscale="log", xlabel="times trained (log)", ylabel=f"accuracy after {budget} examples",
+          title="(e) accuracy after a fixed budget vs times trained")
+    _curves(f, _mean_se(acc, ["times_trained", "episode"], "accuracy"), "episode", "times_trained", "copper", n,
+            highlight=1)
+    f.set(xscale="log", xlabel="episode (log)", ylabel=f"accuracy after {budget} examples",
+          title="(f) accuracy after a fixed budget vs episode")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3, which="both")
+        if ax not in (a, b) and ax.get_legend_handles_labels()[0]:
+            ax.legend(title="position" if ax in (c, e) else "times trained", fontsize=7, ncol=2)
+    fig.suptitle(f"Sequential task streams (seed 004 Fig 2) — {label}")
+    fig.tight_layout()
+    return save_figure(fig, path)
