@@ -10,9 +10,13 @@ fraction of the episode elapsed and every strategy's pick fraction, so a strateg
 strategy's recent (EMA) reward it pins down where that strategy sits on its learning curve and, for a
 serial strategy, the hidden cost (reward ≈ accuracy(n) / (1 + c) once the curve is fixed across episodes).
 On LearningCurves with per-episode costs that is enough for a feed-forward policy to represent the
-cost-adaptive rule "play serial a while, then commit to whichever strategy pays more for this cost";
-no recurrent policy (sb3-contrib) is needed. What the summary does not carry is the full reward history:
-it cannot extrapolate a curve it has barely sampled, which is where the model-based meta-learner wins.
+cost-adaptive rule "play serial a few trials, then commit to whichever strategy pays more for this cost",
+so no recurrent policy (sb3-contrib) is added: memory would not add information, only parameters.
+Representable is not learned, though: at budgets of a few hundred thousand steps PPO and DQN settle on
+the best fixed strategy *on average over costs* (serial on the default instance) and do not switch when
+the cost is high — the per-step advantage of committing early is small against the return's spread over
+costs (``benchmarks/bench_sb3.py`` measures it). The summary also cannot extrapolate a curve the agent
+has barely sampled; the model-based meta-learner does that with its curve posterior.
 
 Randomness: SB3 seeds the global ``random``/NumPy/torch generators when a model is built or loaded with a
 seed; :func:`preserve_global_rng` wraps every such call here so our process's global state is left as it

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import shlex
 import sys
 import time
@@ -29,9 +30,10 @@ import torch  # noqa: E402
 
 from agents.registry import agent_names, make_agent  # noqa: E402
 from agents.sb3 import SB3Agent  # noqa: E402
-from agents.sb3_training import SB3TrainConfig, load_policy, save_policy, train_policy  # noqa: E402
+from agents.sb3_training import SB3TrainConfig, load_policy, metadata_path, save_policy, train_policy  # noqa: E402
 from benchmarks.run_loop import run_episode  # noqa: E402
 from envs.common import check_cost, check_positive_int  # noqa: E402
+from envs.learning_curves import LogisticCurve  # noqa: E402
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 #: Compared when the meta-learner is not registered (yet): the classic bandits.
@@ -115,12 +117,25 @@ def summary_table(episodes: pd.DataFrame) -> str:
 def plot(episodes: pd.DataFrame, path: Path) -> Path:
     """Two panels over cost: fraction of oracle return, and share of serial trials (mean ± sd over seeds)."""
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    kwargs = {"data": episodes, "x": "cost", "hue": "agent", "style": "agent", "markers": True, "errorbar": "sd"}
-    sns.lineplot(y="fraction_of_oracle", ax=axes[0], **kwargs)
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.2))
+    # The SB3 policy is drawn wide and translucent so that a fixed strategy it coincides with stays visible.
+    widths = {a: 5.0 if a.startswith("sb3-") else 1.6 for a in episodes.agent.unique()}
+    kwargs = {
+        "data": episodes,
+        "x": "cost",
+        "hue": "agent",
+        "style": "agent",
+        "size": "agent",
+        "sizes": widths,
+        "markers": True,
+        "errorbar": "sd",
+        "alpha": 0.75,
+    }
+    sns.lineplot(y="fraction_of_oracle", ax=axes[0], legend=False, **kwargs)
     axes[0].set(title="Return relative to the oracle (best fixed strategy)", ylabel="fraction of oracle return")
-    sns.lineplot(y="serial_share", ax=axes[1], legend=False, **kwargs)
+    sns.lineplot(y="serial_share", ax=axes[1], **kwargs)
     axes[1].set(title="Share of serial trials", ylabel="serial share", ylim=(-0.05, 1.05))
+    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1.0), title="agent")
     for ax in axes:
         ax.set_xlabel("serialization cost c (hidden)")
     fig.tight_layout()
@@ -141,12 +156,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--costs", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--horizon", type=int, default=1000, help="LearningCurves horizon (default instance)")
+    parser.add_argument(
+        "--midpoints",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("SERIAL", "PARALLEL"),
+        help="logistic curve midpoints (rate 0.02) of the instance, instead of the default 100 400",
+    )
     parser.add_argument("--agents", nargs="*", default=None, help="model-based agents to compare")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     costs = [float(check_cost(c, "costs")) for c in args.costs]
     seeds = check_positive_int(args.seeds, "seeds")
-    env_kwargs = {"horizon": check_positive_int(args.horizon, "horizon")}
+    env_kwargs: dict = {"horizon": check_positive_int(args.horizon, "horizon")}
+    instance = "default instance"
+    if args.midpoints is not None:
+        serial_mid, parallel_mid = args.midpoints
+        env_kwargs["curves"] = (LogisticCurve(0.02, serial_mid), LogisticCurve(0.02, parallel_mid))
+        instance = f"curve midpoints serial {serial_mid:g}, parallel {parallel_mid:g}"
     others = comparison_agents(args.agents)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -167,7 +195,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     else:
         model, policy_path = load_policy(args.policy, args.algo), args.policy
-        train_note = f"Evaluated the saved policy {args.policy} (no training in this run)."
+        meta_file = metadata_path(args.policy)
+        trained_with = json.loads(meta_file.read_text()) if meta_file.is_file() else "unknown settings"
+        train_note = f"Evaluated the saved policy {args.policy} (no training in this run), trained with {trained_with}."
     policy_agent = SB3Agent(model, name=f"sb3-{args.algo}")
 
     start = time.perf_counter()
@@ -184,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
             f"# SB3 {args.algo.upper()} vs {compared} vs oracle on LearningCurves",
             f"Command: `{command}`",
             train_note,
-            f"Policy file: `{policy_path}`. Evaluation: {ENV_ID} (default instance, horizon {args.horizon}), "
+            f"Policy file: `{policy_path}`. Evaluation: {ENV_ID} ({instance}, horizon {args.horizon}), "
             f"costs {costs}, seeds 0..{seeds - 1}, every episode through `run_episode`; {eval_s:.1f} s in all. "
             "Mean seconds per episode: " + ", ".join(f"{a} {s:.2f}" for a, s in per_episode.items()) + ".",
             summary_table(episodes),
