@@ -246,3 +246,18 @@ def test_factory_and_agent_reject_bad_input(tmp_path) -> None:
         make_agent("sb3-ppo", env, path=str(tmp_path / "missing.zip"))
     with pytest.raises(ValueError, match="model"):
         SB3Agent(object())  # type: ignore[arg-type]
+
+
+def test_sweep_runs_select_sb3_agents_by_name(tmp_path) -> None:
+    from benchmarks.experiment import RunSpec
+    from benchmarks.runner import execute_unit, plan_units
+
+    kwargs = {"path": str(tmp_path / "sweep.zip"), "timesteps": 200, "n_envs": 1, "hyperparams": TINY_PPO}
+    specs = [
+        RunSpec(f"sb3/{i}", LC, "sb3-ppo", seed=i, env_kwargs={"horizon": 20, "cost": c}, agent_kwargs=kwargs)
+        for i, c in enumerate((0.0, 1.0))
+    ]
+    results = [execute_unit(unit) for unit in plan_units(specs)]
+    assert [r.error for r in results] == [None, None]
+    assert all((r.frame.agent == "sb3-ppo").all() and len(r.frame) == 20 for r in results)
+    assert (tmp_path / "sweep.zip").is_file()
