@@ -42,7 +42,7 @@ def assert_learns(env: gym.Env, best: str, seeds: range) -> None:
 
 @pytest.mark.parametrize("best", sorted(CLEARLY_BEST))
 def test_picks_the_clearly_best_strategy_with_the_cost_known(best: str) -> None:
-    assert_learns(gym.make(ENV_ID, horizon=HORIZON, **CLEARLY_BEST[best]), best, range(2))
+    assert_learns(gym.make(ENV_ID, horizon=HORIZON, **CLEARLY_BEST[best]), best, range(3))
 
 
 @pytest.mark.slow
