@@ -148,3 +148,12 @@ def test_missing_task_rewards_raise() -> None:
     agent.reset({**TWO_BY_TWO, "horizon": 10}, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"needs info\['task_rewards'\]"):
         agent.observe(0, 1.0, np.zeros(5), {})
+
+
+def test_runs_on_serial_parallel_through_the_run_loop() -> None:
+    env = gym.make("tradeoff/SerialParallel-v0", horizon=12, cost=0.5)
+    agent = make_agent("meta-learner", env, refit_every=4)
+    frame = run_episode(env, agent, seed=0)
+    assert len(frame) == 12 and agent.n_fits == 3
+    assert agent.model.n_observations == 12 * 4  # every task's reward, every trial
+    assert np.isfinite(agent.model.particles.numpy()).all()

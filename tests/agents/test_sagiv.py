@@ -154,3 +154,11 @@ def test_a_bad_cost_from_the_callable_and_a_costless_env_raise() -> None:
 
     with pytest.raises(ValueError, match="needs an environment exposing its cost"):
         sagiv_from_env(NoCost())
+
+
+def test_runs_on_serial_parallel_with_its_cost() -> None:
+    env = gym.make("tradeoff/SerialParallel-v0", horizon=12, cost=(0.2, 0.8))
+    agent = make_agent("sagiv", env)
+    frame = run_episode(env, agent, seed=0)
+    assert len(frame) == 12 and agent.cost == env.unwrapped.cost and agent.cost_mode == "divide"
+    assert agent.trials.sum() == 12 * 4 + 2 * 2  # every task's accuracy every trial + 2 anchors per strategy
