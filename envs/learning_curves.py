@@ -247,7 +247,17 @@ class LearningCurvesEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, config: LearningCurvesConfig | None = None, *, preset: str = "default", **settings: Any):
+    def __init__(
+        self,
+        config: LearningCurvesConfig | None = None,
+        *,
+        preset: str = "default",
+        render_mode: str | None = None,
+        **settings: Any,
+    ):
+        # Nothing to draw; the mode is kept because wrappers (SB3's make_vec_env) always pass one, and
+        # gym.make already warns that it is not among metadata["render_modes"].
+        self.render_mode = render_mode
         if config is not None and settings:
             raise ValueError("pass either config or individual settings, not both")
         self.config = config if config is not None else make_config(preset, **settings)

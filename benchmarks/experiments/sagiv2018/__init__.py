@@ -12,7 +12,7 @@ from benchmarks.experiment import ReportItem, RunSpec
 
 DESCRIPTION = "Sagiv et al. 2018 world (LearningCurves preset): agents across additive cost P × parallel midpoint"
 ENV_ID = "tradeoff/LearningCurves-v0"
-AGENTS = ["serial", "parallel", "oracle", "ucb1", "gaussian-ts", "random"]
+AGENTS = ["serial", "parallel", "oracle", "sagiv", "meta-learner", "ucb1", "gaussian-ts", "random"]
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "costs": [0.1], "parallel_midpoints": [200, 600], "agents": AGENTS},
