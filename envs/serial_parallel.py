@@ -36,7 +36,7 @@ from learners.tasks import N_TASKS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, Schedule
 from learners.trial import LearnerConfig, TaskLearner
 
 #: Input-noise std of the noisy variant (Fig 5B): Gaussian noise on every pixel and GPS coordinate.
-NOISY_INPUT_NOISE = 0.3
+NOISY_INPUT_NOISE = 0.2
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,8 @@ def _sprite_templates(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     boat = torch.maximum(boat_hull, torch.maximum(boat_mast, boat_sail))
     alpha = torch.stack([whale, dolphin, orca_body, boat])  # (4, S, S)
     intensity = torch.ones_like(alpha)
-    intensity[0] = 0.55  # grey whale
-    intensity[1] = 0.8  # bright dolphin
+    intensity[0] = 0.45  # grey whale
+    intensity[1] = 0.7  # light dolphin
     intensity[2] = torch.where(ellipse(0.25, 0.15, cu=-0.35, cv=-0.1) > 0, 0.05, 1.0)  # orca: dark eye patch
     intensity[3] = torch.where(v < 0.0, 0.95, 0.35)  # boat: bright sail, dark hull
     return alpha.clamp(0, 1), intensity
@@ -187,8 +187,8 @@ class DroneWorld:
         obj = torch.where(match, expected, other)
         variant = torch.randint(cfg.rotations * 3, (n,), generator=generator)
         jitter = torch.randint(-cfg.jitter, cfg.jitter + 1, (n, 2), generator=generator)
-        contrast = 0.75 + 0.5 * draw(n, 1)
-        level = 0.3 * draw(n, 1)
+        contrast = 0.85 + 0.3 * draw(n, 1)
+        level = 0.25 * draw(n, 1)
         slope = (draw(n, 2) - 0.5) * 0.4  # (n, 2) brightness change across the image
         waves = torch.randint(self._waves.shape[0], (n,), generator=generator)
         pos_noise = torch.randn(n, 2, generator=generator)

@@ -41,7 +41,7 @@ class NetworkConfig:
     conv_channels: tuple[int, ...] = (8, 16)
     gps_units: int = 32
     hidden_units: tuple[int, ...] = (64, 64)
-    beta: float = 2.0
+    beta: float = 5.0
     task_init: TaskInit = "high"
     overlap: float | None = None
 
@@ -114,28 +114,35 @@ class GatedNetwork(nn.Module):
             self.fc_w.append(weight(out, width, fan_in=width))
             self.fc_b.append(weight(out, fan_in=width))
             width = out
-        self.loc_w = weight(n_locations + 1, width, fan_in=width)  # last class = null ("no response")
-        self.loc_b = weight(n_locations + 1, fan_in=width)
-        self.obj_w = weight(n_types + 1, width, fan_in=width)
-        self.obj_b = weight(n_types + 1, fan_in=width)
+        # Both heads in one matrix (one matmul per pass): rows [0, L] location, [L+1, L+K+1] object;
+        # the last class of each head is null ("no response").
+        self.n_location_classes = n_locations + 1
+        self.head_w = weight(n_locations + 1 + n_types + 1, width, fan_in=width)
+        self.head_b = weight(n_locations + 1 + n_types + 1, fan_in=width)
 
         units = [cfg.gps_units, *cfg.conv_channels, *cfg.hidden_units]
         self.layer_units = units
-        self.task_w = nn.ParameterList()  # per gated layer: W_t (n_tasks, units)
+        # All layers' task weights W_t,i side by side in one (n_tasks, Σ units) matrix: one matmul and one
+        # sigmoid per pass give every gate; ``task_w`` holds per-layer views of it.
         self.masks: list[torch.Tensor] | None = None
         if cfg.overlap is not None:
             self.masks = [partition_masks(u, n_tasks, cfg.overlap) for u in units]
-            for m in self.masks:
-                self.task_w.append(nn.Parameter(mask_task_weights(m, self.beta), requires_grad=False))
+            init = torch.cat([mask_task_weights(m, self.beta) for m in self.masks], dim=1)
+            self.task_weights = nn.Parameter(init, requires_grad=False)  # frozen partition
         else:
-            for u in units:
-                u01 = torch.rand(n_tasks, u, generator=generator)
-                init = self.beta * (1.0 + u01) if cfg.task_init == "high" else 0.2 * u01 - 0.1
-                self.task_w.append(nn.Parameter(init))
+            u01 = torch.rand(n_tasks, sum(units), generator=generator)
+            init = self.beta * (1.0 + u01) if cfg.task_init == "high" else 0.2 * u01 - 0.1
+            self.task_weights = nn.Parameter(init)
+
+    @property
+    def task_w(self) -> list[torch.Tensor]:
+        """Per gated layer, its task weights ``W_t,i`` ``(n_tasks, units_i)`` (views of ``task_weights``)."""
+        return list(self.task_weights.split(self.layer_units, dim=1))
 
     def gates(self, task: torch.Tensor) -> list[torch.Tensor]:
         """Per gated layer, ``c_i = sigmoid(x_t · W_t,i − β)``: a list of ``(units_i,)`` tensors."""
-        return [torch.sigmoid(task @ w - self.beta) for w in self.task_w]  # (n_tasks,) @ (n_tasks, u) → (u,)
+        c = torch.sigmoid(task @ self.task_weights - self.beta)  # (n_tasks,) @ (n_tasks, Σ units) → (Σ units,)
+        return list(c.split(self.layer_units))
 
     def forward(
         self, gps: torch.Tensor, image: torch.Tensor, task: torch.Tensor, *, keep: bool = False
@@ -160,4 +167,5 @@ class GatedNetwork(nn.Module):
             h = torch.relu(F.linear(h, w, b) * gates[offset + i])  # (B, hidden_i)
             if keep:
                 kept.append(h)
-        return F.linear(h, self.loc_w, self.loc_b), F.linear(h, self.obj_w, self.obj_b), kept
+        logits = F.linear(h, self.head_w, self.head_b)  # (B, L+1 + K+1)
+        return logits[:, : self.n_location_classes], logits[:, self.n_location_classes :], kept

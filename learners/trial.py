@@ -41,7 +41,7 @@ class LearnerConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     batch_size: int = 32
     optimizer: Optimizer = "adam"
-    lr: float = 2e-3
+    lr: float = 5e-4
     device: str = "cpu"
     chunk: int = 32
 

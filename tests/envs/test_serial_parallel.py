@@ -151,6 +151,6 @@ def test_nan_loss_stops_the_episode_with_a_clear_error():
     env = make()
     env.reset(seed=0)
     with torch.no_grad():
-        env.unwrapped.learner.network.loc_w.fill_(float("nan"))
+        env.unwrapped.learner.network.head_w.fill_(float("nan"))
     with pytest.raises(NonFiniteLossError, match="lower lr"):
         env.step(0)

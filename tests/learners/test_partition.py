@@ -31,7 +31,7 @@ def test_masked_task_weights_switch_gates_on_and_off():
         image_size=16, n_locations=4, n_types=4, n_tasks=4, generator=torch.Generator().manual_seed(0),
     )
     assert all(not w.requires_grad for w in net.task_w)
-    assert torch.equal(net.task_w[0].data, mask_task_weights(masks, beta))
+    assert torch.equal(net.task_w[0], mask_task_weights(masks, beta))
     gate = net.gates(torch.tensor([1.0, 0, 0, 0]))[0]  # task 0 alone
     on, off = torch.sigmoid(torch.tensor(beta)), torch.sigmoid(torch.tensor(-beta))
     assert torch.allclose(gate, torch.where(masks[:, 0] > 0, on, off))
