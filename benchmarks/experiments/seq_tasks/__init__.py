@@ -44,7 +44,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "env": {"n_train": 400, "n_holdout": 100, "channels": [4, 8, 8], "hidden": [16]},
     },
     "quick": {
-        "seeds": 4, "dimensions": ["colour"], "regimens": ["mix"], "n_tasks": 6, "max_trials": 800,
+        "seeds": 4, "dimensions": ["colour"], "regimens": ["mix"], "n_tasks": 6, "max_trials": 1200,
         "eval_every": 10, "budget": 1600, "criterion": 0.95, "env": {},
     },
     "paper": {
@@ -125,7 +125,8 @@ EPISODE_TEXT = (
     "Per episode, means over streams: the new task's examples to criterion and facilitation "
     "1 − trials(new task)/trials(task 1) in env trials; the old tasks' forgetting (accuracy at the end of the "
     "previous episode − lowest during this one) and trials until they are back at criterion; episodes that hit "
-    "the trial cap.\n\n"
+    "the trial cap (their unreached tasks are left out of the effort means and of Fig 2c–d, which biases those "
+    "downward).\n\n"
 )
 GEM_TEXT = (
     "Lopez-Paz & Ranzato (2017), R[i, j] = accuracy on task j at the end of episode i+1; FWT against the "
@@ -139,8 +140,13 @@ def slope_table(ttc: pd.DataFrame) -> pd.DataFrame:
     c.insert(0, "fit", "2c: vs times trained, position")
     d = power_law_slopes(ttc, x="episode", by="times_trained", y="examples").rename(columns={"times_trained": "curve"})
     d.insert(0, "fit", "2d: vs episode, times trained")
-    table = pd.concat([c, d], ignore_index=True)
-    return table[table["n"] >= 3].drop(columns="intercept").reset_index(drop=True)
+    # Seed 004 sees facilitation "starting at the third episode": the new-task fit without episode 1.
+    later = ttc[(ttc["times_trained"] == 1) & (ttc["episode"] >= 2)]
+    d2 = power_law_slopes(later, x="episode", by="times_trained", y="examples")
+    d2 = d2.rename(columns={"times_trained": "curve"})
+    d2.insert(0, "fit", "2d: new task, episodes >= 2")
+    table = pd.concat([c, d, d2], ignore_index=True)
+    return table[np.isfinite(table["slope_low"])].drop(columns="intercept").reset_index(drop=True)
 
 
 def episode_table(frame: pd.DataFrame, ttc: pd.DataFrame, criterion: float) -> pd.DataFrame:
