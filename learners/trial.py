@@ -129,6 +129,7 @@ class TaskLearner:
             self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, foreach=True)
         self.trials = 0
         self._probe_set: DroneBatch | None = None
+        self._null_cache: dict[tuple[int, int], torch.Tensor] = {}
         self._pass_cache: dict[tuple[int, ...], tuple[torch.Tensor, tuple[int | None, int | None]]] = {}
 
     def next_batch(self) -> DroneBatch:
@@ -144,39 +145,42 @@ class TaskLearner:
             self._pass_cache[tasks] = (task_vector(tasks, self.device), (heads[0], heads[1]))
         return self._pass_cache[tasks]
 
-    def pass_loss(self, batch: DroneBatch, tasks: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _null_target(self, n: int, classes: int) -> torch.Tensor:
+        """``(n,)`` targets all equal to the null class (the last of ``classes``); cached."""
+        key = (n, classes)
+        if key not in self._null_cache:
+            self._null_cache[key] = torch.full((n,), classes - 1, dtype=torch.long, device=self.device)
+        return self._null_cache[key]
+
+    def pass_loss(self, batch: DroneBatch, tasks: tuple[int, ...]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One forward pass executing ``tasks`` on ``batch``.
 
-        Returns (loss, a scalar; correct answers per head ``(2,)`` float — the number of examples whose head
-        answer equals the executed task's label, 0 for an idle head).
+        Returns (loss, a scalar; per executed task in the order of ``tasks``, the number of examples whose
+        answer at the task's head equals its label, a 0-d tensor). Idle heads are trained to null, unscored.
         """
         x_t, heads = self._pass_spec(tasks)
         logits = self.network(batch.gps, batch.image, x_t)[:2]  # (B, L+1), (B, K+1)
-        loss = batch.gps.new_zeros(())
-        correct = []
+        losses, correct = [], {}
         for lg, t in zip(logits, heads):
-            null = lg.shape[1] - 1
             if t is None:
-                target = torch.full((lg.shape[0],), null, dtype=torch.long, device=lg.device)
-                correct.append(lg.new_zeros(()))
+                target = self._null_target(lg.shape[0], lg.shape[1])
             else:
                 target = batch.labels[:, t]
-                correct.append((lg.detach().argmax(1) == target).sum().float())
-            loss = loss + F.cross_entropy(lg, target)
-        return loss, torch.stack(correct)
+                correct[t] = (lg.detach().argmax(1) == target).sum()
+            losses.append(F.cross_entropy(lg, target))
+        return losses[0] + losses[1], [correct[t] for t in tasks]
 
     def trial(self, schedule: Schedule) -> np.ndarray:
         """Run one trial with ``schedule`` (answer, score, train per pass); ``(n_tasks,)`` accuracies in [0, 1]."""
         batch = self.next_batch()
-        net, opt = self.network, self.optimizer
-        net.train()
+        opt = self.optimizer
         corrects, losses = [], []
         for tasks in schedule:
             loss, correct = self.pass_loss(batch, tasks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            corrects.append(correct)
+            corrects += correct
             losses.append(loss.detach())
         loss_values = torch.stack(losses).cpu()
         if not bool(torch.isfinite(loss_values).all()):
@@ -184,13 +188,9 @@ class TaskLearner:
                 f"non-finite training loss {loss_values.tolist()} at trial {self.trials} (schedule {schedule}): "
                 f"the network diverged; lower lr (now {self.config.lr}) or check the inputs"
             )
-        counts = torch.stack(corrects).cpu().numpy()  # (passes, 2 heads)
+        counts = torch.stack(corrects).cpu().numpy()  # (n_tasks,) in schedule order
         accuracy = np.full(N_TASKS, np.nan)
-        for tasks, row in zip(schedule, counts):
-            _, heads = self._pass_spec(tasks)
-            for head, t in enumerate(heads):
-                if t is not None:
-                    accuracy[t] = row[head] / len(batch)
+        accuracy[[t for tasks in schedule for t in tasks]] = counts / len(batch)
         self.trials += 1
         return accuracy
 
