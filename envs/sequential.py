@@ -263,7 +263,10 @@ class SequentialTasksEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, config: SequentialTasksConfig | None = None, **settings: Any) -> None:
+    def __init__(
+        self, config: SequentialTasksConfig | None = None, *, render_mode: str | None = None, **settings: Any
+    ) -> None:
+        self.render_mode = render_mode  # nothing to draw; kept because wrappers (SB3's make_vec_env) pass one
         if config is not None and settings:
             raise ValueError("pass either config or individual settings, not both")
         if config is None:

@@ -167,6 +167,13 @@ def test_bad_config_names_the_field(settings, field):
         SequentialTasksEnv(**settings)
 
 
+def test_sb3_vectorised_env_accepts_its_render_mode():
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vec = make_vec_env(ENV_ID, n_envs=1, seed=0, env_kwargs={"n_tasks": 2, **FAST})
+    assert vec.reset().shape == (1, 7)
+
+
 def test_bad_action_is_refused():
     env = SequentialTasksEnv(n_tasks=2, **FAST)
     env.reset(seed=0)
