@@ -6,23 +6,13 @@ learning-curve agents model; on the trade-off they are the baselines that must b
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
 import numpy as np
 
 from agents.base import BaseAgent
-
-
-def _check(value: float, field: str, low: float, high: float | None = None, low_open: bool = False) -> float:
-    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in the allowed range."""
-    bad_low = value <= low if low_open else value < low
-    if not math.isfinite(value) or bad_low or (high is not None and value > high):
-        bracket = "(" if low_open else "["
-        upper = "inf)" if high is None else f"{high}]"
-        raise ValueError(f"{field} must lie in {bracket}{low}, {upper}, got {value!r}")
-    return float(value)
+from envs.common import check_number
 
 
 class _SampleMeanAgent(BaseAgent):
@@ -49,7 +39,7 @@ class UCB1Agent(_SampleMeanAgent):
     name = "ucb1"
 
     def __init__(self, exploration: float = 1.0) -> None:
-        self.exploration = _check(exploration, "exploration", 0.0)
+        self.exploration = check_number(exploration, "exploration", 0.0)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         untried = np.flatnonzero(self.counts == 0)
@@ -66,7 +56,7 @@ class EpsilonGreedyAgent(_SampleMeanAgent):
     name = "epsilon-greedy"
 
     def __init__(self, epsilon: float = 0.1) -> None:
-        self.epsilon = _check(epsilon, "epsilon", 0.0, 1.0)
+        self.epsilon = check_number(epsilon, "epsilon", 0.0, 1.0)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         untried = np.flatnonzero(self.counts == 0)
@@ -90,7 +80,7 @@ class SlidingWindowUCBAgent(BaseAgent):
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be an integer >= 1, got {window!r}")
         self.window = window
-        self.exploration = _check(exploration, "exploration", 0.0)
+        self.exploration = check_number(exploration, "exploration", 0.0)
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         super().reset(info, rng)
@@ -127,8 +117,8 @@ class GaussianThompsonAgent(_SampleMeanAgent):
     name = "gaussian-ts"
 
     def __init__(self, noise: float = 0.1, prior_mean: float = 0.5) -> None:
-        self.noise = _check(noise, "noise", 0.0, low_open=True)
-        self.prior_mean = _check(prior_mean, "prior_mean", -math.inf)
+        self.noise = check_number(noise, "noise", 0.0, low_open=True)
+        self.prior_mean = check_number(prior_mean, "prior_mean", -np.inf)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         n = self.counts

@@ -7,7 +7,6 @@ theory of multitasking", CogSci (SPEC §5); public code ``yotamSagiv/thesis``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -16,22 +15,9 @@ import numpy as np
 from scipy.special import expit
 
 from agents.base import BaseAgent
-from envs.common import COST_MODES, CostMode, check_choice, serial_discount
+from envs.common import COST_MODES, CostMode, check_choice, check_number, serial_discount
 
 REWARD_AGGREGATES: tuple[str, ...] = ("mean", "sum")
-
-
-def _check_float(value: float, field: str, low: float, high: float | None, low_open: bool) -> float:
-    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in the allowed range."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    bad_low = number <= low if low_open else number < low
-    if isinstance(value, bool) or not math.isfinite(number) or bad_low or (high is not None and number > high):
-        upper = "inf)" if high is None else f"{high}]"
-        raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
-    return number
 
 
 def fit_logistic_map(
@@ -110,14 +96,14 @@ class SagivAgent(BaseAgent):
         if callable(cost):
             self._cost_source: Callable[[], float] = cost
         else:
-            fixed = _check_float(cost, "cost", 0.0, 1.0, low_open=False)
+            fixed = check_number(cost, "cost", 0.0, 1.0, low_open=False)
             self._cost_source = lambda: fixed
         self.cost_mode: CostMode = check_choice(cost_mode, COST_MODES, "cost_mode")  # type: ignore[assignment]
         self.reward_aggregate = check_choice(reward_aggregate, REWARD_AGGREGATES, "reward_aggregate")
-        self.epsilon = _check_float(epsilon, "epsilon", 0.0, 1.0, low_open=False)
-        self.gamma = _check_float(gamma, "gamma", 0.0, 1.0, low_open=True)
-        self.discount_scale = _check_float(discount_scale, "discount_scale", 0.0, None, low_open=False)
-        self.prior_std = _check_float(prior_std, "prior_std", 0.0, None, low_open=True)
+        self.epsilon = check_number(epsilon, "epsilon", 0.0, 1.0, low_open=False)
+        self.gamma = check_number(gamma, "gamma", 0.0, 1.0, low_open=True)
+        self.discount_scale = check_number(discount_scale, "discount_scale", 0.0, None, low_open=False)
+        self.prior_std = check_number(prior_std, "prior_std", 0.0, None, low_open=True)
         if not isinstance(pseudo_observations, bool):
             raise ValueError(f"pseudo_observations must be a bool, got {pseudo_observations!r}")
         self.pseudo_observations = pseudo_observations
@@ -125,7 +111,7 @@ class SagivAgent(BaseAgent):
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: read the (known) cost, clear the data, fit the anchoring pseudo-observations."""
         super().reset(info, rng)
-        self.cost = _check_float(self._cost_source(), "cost", 0.0, 1.0, low_open=False)
+        self.cost = check_number(self._cost_source(), "cost", 0.0, 1.0, low_open=False)
         serial = tuple(info.get("serial", (False,) * self.n_actions))
         ones = np.ones(self.n_tasks)
         slots = np.stack([serial_discount(ones, self.cost, self.cost_mode) if s else ones for s in serial])

@@ -91,6 +91,24 @@ def check_positive_int(value: int, field: str) -> int:
     return int(value)
 
 
+def check_number(
+    value: float, field: str, low: float, high: float | None = None, *, low_open: bool = False
+) -> float:
+    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in [low, high] (or (low, …)).
+
+    ``high=None`` means no upper bound; ``low_open`` excludes ``low`` itself. Returns the value as a float.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    bad_low = number <= low if low_open else number < low
+    if isinstance(value, bool) or not np.isfinite(number) or bad_low or (high is not None and number > high):
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
+    return number
+
+
 def serial_discount(
     task_rewards: np.ndarray, cost: float, mode: CostMode = "divide"
 ) -> np.ndarray:
