@@ -25,6 +25,13 @@ def _check_int(value: int, field: str, low: int) -> int:
     return int(value)
 
 
+def _check_bool(value: bool, field: str) -> bool:
+    """Raise a ValueError naming ``field`` unless ``value`` is a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{field} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _check_float(value: float, field: str, low: float, high: float | None = None, low_open: bool = True) -> float:
     """Raise a ValueError naming ``field`` unless ``value`` is a finite number in the allowed range."""
     try:
@@ -38,25 +45,53 @@ def _check_float(value: float, field: str, low: float, high: float | None = None
     return number
 
 
+#: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
+#: LearningCurves, c = 1, τ = 400, serial midpoint 40, parallel 40 + lag (rate 0.05), 8 seeds, fraction
+#: of the oracle's return, defaults → LATE_ONSET: lag 0 0.97 → 0.92, lag 20 0.87 → 0.89, lag 80
+#: 0.60 → 0.82 (Sagiv, knowing c: 0.93–0.95). Cost: on the default instance (parallel silent for ~250
+#: picks) it tries parallel and sometimes switches late: c = 0, 0.25, 0.5, 0.75, 1: 0.98, 0.98, 0.97,
+#: 0.83, 0.72 → 0.97, 0.94, 0.75, 0.70, 0.70. Ceiling prior σ(3 ± 1.5) ≈ 0.95: tasks are learnable
+#: (the serial ceiling then drops to 1/(1+c) as its data arrive); midpoint prior 0.3 τ ×/÷ 2.
+LATE_ONSET: dict[str, Any] = {
+    "shared_draw": True,
+    "redraw_every": 10,
+    "commit": True,
+    "prior": CurvePrior(mean=(math.log(15.0), math.log(0.3), -3.0, 3.0), std=(0.8, 0.7, 1.5, 1.5)),
+}
+
+
 class MetaLearnerAgent(BaseAgent):
     """Thompson sampling on the future reward of each strategy, from SVGD learning-curve posteriors.
 
-    Per strategy ``A`` and task ``i`` a curve ``f_{A,i}(n) = σ(w2 σ(w1 n/τ + b1) + b2)`` in ``A``'s own
-    pick count ``n`` (:mod:`agents.curve_model`) is fit to the observed per-task rewards
-    (``info["task_rewards"]``, NaN = not performed; the hidden cost is absorbed into the serial curves).
-    At trial ``t0`` it draws one posterior particle per (A, i) and plays the argmax of
+    Per strategy ``A`` and task ``i`` a curve ``f_{A,i}(n)`` in ``A``'s own pick count ``n``, a
+    logistic in ``n/τ`` between a floor and a ceiling (:mod:`agents.curve_model`, our variant of SPEC's
+    sigmoid of a sigmoid), is fit to the observed per-task rewards (``info["task_rewards"]``, NaN = not
+    performed; the hidden cost is absorbed into the serial curves' ceilings). At trial ``t0`` it reads
+    one posterior particle per (A, i) and plays the argmax of
 
         R^{(A)}_{≥t0} = Σ_{t=t0}^{τ−1} μ(t − t0) Σ_i π_i f_{A,i}(n_A(t0) + t − t0),
 
     with ``μ(Δ) = discount^Δ`` (1: the finite-horizon sum of the paper's default) and ``π_i`` the
     observed fraction of trials in which task ``i`` is performed (1 when every trial has every task,
-    as in SPEC §4). The posterior is refit with ``svgd_steps`` warm-started SVGD steps every
-    ``refit_every`` trials. Any number of strategies; never reads the cost or raw accuracies.
+    as in SPEC §4). ``n_A`` advances only while ``A`` is played, for every strategy alike (the value of
+    a strategy not played so far starts from its own count). The posterior is refit with
+    ``svgd_steps`` warm-started SVGD steps every ``refit_every`` trials. Any number of strategies;
+    never reads the cost or raw accuracies.
 
-    Known limit: a strategy whose rewards stay near zero for its first picks (a delayed learning onset)
-    soon looks flat to the posterior, so Thompson sampling explores it rarely; on LearningCurves with
-    c = 1, τ = 400 and parallel's midpoint 20 picks behind serial's it earns ~0.75 of the oracle
-    (benchmarks/bench_meta_learner.py prints such cases). Curves that rise from the start are learned.
+    Which particles are read (the Thompson draw) is configurable; the defaults redraw one particle per
+    (A, i) every trial, as in SPEC §4. For a best strategy whose learning starts late (its first
+    picks pay ~0), :data:`LATE_ONSET` sets three changes that measurably help (see its notes):
+    ``shared_draw`` (one index per strategy, shared by its tasks, whose particles start from the same
+    prior draws — so a draw is one joint hypothesis and its optimism is not averaged away over
+    independent per-task draws), ``commit`` (keep the played strategy's draw until the argmax leaves
+    it; the others are redrawn every ``redraw_every`` trials — so a late-rising hypothesis is tested by
+    a run of picks instead of being abandoned after a few zero rewards), and a prior on ceilings near 1.
+
+    Known limit (benchmarks/bench_meta_learner.py prints the figures): a strategy whose rewards stay at
+    ~0 for hundreds of picks cannot be told from a flat one until then, and a serial curve's ceiling
+    (hence the cost) is identified only after its inflection. On the default LearningCurves instance
+    (τ = 1000, parallel silent for its first ~250 picks) no choice made on evidence can reach 0.9 of
+    the oracle at both c = 0.25 and c = 0.75: by the time either fact is known, ≥ 150 trials are spent.
 
     Hyperparameters (keyword-only): ``n_particles`` per curve (32); ``refit_every`` trials between
     refits (10, the paper refits "periodically"); ``svgd_steps`` per refit (15: warm starts move
@@ -64,7 +99,8 @@ class MetaLearnerAgent(BaseAgent):
     ``optimizer`` of SVGD (0.05, Adam); ``discount`` γ of μ (1.0); ``noise_std`` the likelihood's prior
     noise scale (0.05, shrunk towards each curve's residuals with weight ``noise_prior_weight`` = 10
     rewards); ``max_bins`` pick-count bins of the sufficient statistics (50); ``max_points`` curve
-    evaluations per strategy and task in the future-reward sum (200); ``prior`` on θ (:class:`CurvePrior`).
+    evaluations per strategy and task in the future-reward sum (200); ``prior`` on θ (:class:`CurvePrior`);
+    ``shared_draw`` (False), ``redraw_every`` (1 trial), ``commit`` (False): the draw, as above.
     """
 
     name = "meta-learner"
@@ -83,6 +119,9 @@ class MetaLearnerAgent(BaseAgent):
         max_bins: int = 50,
         max_points: int = 200,
         prior: CurvePrior | None = None,
+        shared_draw: bool = False,
+        redraw_every: int = 1,
+        commit: bool = False,
     ) -> None:
         self.n_particles = _check_int(n_particles, "n_particles", 2)
         self.refit_every = _check_int(refit_every, "refit_every", 1)
@@ -99,6 +138,9 @@ class MetaLearnerAgent(BaseAgent):
         if prior is not None and not isinstance(prior, CurvePrior):
             raise ValueError(f"prior must be a CurvePrior or None, got {prior!r}")
         self.prior = prior if prior is not None else CurvePrior()
+        self.shared_draw = _check_bool(shared_draw, "shared_draw")
+        self.redraw_every = _check_int(redraw_every, "redraw_every", 1)
+        self.commit = _check_bool(commit, "commit")
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: prior particles for every (strategy, task) curve, no data."""
@@ -113,8 +155,12 @@ class MetaLearnerAgent(BaseAgent):
             noise_prior_weight=self.noise_prior_weight,
             max_bins=self.max_bins,
             svgd=SVGD(steps=self.svgd_steps, lr=self.lr, optimizer=self.optimizer),
+            groups=np.repeat(np.arange(self.n_actions), self.n_tasks) if self.shared_draw else None,
             generator=generator,
         )
+        self._draw = self._new_draw()  # (S, T): the particle index read for each (A, i)
+        self._redraw_at = self.redraw_every
+        self._follow: int | None = None  # the strategy whose draw is held (the last one played)
         self._particles = self.model.particles.double().numpy()  # (C, N, 4), C = S·T, c = a·T + i
         self.picks = np.zeros(self.n_actions, dtype=np.int64)
         self.performed = np.zeros(self.n_tasks)  # trials in which each task was performed
@@ -131,8 +177,13 @@ class MetaLearnerAgent(BaseAgent):
         """
         s, n_tasks = self.n_actions, self.n_tasks
         remaining = max(self.horizon - trial, 1)
-        draw = self.rng.integers(self.n_particles, size=s * n_tasks)  # one particle per (A, i)
-        theta = self._particles[np.arange(s * n_tasks), draw].reshape(s, n_tasks, 4)  # (S, T, 4)
+        if trial >= self._redraw_at:
+            self._redraw_at = trial + self.redraw_every
+            fresh = self._new_draw()
+            if self.commit and self._follow is not None:
+                fresh[self._follow] = self._draw[self._follow]  # keep testing the plan being followed
+            self._draw = fresh
+        theta = self._particles[np.arange(s * n_tasks), self._draw.reshape(-1)].reshape(s, n_tasks, 4)  # (S, T, 4)
         mu = self.discount ** np.arange(remaining)  # (L,): μ(t − t0)
         if remaining <= self.max_points:
             offsets, weights = np.arange(remaining, dtype=np.float64), mu
@@ -152,7 +203,14 @@ class MetaLearnerAgent(BaseAgent):
         trial = int(info.get("trial", self.trial))
         values = self.future_values(trial)
         best = np.flatnonzero(values == values.max())
-        return int(best[0] if best.size == 1 else self.rng.choice(best))
+        action = int(best[0] if best.size == 1 else self.rng.choice(best))
+        self._follow = action
+        return action
+
+    def _new_draw(self) -> np.ndarray:
+        """Fresh particle indices ``(S, T)``: one per strategy shared by its tasks, or one per (A, i)."""
+        size = (self.n_actions, 1) if self.shared_draw else (self.n_actions, self.n_tasks)
+        return np.broadcast_to(self.rng.integers(self.n_particles, size=size), (self.n_actions, self.n_tasks)).copy()
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Add the trial's per-task rewards to the strategy's curves; refit every ``refit_every`` trials."""

@@ -3,9 +3,10 @@
 Prints figures only (no asserts): ``python -m benchmarks.bench_meta_learner [--threads 1] [--sp-trials 100]``.
 
 1. Meta-learner on LearningCurves (default preset, τ = 1000): time per decision (``act``), per
-   refit, and the amortized agent overhead per trial (all agent time / trials) at default settings;
-   the same for :class:`agents.sagiv.SagivAgent`; their return relative to the oracle when the best
-   strategy's learning starts later (the meta-learner's known weak spot).
+   refit, and the amortized agent overhead per trial (all agent time / trials) at default settings and
+   with ``LATE_ONSET``; the same for :class:`agents.sagiv.SagivAgent`; their return relative to the
+   oracle when the best strategy's learning starts later (the meta-learner's known weak spot), and on
+   the default instance at each cost (with the share of parallel trials).
 2. If ``envs.serial_parallel`` is importable: a default SerialParallel trial's time and the agent's
    overhead on it, as a ratio (target ≤ 10 %).
 3. Our :mod:`agents.svgd` and Pyro's SVGD (multivariate mode, RBF kernel, Adam) on the same posterior,
@@ -31,7 +32,7 @@ import torch
 
 import envs  # noqa: F401  (registers the environment ids)
 from agents.curve_model import CurveModel, CurvePrior, curve_values
-from agents.meta_learner import MetaLearnerAgent
+from agents.meta_learner import LATE_ONSET, MetaLearnerAgent
 from agents.sagiv import sagiv_from_env
 from agents.svgd import SVGD
 from benchmarks.run_loop import run_episode
@@ -117,17 +118,38 @@ def delayed_onset(seeds: int) -> None:
     from agents.baselines import OracleAgent
     from envs.learning_curves import LogisticCurve
 
+    agents = {
+        "meta-learner": lambda e: MetaLearnerAgent(),
+        "meta-learner LATE_ONSET": lambda e: MetaLearnerAgent(**LATE_ONSET),
+        "sagiv": sagiv_from_env,
+    }
     print("c = 1, τ = 400, serial midpoint 40, parallel midpoint 40 + lag (rate 0.05); parallel is best:")
     for lag in (0, 20, 80):
         curves = (LogisticCurve(0.05, 40.0), LogisticCurve(0.05, 40.0 + lag))
         env = gym.make("tradeoff/LearningCurves-v0", horizon=400, cost=1.0, curves=curves)
-        ratios = {}
-        for name, make in (("meta-learner", lambda e: MetaLearnerAgent()), ("sagiv", sagiv_from_env)):
-            ratios[name] = np.mean([
-                run_episode(env, make(env), s).reward.sum() / run_episode(env, OracleAgent(env), s).reward.sum()
-                for s in range(seeds)
-            ])
+        oracle = [run_episode(env, OracleAgent(env), s).reward.sum() for s in range(seeds)]
+        ratios = {
+            name: np.mean([run_episode(env, make(env), s).reward.sum() / oracle[s] for s in range(seeds)])
+            for name, make in agents.items()
+        }
         print(f"  lag {lag:3d}: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()) + f" (mean of {seeds} seeds)")
+
+
+def default_instance(seeds: int) -> None:
+    """Return / oracle return on the default LearningCurves instance (τ = 1000) at each cost."""
+    from agents.baselines import OracleAgent
+
+    print("default LearningCurves (τ = 1000, serial midpoint 100, parallel 400, rate 0.02), per cost:")
+    for cost in (0.0, 0.25, 0.5, 0.75, 1.0):
+        env = gym.make("tradeoff/LearningCurves-v0", cost=cost)
+        oracle = [run_episode(env, OracleAgent(env), s).reward.sum() for s in range(seeds)]
+        cells = []
+        for name, settings in (("meta-learner", {}), ("LATE_ONSET", LATE_ONSET)):
+            frames = [run_episode(env, MetaLearnerAgent(**settings), s) for s in range(seeds)]
+            ratio = np.mean([f.reward.sum() / oracle[s] for s, f in enumerate(frames)])
+            share = np.mean([(f.strategy == "parallel").mean() for f in frames])
+            cells.append(f"{name} {ratio:.2f} (parallel {share:.0%})")
+        print(f"  c = {cost:.2f}: " + ", ".join(cells) + f" (mean of {seeds} seeds)")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -143,11 +165,15 @@ def gaussian_target(dim: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, corr * std[:, None] * std[None, :]
 
 
+#: θ = (log k, log m, floor logit, ceiling logit) of the curve behind :func:`curve_data`.
+TRUE_CURVE = np.array([np.log(12.0), np.log(0.25), -3.0, 3.0])
+
+
 def curve_data(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """120 noisy rewards (σ = 0.05) of a known curve at pick counts 0…119 of τ = 400: x ``(M,)``, y ``(M,)``."""
     rng = np.random.default_rng(seed)
     x = np.arange(120) / 400
-    y = curve_values(np.array([12.0, -3.0, 6.0, -3.0]), x) + 0.05 * rng.standard_normal(120)
+    y = curve_values(TRUE_CURVE, x) + 0.05 * rng.standard_normal(120)
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
@@ -230,8 +256,9 @@ def compare_with_pyro(n_particles: int, steps: int, gauss_steps: int, repeat: in
     def curve_model(x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
         def model() -> None:
             theta = pyro.sample("theta", dist.Normal(prior_mean, prior_std).to_event(1))  # (N, 1, 4)
-            w1, b1, w2, b2 = theta.unbind(-1)  # each (N, 1)
-            f = torch.sigmoid(w2 * torch.sigmoid(w1 * x + b1) + b2)  # (N, M)
+            log_k, log_m, lo, hi = theta.unbind(-1)  # each (N, 1)
+            floor, ceiling = torch.sigmoid(lo), torch.sigmoid(hi)
+            f = floor + (ceiling - floor) * torch.sigmoid(log_k.exp() * (x - log_m.exp()))  # (N, M)
             with pyro.plate("data", x.shape[0], dim=-1):
                 pyro.sample("y", dist.Normal(f, sigma), obs=y)
 
@@ -252,7 +279,7 @@ def compare_with_pyro(n_particles: int, steps: int, gauss_steps: int, repeat: in
         return model.particles, time.perf_counter() - start
 
     x_eval = torch.arange(400, dtype=torch.float64) / 400
-    truth = curve_values(np.array([12.0, -3.0, 6.0, -3.0]), x_eval.numpy())
+    truth = curve_values(TRUE_CURVE, x_eval.numpy())
 
     def predictive(theta: torch.Tensor) -> np.ndarray:
         return curve_values(theta.numpy(), x_eval.numpy()[None, :]).mean(0)  # posterior-mean curve (400,)
@@ -309,11 +336,17 @@ def main() -> None:
     with section(f"agents on LearningCurves (default preset, τ = {args.horizon}), default hyperparameters"):
         meta = agent_overhead("tradeoff/LearningCurves-v0", lambda env: MetaLearnerAgent(), horizon=args.horizon)
         print(f"  meta-learner: {meta.summary()}")
+        late = agent_overhead(
+            "tradeoff/LearningCurves-v0", lambda env: MetaLearnerAgent(**LATE_ONSET), horizon=args.horizon
+        )
+        print(f"  LATE_ONSET:   {late.summary()}")
         sagiv = agent_overhead("tradeoff/LearningCurves-v0", sagiv_from_env, horizon=args.horizon)
         print(f"  sagiv:        {sagiv.summary()}")
         print("  target: amortized meta-learner overhead ≤ 1.5 ms/trial (10 % of a 15 ms SerialParallel trial)")
     with section("decision quality: delayed learning onset of the best strategy"):
         delayed_onset(args.seeds)
+    with section("decision quality: default LearningCurves instance, per cost"):
+        default_instance(args.seeds)
     if args.sp_trials > 0:
         with section("meta-learner on SerialParallel"):
             serial_parallel_ratio(args.sp_trials)
