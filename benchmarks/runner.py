@@ -198,7 +198,7 @@ def run_sweep(
                     bar.write(f"run {member.run_id} failed; traceback in {path}")
             else:
                 for member, frame in member_frames(result):
-                    store.write_run(member, frame, result.seconds / len(result.unit.members))
+                    store.write_run(member, frame, result.seconds, shared_by=len(result.unit.members))
                     summary.completed += 1
             bar.update(len(result.unit.members))
     summary.seconds = time.perf_counter() - start

@@ -123,8 +123,13 @@ class ResultStore:
             raise StoreError(f"{path} is corrupt ({error})") from error
 
     # -- runs -----------------------------------------------------------------------------------
-    def write_run(self, spec: RunSpec, frame: pd.DataFrame, seconds: float) -> None:
-        """Store one completed run: the Parquet file first, then its completion record."""
+    def write_run(self, spec: RunSpec, frame: pd.DataFrame, seconds: float, shared_by: int = 1) -> None:
+        """Store one completed run: the Parquet file first, then its completion record.
+
+        ``seconds`` is the wall time of the episode that produced the frame; ``shared_by`` how many runs
+        were derived from that one episode (exact reuse), so each run's share of the work is
+        ``seconds / shared_by``.
+        """
         data_path, record_path = self._paths(spec.run_id)
         data = frame_to_parquet_bytes(frame)
         atomic_write_bytes(data_path, data)
@@ -133,6 +138,7 @@ class ResultStore:
             "rows": len(frame),
             "sha256": hashlib.sha256(data).hexdigest(),
             "seconds": round(seconds, 4),
+            "shared_by": shared_by,
         }
         atomic_write_json(record_path, record)
         (self.failed_dir / f"{self.file_stem(spec.run_id)}.txt").unlink(missing_ok=True)
@@ -204,11 +210,12 @@ class ResultStore:
         return pd.concat([self.load_run(run_id) for run_id in wanted], ignore_index=True)
 
     def run_seconds(self) -> dict[str, float]:
-        """run id -> measured seconds, for every completion record."""
+        """run id -> its share of the measured worker seconds (episode time ÷ runs derived from it)."""
         seconds = {}
         for path in self.runs_dir.glob("*.json"):
             try:
-                seconds[urllib.parse.unquote(path.stem)] = float(json.loads(path.read_text())["seconds"])
-            except (json.JSONDecodeError, KeyError, ValueError):
+                record = json.loads(path.read_text())
+                seconds[urllib.parse.unquote(path.stem)] = float(record["seconds"]) / int(record.get("shared_by", 1))
+            except (json.JSONDecodeError, KeyError, ValueError, ZeroDivisionError):
                 continue
         return seconds

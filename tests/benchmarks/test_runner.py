@@ -1,5 +1,6 @@
 """The sweep runner and result store: resume, corruption, failures, exact reuse, Dask."""
 
+import json
 import os
 import signal
 import subprocess
@@ -151,6 +152,8 @@ def test_reward_independent_agents_are_run_once_and_rediscounted_exactly(tmp_pat
     summary = run_sweep(specs, ResultStore(tmp_path), {"experiment": "test"}, jobs=1, progress=False)
     assert summary.completed == 9 and not summary.failed
     store = ResultStore(tmp_path)
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json")]
+    assert [r["shared_by"] for r in records] == [3] * 9  # each episode's time is shared by its 3 costs
     import gymnasium as gym
 
     from agents.registry import make_agent

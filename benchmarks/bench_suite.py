@@ -1,0 +1,67 @@
+"""Wall time of a sweep, measured, and projected to another scale from the measured per-trial costs.
+
+Usage: python -m benchmarks.bench_suite RESULTS_DIR [--scale paper] [--jobs 2]
+
+Reads the completion records of RESULTS_DIR (seconds per run, trials per run) to get each agent's measured
+seconds per trial, then projects the wall time of the same experiment at ``--scale`` on ``--jobs`` workers:
+Σ over that scale's runs of trials × (agent's seconds per trial) ÷ jobs. Reward-independent agents are
+counted once per seed (they are re-discounted for every cost). The projection assumes trial costs do not
+depend on the cost or the seed; for adaptive agents the share of serial (slower) trials does, so treat it
+as an estimate and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+
+from agents.registry import REWARD_INDEPENDENT_AGENTS
+from benchmarks.experiments import experiment_settings, load_experiment
+from benchmarks.runner import plan_units
+from benchmarks.store import ResultStore
+
+
+def seconds_per_trial(store: ResultStore) -> dict[str, float]:
+    """Agent name -> measured seconds per trial of the episodes actually played (a reused episode once)."""
+    seconds: dict[str, float] = defaultdict(float)
+    trials: dict[str, float] = defaultdict(float)
+    for record_path in store.runs_dir.glob("*.json"):
+        record = json.loads(record_path.read_text())
+        agent, shared_by = record["spec"]["agent"], int(record.get("shared_by", 1))
+        seconds[agent] += record["seconds"] / shared_by
+        trials[agent] += record["rows"] / shared_by
+    return {agent: seconds[agent] / trials[agent] for agent in seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir")
+    parser.add_argument("--scale", default="paper")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    store = ResultStore(args.results_dir)
+    manifest = store.manifest()
+    per_trial = seconds_per_trial(store)
+    measured = sum(store.run_seconds().values())
+    print(f"{manifest['experiment']} at scale {manifest['scale']!r}: {len(store.run_seconds())} runs, "
+          f"{measured:.0f} s of worker time")
+    for agent, value in sorted(per_trial.items()):
+        note = " (played once per seed, re-discounted per cost)" if agent in REWARD_INDEPENDENT_AGENTS else ""
+        print(f"  {agent:<16} {1000 * value:7.2f} ms per trial{note}")
+    module = load_experiment(manifest["experiment"])
+    specs = module.runs(experiment_settings(module, args.scale))
+    missing = sorted({s.agent for s in specs} - set(per_trial))
+    units = plan_units(specs)
+    total = 0.0
+    for unit in units:
+        horizon = int(unit.spec.env_kwargs.get("horizon", 0))
+        total += horizon * per_trial.get(unit.spec.agent, max(per_trial.values()))
+    print(f"projected {manifest['experiment']} --scale {args.scale}: {len(specs)} runs in {len(units)} episodes, "
+          f"{total / 3600:.1f} h of worker time, {total / args.jobs / 3600:.1f} h wall on {args.jobs} workers")
+    if missing:
+        print(f"  (agents not measured here, costed at the slowest measured rate: {missing})")
+
+
+if __name__ == "__main__":
+    main()
