@@ -237,8 +237,8 @@ class CurveModel:
         0.5), and a Thompson draw that lands on it plays the wrong strategy. Such particles are copied
         onto a uniformly chosen particle within the gap, plus jitter of 0.05 prior std. Decisions and
         copies are per group (summed log posterior; same parent and jitter for every curve of a group),
-        so particle ``j`` stays one joint hypothesis. A gap of 25 nats is never crossed by a genuine
-        posterior sample of 4 parameters (½χ²₄ > 25 has probability ~1e−10).
+        so particle ``j`` stays one joint hypothesis. A genuine posterior sample almost never falls 25
+        nats below the mode: ½χ²₄ > 25 has probability ~4e−10, ½χ²₁₆ (a group of 4 curves) ~2e−5.
         """
         if self.rejuvenate_gap is None:
             return
