@@ -35,7 +35,8 @@ class NetworkConfig:
     ``beta`` the gate offset β > 0; ``task_init`` ``"high"`` (task weights uniform in [β, 2β]: every gate
     starts at least half open, biased toward sharing) or ``"small"`` (uniform in ±0.1: gates start near
     ``sigmoid(−β)``, the supplementary variant); ``overlap`` ``None`` (task weights learned) or a fraction
-    in [0, 1]: task weights frozen to partition masks with that share of units common to all tasks (Fig 3).
+    in [0, 1]: on every other gated layer (gps, conv2, fc2 by default) task weights frozen to partition
+    masks with that share of units common to all tasks (Fig 3); the layers between keep learned gates.
     """
 
     conv_channels: tuple[int, ...] = (8, 16)
@@ -124,24 +125,41 @@ class GatedNetwork(nn.Module):
         self.layer_units = units
         # All layers' task weights W_t,i side by side in one (n_tasks, Σ units) matrix: one matmul and one
         # sigmoid per pass give every gate; ``task_w`` holds per-layer views of it.
-        self.masks: list[torch.Tensor] | None = None
+        u01 = torch.rand(n_tasks, sum(units), generator=generator)
+        init = self.beta * (1.0 + u01) if cfg.task_init == "high" else 0.2 * u01 - 0.1
+        self.task_weights = nn.Parameter(init)
+        # Frozen overlap (SPEC §2, 003's note): partition masks on every other gated layer (the 1st, 3rd, …
+        # in depth order gps, conv…, fc…); the layers between keep learned task gates. Masking every layer
+        # would give all tasks identical gates at overlap 1, erasing which task is asked, so the heads
+        # could not tell whom to answer and whom to give the null response.
+        self.masks: list[torch.Tensor | None] | None = None
+        frozen = torch.zeros(n_tasks, sum(units))
+        frozen_columns = torch.zeros(sum(units), dtype=torch.bool)
         if cfg.overlap is not None:
-            self.masks = [partition_masks(u, n_tasks, cfg.overlap) for u in units]
-            init = torch.cat([mask_task_weights(m, self.beta) for m in self.masks], dim=1)
-            self.task_weights = nn.Parameter(init, requires_grad=False)  # frozen partition
-        else:
-            u01 = torch.rand(n_tasks, sum(units), generator=generator)
-            init = self.beta * (1.0 + u01) if cfg.task_init == "high" else 0.2 * u01 - 0.1
-            self.task_weights = nn.Parameter(init)
+            self.masks = [partition_masks(u, n_tasks, cfg.overlap) if i % 2 == 0 else None for i, u in enumerate(units)]
+            start = 0
+            for mask, u in zip(self.masks, units):
+                if mask is not None:
+                    frozen[:, start : start + u] = mask_task_weights(mask, self.beta)
+                    frozen_columns[start : start + u] = True
+                start += u
+        self.register_buffer("frozen_task_weights", frozen)
+        self.register_buffer("frozen_columns", frozen_columns)
+
+    def effective_task_weights(self) -> torch.Tensor:
+        """``(n_tasks, Σ units)``: the learned task weights, with masked layers' columns frozen to the masks."""
+        if self.masks is None:
+            return self.task_weights
+        return torch.where(self.frozen_columns, self.frozen_task_weights, self.task_weights)
 
     @property
     def task_w(self) -> list[torch.Tensor]:
-        """Per gated layer, its task weights ``W_t,i`` ``(n_tasks, units_i)`` (views of ``task_weights``)."""
-        return list(self.task_weights.split(self.layer_units, dim=1))
+        """Per gated layer, its task weights ``W_t,i`` ``(n_tasks, units_i)``."""
+        return list(self.effective_task_weights().split(self.layer_units, dim=1))
 
     def gates(self, task: torch.Tensor) -> list[torch.Tensor]:
         """Per gated layer, ``c_i = sigmoid(x_t · W_t,i − β)``: a list of ``(units_i,)`` tensors."""
-        c = torch.sigmoid(task @ self.task_weights - self.beta)  # (n_tasks,) @ (n_tasks, Σ units) → (Σ units,)
+        c = torch.sigmoid(task @ self.effective_task_weights() - self.beta)  # (n_tasks,) @ (n_tasks, Σ units)
         return list(c.split(self.layer_units))
 
     def forward(

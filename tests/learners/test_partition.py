@@ -30,8 +30,13 @@ def test_masked_task_weights_switch_gates_on_and_off():
         NetworkConfig(beta=beta, overlap=0.5, gps_units=8, conv_channels=(8, 8), hidden_units=(8, 8)),
         image_size=16, n_locations=4, n_types=4, n_tasks=4, generator=torch.Generator().manual_seed(0),
     )
-    assert all(not w.requires_grad for w in net.task_w)
+    # Masks on every other gated layer (gps, conv2, fc2); conv1 and fc1 keep learned task gates.
+    assert [m is not None for m in net.masks] == [True, False, True, False, True]
     assert torch.equal(net.task_w[0], mask_task_weights(masks, beta))
+    sum(g.sum() for g in net.gates(torch.tensor([1.0, 1, 0, 0]))).backward()
+    grad = net.task_weights.grad.split(net.layer_units, dim=1)
+    assert all(torch.all(grad[i] == 0) for i in (0, 2, 4)), "masked layers must stay frozen"
+    assert all(grad[i].abs().sum() > 0 for i in (1, 3)), "unmasked layers must keep learning"
     gate = net.gates(torch.tensor([1.0, 0, 0, 0]))[0]  # task 0 alone
     on, off = torch.sigmoid(torch.tensor(beta)), torch.sigmoid(torch.tensor(-beta))
     assert torch.allclose(gate, torch.where(masks[:, 0] > 0, on, off))
