@@ -12,6 +12,7 @@ cost of the sweep (:func:`rediscount`).
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 import traceback
@@ -207,8 +208,6 @@ def run_sweep(
 
 def _resolve_jobs(jobs: int) -> int:
     """-1 = all cores."""
-    import os
-
     if jobs == -1:
         return max(os.cpu_count() or 1, 1)
     if jobs < 1:
