@@ -16,13 +16,7 @@ import torch
 from agents.base import BaseAgent
 from agents.curve_model import CurveModel, CurvePrior, curve_values
 from agents.svgd import OPTIMIZERS, SVGD, Optimizer
-
-
-def _check_int(value: int, field: str, low: int) -> int:
-    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
-    return int(value)
+from envs.common import check_int, check_number
 
 
 def _check_bool(value: bool, field: str) -> bool:
@@ -30,19 +24,6 @@ def _check_bool(value: bool, field: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{field} must be True or False, got {value!r}")
     return bool(value)
-
-
-def _check_float(value: float, field: str, low: float, high: float | None = None, low_open: bool = True) -> float:
-    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in the allowed range."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    bad_low = number <= low if low_open else number < low
-    if isinstance(value, bool) or not math.isfinite(number) or bad_low or (high is not None and number > high):
-        upper = "inf)" if high is None else f"{high}]"
-        raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
-    return number
 
 
 #: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
@@ -123,23 +104,23 @@ class MetaLearnerAgent(BaseAgent):
         redraw_every: int = 1,
         commit: bool = False,
     ) -> None:
-        self.n_particles = _check_int(n_particles, "n_particles", 2)
-        self.refit_every = _check_int(refit_every, "refit_every", 1)
-        self.svgd_steps = _check_int(svgd_steps, "svgd_steps", 1)
-        self.lr = _check_float(lr, "lr", 0.0)
+        self.n_particles = check_int(n_particles, "n_particles", 2)
+        self.refit_every = check_int(refit_every, "refit_every", 1)
+        self.svgd_steps = check_int(svgd_steps, "svgd_steps", 1)
+        self.lr = check_number(lr, "lr", 0.0, low_open=True)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
         self.optimizer: Optimizer = optimizer
-        self.discount = _check_float(discount, "discount", 0.0, 1.0)
-        self.noise_std = _check_float(noise_std, "noise_std", 0.0)
-        self.noise_prior_weight = _check_float(noise_prior_weight, "noise_prior_weight", 0.0)
-        self.max_bins = _check_int(max_bins, "max_bins", 1)
-        self.max_points = _check_int(max_points, "max_points", 1)
+        self.discount = check_number(discount, "discount", 0.0, 1.0, low_open=True)
+        self.noise_std = check_number(noise_std, "noise_std", 0.0, low_open=True)
+        self.noise_prior_weight = check_number(noise_prior_weight, "noise_prior_weight", 0.0, low_open=True)
+        self.max_bins = check_int(max_bins, "max_bins", 1)
+        self.max_points = check_int(max_points, "max_points", 1)
         if prior is not None and not isinstance(prior, CurvePrior):
             raise ValueError(f"prior must be a CurvePrior or None, got {prior!r}")
         self.prior = prior if prior is not None else CurvePrior()
         self.shared_draw = _check_bool(shared_draw, "shared_draw")
-        self.redraw_every = _check_int(redraw_every, "redraw_every", 1)
+        self.redraw_every = check_int(redraw_every, "redraw_every", 1)
         self.commit = _check_bool(commit, "commit")
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:

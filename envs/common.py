@@ -84,11 +84,16 @@ def check_choice(value: str, allowed: Sequence[str], field: str) -> str:
     return value
 
 
+def check_int(value: int, field: str, low: int) -> int:
+    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def check_positive_int(value: int, field: str) -> int:
     """Raise a ValueError naming ``field`` unless ``value`` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{field} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return check_int(value, field, 1)
 
 
 def check_number(
