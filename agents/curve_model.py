@@ -18,6 +18,10 @@ ceiling instead of a second sigmoid). Two measured reasons (LearningCurves, c = 
   pin the floor and rule out early midpoints while the ceiling keeps its prior, and a log-normal
   midpoint keeps mass on "rises after many more picks" (even past the horizon).
 
+SPEC's own family is available as ``family="paper"``: θ = (w1, b1, w2, b2), ``f(x) = σ(w2 σ(w1 x + b1) + b2)``,
+with a Gaussian prior :data:`PAPER_PRIOR` on the weights, for exact reproduction of the paper's model
+(score by autograd; everything else — binning, noise, SVGD, rejuvenation — is shared).
+
 Prior: independent Gaussians on θ. Likelihood: Gaussian on every observed per-task reward, with a
 per-curve noise scale estimated from the residuals (shrunk towards ``noise_std``). The posterior of
 every curve is represented by ``N`` particles, and all ``C × N`` particles are moved by SVGD in one
@@ -40,6 +44,8 @@ from agents.svgd import SVGD
 
 #: Parameter order of θ (shape coordinates) in the last dimension of every particle tensor.
 PARAMS: tuple[str, ...] = ("log_rate", "log_midpoint", "floor", "ceiling")
+#: Curve families: ``shape`` (default, see above) and ``paper`` (SPEC §4's σ(w2 σ(w1 x + b1) + b2)).
+FAMILIES: tuple[str, ...] = ("shape", "paper")
 #: Clamp of log k and log m inside the curve (k, m ∈ [e⁻¹⁰, e⁸]): keeps exp finite for any particle.
 LOG_CLAMP: tuple[float, float] = (-10.0, 8.0)
 #: SVGD settings of a refit: a warm start needs few steps.
@@ -67,9 +73,20 @@ class CurvePrior:
             raise ValueError(f"prior std must be 4 positive numbers {PARAMS}, got {self.std!r}")
 
 
-def curve_values(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``σ(lo) + (σ(hi) − σ(lo)) σ(k (x − m))``: θ ``(..., 4)`` shape coordinates, x ``(..., M)`` → ``(..., M)``."""
+#: Prior of the ``paper`` family on θ = (w1, b1, w2, b2), x = n/τ: inner sigmoid rising around x ≈ 0.4,
+#: outer map from σ(−2) ≈ 0.12 (chance-level start) to σ(2) ≈ 0.88 — broad, as the paper leaves it open.
+PAPER_PRIOR = CurvePrior(mean=(8.0, -3.0, 4.0, -2.0), std=(6.0, 3.0, 3.0, 2.0))
+
+
+def curve_values(theta: np.ndarray, x: np.ndarray, family: str = "shape") -> np.ndarray:
+    """Curve values: θ ``(..., 4)`` in ``family``'s coordinates, x ``(..., M)`` → ``(..., M)``.
+
+    ``shape``: ``σ(lo) + (σ(hi) − σ(lo)) σ(k (x − m))``; ``paper``: ``σ(w2 σ(w1 x + b1) + b2)``.
+    """
     assert theta.shape[-1] == 4, f"theta must end in 4 parameters, got {theta.shape}"
+    if family == "paper":
+        w1, b1, w2, b2 = (theta[..., j, None] for j in range(4))  # each (..., 1)
+        return expit(w2 * expit(w1 * x + b1) + b2)
     log_k, log_m, lo, hi = (theta[..., j, None] for j in range(4))  # each (..., 1)
     k, m = np.exp(np.clip(log_k, *LOG_CLAMP)), np.exp(np.clip(log_m, *LOG_CLAMP))
     floor, ceiling = expit(lo), expit(hi)
@@ -86,7 +103,9 @@ class CurveModel:
     (optional) gives every curve a group id: curves of one group start from the *same* prior draws
     (common random numbers), so particle ``j`` of similar curves stays similar and one particle index
     drawn for the whole group is a coherent joint hypothesis (the meta-learner groups a strategy's tasks).
-    ``rejuvenate_gap`` (nats, 25; ``None`` = off): see :meth:`_rejuvenate`.
+    ``rejuvenate_gap`` (nats, 25; ``None`` = off): see :meth:`_rejuvenate`. ``family`` ``"shape"`` (default)
+    or ``"paper"`` (SPEC's σ(w2 σ(w1 x + b1) + b2); pass :data:`PAPER_PRIOR` or another prior in its
+    coordinates).
     """
 
     def __init__(
@@ -103,8 +122,12 @@ class CurveModel:
         dtype: torch.dtype = torch.float32,
         groups: np.ndarray | None = None,
         rejuvenate_gap: float | None = 25.0,
+        family: str = "shape",
         generator: torch.Generator,
     ) -> None:
+        if family not in FAMILIES:
+            raise ValueError(f"family must be one of {list(FAMILIES)}, got {family!r}")
+        self.family = family
         if n_curves < 1 or horizon < 1 or n_particles < 2 or max_bins < 1:
             raise ValueError(
                 f"need n_curves >= 1, horizon >= 1, n_particles >= 2, max_bins >= 1; got "
@@ -182,7 +205,7 @@ class CurveModel:
 
     def _update_noise(self, x: torch.Tensor) -> None:
         """Per-curve noise scale: residual variance of the posterior-mean curve, shrunk towards ``noise_std``."""
-        f = _forward(self.particles, x)[0].mean(dim=1).double().numpy()  # (C, B): posterior-mean curve
+        f = self._curve(self.particles, x).mean(dim=1).double().numpy()  # (C, B): posterior-mean curve
         last = f.shape[1]
         count, sy, sy2 = self.count[:, :last], self.sum_y[:, :last], self.sum_y2[:, :last]
         ssr = np.maximum((sy2 - 2.0 * f * sy + count * f * f).sum(axis=1), 0.0)  # (C,), in float64
@@ -191,6 +214,8 @@ class CurveModel:
 
     def score(self, theta: torch.Tensor, data: tuple[torch.Tensor, ...], inv_var: torch.Tensor) -> torch.Tensor:
         """∇_θ log posterior for particles θ ``(C, N, 4)``; ``inv_var`` ``(C, 1, 1)`` = 1/σ²."""
+        if self.family == "paper":
+            return self._paper_score(theta, data, inv_var)
         x, count, sy, _ = data  # each (C, 1, B)
         f, u, z = _forward(theta, x)  # (C, N, B) each
         g = torch.addcmul(sy, count, f, value=-1.0).mul_(inv_var)  # (C, N, B): ∂ log lik / ∂ f
@@ -205,10 +230,30 @@ class CurveModel:
         grad = torch.stack((d_log_k, d_log_m, d_lo, d_hi), dim=-1)  # (C, N, 4)
         return grad.sub_((theta - self.prior_mean) * self.prior_precision)
 
+    def _paper_score(self, theta: torch.Tensor, data: tuple[torch.Tensor, ...], inv_var: torch.Tensor) -> torch.Tensor:
+        """The ``paper`` family's score by autograd: particles are independent, so ∇ of the summed log
+        posterior is each particle's own gradient."""
+        x, count, sy, sy2 = data  # each (C, 1, B)
+        with torch.enable_grad():
+            theta = theta.detach().requires_grad_(True)
+            f = self._curve(theta, x)  # (C, N, B)
+            sq = (sy2 - 2.0 * f * sy + count * f * f).sum(-1, keepdim=True)  # (C, N, 1)
+            prior = (((theta - self.prior_mean) ** 2) * self.prior_precision).sum(-1, keepdim=True)
+            logp = -0.5 * (sq * inv_var[..., 0:1] + prior)  # (C, N, 1)
+            (grad,) = torch.autograd.grad(logp.sum(), theta)
+        return grad
+
+    def _curve(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Curve values ``(C, N, B)`` of particles θ ``(C, N, 4)`` at x ``(C, 1, B)``, in this model's family."""
+        if self.family == "paper":
+            w1, b1, w2, b2 = (p[..., None] for p in theta.unbind(-1))  # each (C, N, 1)
+            return torch.sigmoid(w2 * torch.sigmoid(w1 * x + b1) + b2)
+        return _forward(theta, x)[0]
+
     def log_posterior(self, theta: torch.Tensor) -> torch.Tensor:
         """Unnormalised log posterior ``(C, N)`` of particles θ ``(C, N, 4)`` under the current data and σ."""
         x, count, sy, sy2 = self._binned_data()
-        f = _forward(theta, x)[0]  # (C, N, B)
+        f = self._curve(theta, x)  # (C, N, B)
         inv_var = torch.from_numpy(self.sigma**-2).to(self.dtype)[:, None]  # (C, 1)
         sq = (sy2 - 2.0 * f * sy + count * f * f).sum(-1)  # (C, N)
         prior = (((theta - self.prior_mean) ** 2) * self.prior_precision).sum(-1)  # (C, N)
@@ -243,7 +288,7 @@ class CurveModel:
         if self.rejuvenate_gap is None:
             return
         x, count, sy, sy2 = data
-        f = _forward(self.particles, x)[0]  # (C, N, B)
+        f = self._curve(self.particles, x)  # (C, N, B)
         sq = (sy2 - 2.0 * f * sy + count * f * f).sum(-1)  # (C, N)
         prior = (((self.particles - self.prior_mean) ** 2) * self.prior_precision).sum(-1)  # (C, N)
         logp = -0.5 * (sq * inv_var + prior)  # (C, N)
@@ -261,7 +306,9 @@ class CurveModel:
 
     def predict(self, n: np.ndarray) -> np.ndarray:
         """Every particle's curve at pick counts ``n`` ``(M,)`` → ``(C, N, M)``."""
-        return curve_values(self.particles.double().numpy(), np.asarray(n, dtype=np.float64) / self.horizon)
+        return curve_values(
+            self.particles.double().numpy(), np.asarray(n, dtype=np.float64) / self.horizon, self.family
+        )
 
 
 def _forward(theta: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

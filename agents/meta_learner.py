@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from agents.base import BaseAgent
-from agents.curve_model import CurveModel, CurvePrior, curve_values
+from agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, curve_values
 from agents.svgd import OPTIMIZERS, SVGD, Optimizer
 from envs.common import check_int, check_number
 
@@ -81,7 +81,9 @@ class MetaLearnerAgent(BaseAgent):
     noise scale (0.05, shrunk towards each curve's residuals with weight ``noise_prior_weight`` = 10
     rewards); ``max_bins`` pick-count bins of the sufficient statistics (50); ``max_points`` curve
     evaluations per strategy and task in the future-reward sum (200); ``prior`` on θ (:class:`CurvePrior`);
-    ``shared_draw`` (False), ``redraw_every`` (1 trial), ``commit`` (False): the draw, as above.
+    ``shared_draw`` (False), ``redraw_every`` (1 trial), ``commit`` (False): the draw, as above;
+    ``curve_family`` ``"shape"`` (default) or ``"paper"`` — SPEC §4's exact σ(w2 σ(w1 n/τ + b1) + b2) with
+    :data:`agents.curve_model.PAPER_PRIOR`, for reproducing the paper's model.
     """
 
     name = "meta-learner"
@@ -103,7 +105,11 @@ class MetaLearnerAgent(BaseAgent):
         shared_draw: bool = False,
         redraw_every: int = 1,
         commit: bool = False,
+        curve_family: str = "shape",
     ) -> None:
+        if curve_family not in FAMILIES:
+            raise ValueError(f"curve_family must be one of {list(FAMILIES)}, got {curve_family!r}")
+        self.curve_family = curve_family
         self.n_particles = check_int(n_particles, "n_particles", 2)
         self.refit_every = check_int(refit_every, "refit_every", 1)
         self.svgd_steps = check_int(svgd_steps, "svgd_steps", 1)
@@ -118,7 +124,8 @@ class MetaLearnerAgent(BaseAgent):
         self.max_points = check_int(max_points, "max_points", 1)
         if prior is not None and not isinstance(prior, CurvePrior):
             raise ValueError(f"prior must be a CurvePrior or None, got {prior!r}")
-        self.prior = prior if prior is not None else CurvePrior()
+        default_prior = PAPER_PRIOR if curve_family == "paper" else CurvePrior()
+        self.prior = prior if prior is not None else default_prior
         self.shared_draw = _check_bool(shared_draw, "shared_draw")
         self.redraw_every = check_int(redraw_every, "redraw_every", 1)
         self.commit = _check_bool(commit, "commit")
@@ -137,6 +144,7 @@ class MetaLearnerAgent(BaseAgent):
             max_bins=self.max_bins,
             svgd=SVGD(steps=self.svgd_steps, lr=self.lr, optimizer=self.optimizer),
             groups=np.repeat(np.arange(self.n_actions), self.n_tasks) if self.shared_draw else None,
+            family=self.curve_family,
             generator=generator,
         )
         self._draw = self._new_draw()  # (S, T): the particle index read for each (A, i)
@@ -173,7 +181,7 @@ class MetaLearnerAgent(BaseAgent):
             offsets = 0.5 * (edges[:-1] + edges[1:] - 1)  # (P,): block middles
             weights = np.add.reduceat(mu, edges[:-1])  # (P,): μ summed over each block
         counts = self.picks[:, None] + offsets  # (S, P): n_A(t0) + t − t0
-        rewards = curve_values(theta, (counts / self.horizon)[:, None, :])  # (S, T, P)
+        rewards = curve_values(theta, (counts / self.horizon)[:, None, :], self.curve_family)  # (S, T, P)
         presence = (self.performed + 1.0) / (self.trial + 1.0)  # (T,): π_i over observed trials, 1 before any
         values = np.einsum("stp,t,p->s", rewards, presence, weights)
         assert values.shape == (s,)
