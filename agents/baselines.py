@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import BaseAgent
+from envs.common import check_number
 
 
 class FixedAgent(BaseAgent):
@@ -45,9 +46,7 @@ class MixedAgent(BaseAgent):
     """Plays ``parallel`` with probability ``p_parallel``, else ``serial`` (the parallel-training share, Fig 4)."""
 
     def __init__(self, p_parallel: float = 0.5, parallel: str = "parallel", serial: str = "serial") -> None:
-        if not (np.isfinite(p_parallel) and 0.0 <= p_parallel <= 1.0):
-            raise ValueError(f"p_parallel must lie in [0, 1], got {p_parallel!r}")
-        self.p_parallel = float(p_parallel)
+        self.p_parallel = check_number(p_parallel, "p_parallel", 0, 1)
         self._names = (serial, parallel)
         self.name = f"mixed-{p_parallel:g}"
 

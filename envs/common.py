@@ -17,6 +17,9 @@ from typing import Literal
 import gymnasium as gym
 import numpy as np
 
+# The validators live with the Gymnasium-free learners; re-exported here for envs and agents.
+from learners.checks import check_choice, check_int, check_number, check_positive_int  # noqa: F401
+
 CostMode = Literal["divide", "additive"]
 COST_MODES: tuple[str, ...] = ("divide", "additive")
 CostSpec = float | tuple[float, float]
@@ -75,43 +78,6 @@ def draw_cost(cost: CostSpec, rng: np.random.Generator) -> float:
     if isinstance(cost, tuple):
         return float(rng.uniform(cost[0], cost[1]))
     return float(cost)
-
-
-def check_choice(value: str, allowed: Sequence[str], field: str) -> str:
-    """Raise a ValueError naming ``field`` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
-    return value
-
-
-def check_int(value: int, field: str, low: int) -> int:
-    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def check_positive_int(value: int, field: str) -> int:
-    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= 1."""
-    return check_int(value, field, 1)
-
-
-def check_number(
-    value: float, field: str, low: float, high: float | None = None, *, low_open: bool = False
-) -> float:
-    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in [low, high] (or (low, …)).
-
-    ``high=None`` means no upper bound; ``low_open`` excludes ``low`` itself. Returns the value as a float.
-    """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    bad_low = number <= low if low_open else number < low
-    if isinstance(value, bool) or not np.isfinite(number) or bad_low or (high is not None and number > high):
-        upper = "inf)" if high is None else f"{high}]"
-        raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
-    return number
 
 
 def serial_discount(

@@ -21,6 +21,7 @@ from envs.common import (
     check_action,
     check_choice,
     check_cost,
+    check_number,
     check_positive_int,
     check_strategies,
     draw_cost,
@@ -184,8 +185,7 @@ def sagiv2018_config(
     (Bernoulli, ``batch_size=1``, summed); serial i-th task (0-based) pays ``1 − i·P`` with P = ``cost``
     (additive); τ = 1000 trials. Their sweeps use P ∈ [0.05, 0.30] and parallel midpoints 200…600.
     """
-    if not (np.isfinite(prop_mt) and 0.0 <= prop_mt <= 1.0):
-        raise ValueError(f"prop_mt must lie in [0, 1], got {prop_mt!r}")
+    check_number(prop_mt, "prop_mt", 0, 1)
     base = {
         "curves": (LogisticCurve(rate, serial_midpoint), LogisticCurve(rate, parallel_midpoint)),
         "n_tasks": 4,

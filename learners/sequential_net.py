@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from learners.checks import check_positive_int
+
 
 @dataclass(frozen=True)
 class SequentialNetConfig:
@@ -40,9 +42,7 @@ class SequentialNetConfig:
                 raise ValueError(f"{name} must be a non-empty sequence of integers >= 1, got {getattr(self, name)!r}")
             set_(self, name, tuple(int(v) for v in values))
         for name in ("n_tasks", "image_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_positive_int(getattr(self, name), name)
         if self.image_size % (2 ** len(self.channels)):
             raise ValueError(
                 f"image_size must be divisible by 2**len(channels) = {2 ** len(self.channels)}, got {self.image_size}"

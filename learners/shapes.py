@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from learners.checks import check_int
+
 #: The three object dimensions, in the order of :attr:`ShapesData.features`' last axis.
 DIMENSIONS: tuple[str, ...] = ("shape", "colour", "texture")
 #: Features per dimension (the paper's 10; one binary task each).
@@ -118,9 +120,7 @@ class ShapesConfig:
 
     def __post_init__(self) -> None:
         for name, low in (("grid", 2), ("cell", 6), ("min_objects", 1), ("n_train", 10), ("n_holdout", 10)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            check_int(getattr(self, name), name, low)
         if not (self.min_objects <= self.max_objects <= self.grid**2):
             raise ValueError(
                 f"max_objects must lie in [min_objects={self.min_objects}, grid²={self.grid**2}], "

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from learners.checks import check_positive_int
 from learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
 from learners.gated_network import GatedNetwork, NetworkConfig
 from learners.probes import ProbeResult, probe
@@ -52,9 +53,7 @@ class LearnerConfig:
             raise ValueError(f"network must be a NetworkConfig, got {self.network!r}")
         self.network.check_image_size(self.world.image_size)
         for name in ("batch_size", "chunk"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_positive_int(getattr(self, name), name)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):

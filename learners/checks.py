@@ -1,0 +1,47 @@
+"""Validators that name the bad field, its value and what is allowed (shared by learners, envs and agents).
+
+They live here, free of Gymnasium, because ``learners/`` must not import it; ``envs.common`` re-exports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def check_choice(value: str, allowed: Sequence[str], field: str) -> str:
+    """Raise a ValueError naming ``field`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{field} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def check_int(value: int, field: str, low: int) -> int:
+    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value: int, field: str) -> int:
+    """Raise a ValueError naming ``field`` unless ``value`` is an integer >= 1."""
+    return check_int(value, field, 1)
+
+
+def check_number(
+    value: float, field: str, low: float, high: float | None = None, *, low_open: bool = False
+) -> float:
+    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in [low, high] (or (low, …)).
+
+    ``high=None`` means no upper bound; ``low_open`` excludes ``low`` itself. Returns the value as a float.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    bad_low = number <= low if low_open else number < low
+    if isinstance(value, bool) or not np.isfinite(number) or bad_low or (high is not None and number > high):
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
+    return number
