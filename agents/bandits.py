@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import BaseAgent
-from envs.common import check_number
+from agents.base import BaseAgent, argmax_random_tie, check_reward
+from learners.checks import check_int, check_number
 
 
 class _SampleMeanAgent(BaseAgent):
@@ -24,13 +24,9 @@ class _SampleMeanAgent(BaseAgent):
         self.means = np.zeros(self.n_actions)
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        reward = check_reward(reward)
         self.counts[action] += 1
         self.means[action] += (reward - self.means[action]) / self.counts[action]
-
-    def _argmax(self, values: np.ndarray) -> int:
-        """Argmax with a random tie-break."""
-        best = np.flatnonzero(values == values.max())
-        return int(best[0] if best.size == 1 else self.rng.choice(best))
 
 
 class UCB1Agent(_SampleMeanAgent):
@@ -47,7 +43,7 @@ class UCB1Agent(_SampleMeanAgent):
             return int(untried[0])
         t = self.counts.sum()
         bonus = self.exploration * np.sqrt(2.0 * np.log(t) / self.counts)
-        return self._argmax(self.means + bonus)
+        return argmax_random_tie(self.means + bonus, self.rng)
 
 
 class EpsilonGreedyAgent(_SampleMeanAgent):
@@ -64,7 +60,7 @@ class EpsilonGreedyAgent(_SampleMeanAgent):
             return int(untried[0])
         if self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
-        return self._argmax(self.means)
+        return argmax_random_tie(self.means, self.rng)
 
 
 class SlidingWindowUCBAgent(BaseAgent):
@@ -77,9 +73,7 @@ class SlidingWindowUCBAgent(BaseAgent):
     name = "sw-ucb"
 
     def __init__(self, window: int = 200, exploration: float = 1.0) -> None:
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise ValueError(f"window must be an integer >= 1, got {window!r}")
-        self.window = window
+        self.window = check_int(window, "window", 1)
         self.exploration = check_number(exploration, "exploration", 0.0)
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
@@ -94,11 +88,10 @@ class SlidingWindowUCBAgent(BaseAgent):
             return int(untried[0])
         means = self.sums / self.counts
         bonus = self.exploration * np.sqrt(2.0 * np.log(min(len(self.history), self.window)) / self.counts)
-        values = means + bonus
-        best = np.flatnonzero(values == values.max())
-        return int(best[0] if best.size == 1 else self.rng.choice(best))
+        return argmax_random_tie(means + bonus, self.rng)
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        reward = check_reward(reward)
         self.history.append((action, reward))
         self.counts[action] += 1
         self.sums[action] += reward
@@ -124,4 +117,4 @@ class GaussianThompsonAgent(_SampleMeanAgent):
         n = self.counts
         posterior_mean = (self.prior_mean + n * self.means) / (n + 1)
         draws = self.rng.normal(posterior_mean, self.noise / np.sqrt(n + 1))
-        return int(np.argmax(draws))
+        return argmax_random_tie(draws, self.rng)

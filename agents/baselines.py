@@ -8,15 +8,19 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import BaseAgent
-from envs.common import check_number
+from learners.checks import check_number
 
 
 class FixedAgent(BaseAgent):
-    """Always plays one strategy, given by name (``"serial"``) or index."""
+    """Always plays one strategy, given by name (``"serial"``) or index; named after it."""
+
+    reward_independent = True
 
     def __init__(self, strategy: str | int = "serial") -> None:
+        if isinstance(strategy, bool) or not isinstance(strategy, (str, int, np.integer)):
+            raise ValueError(f"strategy must be a strategy name or index, got {strategy!r}")
         self.strategy = strategy
-        self.name = f"always-{strategy}"
+        self.name = strategy if isinstance(strategy, str) else f"strategy-{int(strategy)}"
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         super().reset(info, rng)
@@ -37,6 +41,7 @@ class RandomAgent(BaseAgent):
     """Picks a strategy uniformly at random every trial."""
 
     name = "random"
+    reward_independent = True
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         return int(self.rng.integers(self.n_actions))
@@ -45,10 +50,12 @@ class RandomAgent(BaseAgent):
 class MixedAgent(BaseAgent):
     """Plays ``parallel`` with probability ``p_parallel``, else ``serial`` (the parallel-training share, Fig 4)."""
 
+    name = "mixed"
+    reward_independent = True
+
     def __init__(self, p_parallel: float = 0.5, parallel: str = "parallel", serial: str = "serial") -> None:
         self.p_parallel = check_number(p_parallel, "p_parallel", 0, 1)
         self._names = (serial, parallel)
-        self.name = f"mixed-{p_parallel:g}"
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         super().reset(info, rng)

@@ -13,18 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import BaseAgent
+from agents.base import BaseAgent, argmax_random_tie, check_reward
 from agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, curve_values
 from agents.svgd import OPTIMIZERS, SVGD, Optimizer
-from envs.common import check_int, check_number
-
-
-def _check_bool(value: bool, field: str) -> bool:
-    """Raise a ValueError naming ``field`` unless ``value`` is a bool."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{field} must be True or False, got {value!r}")
-    return bool(value)
-
+from envs.interface import TASK_REWARDS, TRIAL
+from learners.checks import check_bool, check_int, check_number
 
 #: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
 #: LearningCurves, c = 1, τ = 400, serial midpoint 40, parallel 40 + lag (rate 0.05), 8 seeds, fraction
@@ -126,9 +119,9 @@ class MetaLearnerAgent(BaseAgent):
             raise ValueError(f"prior must be a CurvePrior or None, got {prior!r}")
         default_prior = PAPER_PRIOR if curve_family == "paper" else CurvePrior()
         self.prior = prior if prior is not None else default_prior
-        self.shared_draw = _check_bool(shared_draw, "shared_draw")
+        self.shared_draw = check_bool(shared_draw, "shared_draw")
         self.redraw_every = check_int(redraw_every, "redraw_every", 1)
-        self.commit = _check_bool(commit, "commit")
+        self.commit = check_bool(commit, "commit")
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: prior particles for every (strategy, task) curve, no data."""
@@ -189,10 +182,8 @@ class MetaLearnerAgent(BaseAgent):
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         """The strategy with the highest sampled future reward (random tie-break)."""
-        trial = int(info.get("trial", self.trial))
-        values = self.future_values(trial)
-        best = np.flatnonzero(values == values.max())
-        action = int(best[0] if best.size == 1 else self.rng.choice(best))
+        values = self.future_values(int(info.get(TRIAL, self.trial)))
+        action = argmax_random_tie(values, self.rng)
         self._follow = action
         return action
 
@@ -203,11 +194,14 @@ class MetaLearnerAgent(BaseAgent):
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Add the trial's per-task rewards to the strategy's curves; refit every ``refit_every`` trials."""
-        if "task_rewards" not in info:
+        check_reward(reward)
+        if TASK_REWARDS not in info:
             raise ValueError("MetaLearnerAgent needs info['task_rewards'] (per-task rewards, NaN = not performed)")
-        task_rewards = np.asarray(info["task_rewards"], dtype=np.float64)
+        task_rewards = np.asarray(info[TASK_REWARDS], dtype=np.float64)
         if task_rewards.shape != (self.n_tasks,):
             raise ValueError(f"info['task_rewards'] must have shape ({self.n_tasks},), got {task_rewards.shape}")
+        if np.isinf(task_rewards).any():
+            raise ValueError(f"info['task_rewards'] must be finite or NaN (task not performed), got {task_rewards}")
         n = min(int(self.picks[action]), self.horizon - 1)
         self.model.observe(action * self.n_tasks + np.arange(self.n_tasks), n, task_rewards)
         self.performed += ~np.isnan(task_rewards)

@@ -8,16 +8,14 @@ theory of multitasking", CogSci (SPEC §5); public code ``yotamSagiv/thesis``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from scipy.special import expit
 
-from agents.base import BaseAgent
-from envs.common import COST_MODES, CostMode, check_choice, check_number, serial_discount
-
-REWARD_AGGREGATES: tuple[str, ...] = ("mean", "sum")
+from agents.base import BaseAgent, argmax_random_tie, check_reward
+from envs.interface import TASK_ACCURACY, TRIAL, RewardRule
+from learners.checks import check_bool, check_number
 
 
 def fit_logistic_map(
@@ -66,14 +64,15 @@ class SagivAgent(BaseAgent):
         V_A = Σ_{j=0}^{τ−t0−1} γ^{0.025·j} · p_A(n_A + j) · E_k[payoff_A(k)],
 
     i.e. ``Σ_{t=t0}^{T}`` with ``T = τ − (the other strategies' picks)`` in ``A``'s own pick count, where
-    ``payoff_A(k)`` is the reward of ``k`` correct tasks (serial slot ``i`` paying ``1 − i·c`` when
-    ``cost_mode`` is additive, ``1/(1+c)`` when divide; summed or averaged per ``reward_aggregate``)
+    ``payoff_A(k)`` is the reward of ``k`` correct tasks under the env's :class:`envs.interface.RewardRule`
+    ``rule`` (serial slot ``i`` paying ``1 − i·c`` when additive, ``1/(1+c)`` when divide; summed or averaged)
     and the task-count distribution is the Dirichlet(1) posterior mean of the observed counts. With
     probability ``epsilon`` it explores uniformly, otherwise plays the argmax (random tie-break).
 
     This baseline by definition KNOWS the cost: ``cost`` is a number, or a callable called at every
-    ``reset`` (for environments that draw the cost per episode; :func:`sagiv_from_env` passes one that
-    reads ``env.unwrapped.cost``, which the run loop has drawn before it resets the agent).
+    ``reset`` (for environments that draw the cost per episode; the registry's ``sagiv`` factory passes one
+    that reads the env's drawn cost, which the run loop has drawn before it resets the agent).
+    ``rule`` is the env's reward rule (default: the paper's, serial ÷ (1 + c), mean over tasks).
     Hyperparameters: ``epsilon`` (0.1, as the original), ``gamma`` (1.0: undiscounted finite horizon,
     like the meta-learner's default; the original takes it as an argument), ``discount_scale`` (0.025),
     ``prior_std`` of (b0, b1) with n rescaled by τ (30: weak), ``pseudo_observations`` (True).
@@ -85,8 +84,7 @@ class SagivAgent(BaseAgent):
         self,
         cost: float | Callable[[], float],
         *,
-        cost_mode: CostMode = "divide",
-        reward_aggregate: Literal["mean", "sum"] = "mean",
+        rule: RewardRule | None = None,
         epsilon: float = 0.1,
         gamma: float = 1.0,
         discount_scale: float = 0.025,
@@ -98,27 +96,25 @@ class SagivAgent(BaseAgent):
         else:
             fixed = check_number(cost, "cost", 0.0, 1.0, low_open=False)
             self._cost_source = lambda: fixed
-        self.cost_mode: CostMode = check_choice(cost_mode, COST_MODES, "cost_mode")  # type: ignore[assignment]
-        self.reward_aggregate = check_choice(reward_aggregate, REWARD_AGGREGATES, "reward_aggregate")
+        if rule is not None and not isinstance(rule, RewardRule):
+            raise ValueError(f"rule must be an envs.interface.RewardRule, got {rule!r}")
+        self.rule = rule if rule is not None else RewardRule()
         self.epsilon = check_number(epsilon, "epsilon", 0.0, 1.0, low_open=False)
         self.gamma = check_number(gamma, "gamma", 0.0, 1.0, low_open=True)
         self.discount_scale = check_number(discount_scale, "discount_scale", 0.0, None, low_open=False)
         self.prior_std = check_number(prior_std, "prior_std", 0.0, None, low_open=True)
-        if not isinstance(pseudo_observations, bool):
-            raise ValueError(f"pseudo_observations must be a bool, got {pseudo_observations!r}")
-        self.pseudo_observations = pseudo_observations
+        self.pseudo_observations = check_bool(pseudo_observations, "pseudo_observations")
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: read the (known) cost, clear the data, fit the anchoring pseudo-observations."""
         super().reset(info, rng)
         self.cost = check_number(self._cost_source(), "cost", 0.0, 1.0, low_open=False)
-        serial = tuple(info.get("serial", (False,) * self.n_actions))
-        ones = np.ones(self.n_tasks)
-        slots = np.stack([serial_discount(ones, self.cost, self.cost_mode) if s else ones for s in serial])
+        if len(self.rule.strategies) != self.n_actions:
+            raise ValueError(f"rule has {len(self.rule.strategies)} strategies; the env has {self.n_actions}")
+        slots = np.stack([self.rule.task_payoffs(a, self.cost, self.n_tasks) for a in range(self.n_actions)])
         totals = np.cumsum(slots, axis=1)  # (S, T): reward of the first k tasks all correct, k = 1…T
-        if self.reward_aggregate == "mean":
-            totals = totals / np.arange(1, self.n_tasks + 1)
-        self._payoff_per_count = totals  # (S, T)
+        # (S, T): the rule's reward of a k-task trial with every task correct
+        self._payoff_per_count = self.rule.offset + totals * self.rule.aggregate_weights(np.arange(1, self.n_tasks + 1))
         self.task_count_counts = np.zeros(self.n_tasks)  # trials seen with k = 1…T tasks
         self.successes = np.zeros((self.n_actions, self.horizon))  # (S, τ) by own pick count
         self.trials = np.zeros((self.n_actions, self.horizon))
@@ -151,15 +147,16 @@ class SagivAgent(BaseAgent):
         """ε-greedy on :meth:`values`, random tie-break."""
         if self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
-        values = self.values(int(info.get("trial", self.trial)))
-        best = np.flatnonzero(values == values.max())
-        return int(best[0] if best.size == 1 else self.rng.choice(best))
+        return argmax_random_tie(self.values(int(info.get(TRIAL, self.trial))), self.rng)
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Add the trial's per-task successes (accuracies) to the strategy's curve and refit."""
-        if "task_accuracy" not in info:
+        check_reward(reward)
+        if TASK_ACCURACY not in info:
             raise ValueError("SagivAgent needs info['task_accuracy'] (per-task accuracy, NaN = not performed)")
-        accuracy = np.asarray(info["task_accuracy"], dtype=np.float64)
+        accuracy = np.asarray(info[TASK_ACCURACY], dtype=np.float64)
+        if np.isinf(accuracy).any():
+            raise ValueError(f"info['task_accuracy'] must be finite or NaN (task not performed), got {accuracy}")
         performed = ~np.isnan(accuracy)
         k = int(performed.sum())
         if k:
@@ -170,22 +167,3 @@ class SagivAgent(BaseAgent):
         self.picks[action] += 1
         self.trial += 1
         self._fit()
-
-
-def sagiv_from_env(env: gym.Env, **kwargs: Any) -> SagivAgent:
-    """A :class:`SagivAgent` given the environment's hidden cost (read at each reset) and cost semantics.
-
-    It reads ``env.unwrapped.cost`` when the agent is reset (the run loop resets the env first, so the
-    episode's cost is drawn), and takes ``cost_mode`` / ``reward_aggregate`` from ``env.unwrapped.config``
-    when present (defaults ``"divide"`` / ``"mean"``); ``kwargs`` override them and set hyperparameters.
-    """
-    unwrapped = env.unwrapped
-    if not hasattr(unwrapped, "cost"):
-        raise ValueError(f"SagivAgent needs an environment exposing its cost; {type(unwrapped).__name__} has none")
-    config = getattr(unwrapped, "config", None)
-    settings: dict[str, Any] = {
-        "cost_mode": getattr(config, "cost_mode", "divide"),
-        "reward_aggregate": getattr(config, "reward_aggregate", "mean"),
-        **kwargs,
-    }
-    return SagivAgent(lambda: float(unwrapped.cost), **settings)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -27,7 +26,6 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy
 
 from agents.base import BaseAgent
-from agents.registry import register_agent
 from agents.sb3_training import (
     ALGORITHMS,
     SB3TrainConfig,
@@ -37,7 +35,8 @@ from agents.sb3_training import (
     save_policy,
     train_policy,
 )
-from envs.common import CostSpec
+from envs.interface import CostSpec
+from learners.checks import check_bool
 
 
 class SB3Agent(BaseAgent):
@@ -52,10 +51,8 @@ class SB3Agent(BaseAgent):
             raise ValueError(
                 f"model.policy must be a memoryless ActorCriticPolicy or DQNPolicy, got {type(model.policy).__name__}"
             )
-        if not isinstance(deterministic, bool):
-            raise ValueError(f"deterministic must be a bool, got {deterministic!r}")
         self.model = model
-        self.deterministic = deterministic
+        self.deterministic = check_bool(deterministic, "deterministic")
         algo = next((k for k, cls in ALGORITHMS.items() if isinstance(model, cls)), type(model).__name__.lower())
         self.name = name or f"sb3-{algo}"
 
@@ -171,7 +168,3 @@ def make_sb3_agent(
     if path is not None:
         save_policy(trained, path)
     return SB3Agent(trained.model, deterministic=deterministic, name=name)
-
-
-for _algo in ALGORITHMS:
-    register_agent(f"sb3-{_algo}", partial(make_sb3_agent, algo=_algo))

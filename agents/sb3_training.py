@@ -48,7 +48,8 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 import envs  # noqa: F401  (registers the environment ids)
-from envs.common import CostSpec, check_cost, check_positive_int
+from envs.interface import CostSpec, check_cost
+from learners.checks import check_int, check_positive_int
 
 #: SB3 algorithms an agent can be trained with / loaded as, by lower-case name.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
@@ -115,8 +116,7 @@ class SB3TrainConfig:
             raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {self.algo!r}")
         set_(self, "timesteps", check_positive_int(self.timesteps, "timesteps"))
         set_(self, "n_envs", check_positive_int(self.n_envs, "n_envs"))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        set_(self, "seed", check_int(self.seed, "seed", 0))
         for name in ("env_id", "finetune_env_id"):
             value = getattr(self, name)
             if value is not None and value not in gym.registry:
@@ -131,12 +131,7 @@ class SB3TrainConfig:
         if self.cost is not None:
             cost = check_cost(self.cost)
             set_(self, "cost", tuple(cost) if isinstance(cost, tuple) else cost)
-        if (
-            isinstance(self.finetune_timesteps, bool)
-            or not isinstance(self.finetune_timesteps, int)
-            or (self.finetune_timesteps < 0)
-        ):
-            raise ValueError(f"finetune_timesteps must be an integer >= 0, got {self.finetune_timesteps!r}")
+        set_(self, "finetune_timesteps", check_int(self.finetune_timesteps, "finetune_timesteps", 0))
         if (self.finetune_env_id is None) != (self.finetune_timesteps == 0):
             raise ValueError(
                 f"finetune_env_id and finetune_timesteps go together (an id and >= 1 step, or neither), "

@@ -22,6 +22,8 @@ from typing import Literal, Protocol
 
 import torch
 
+from learners.checks import check_int, check_number
+
 #: ``(..., N, D) -> (...,  N)``: log density (up to a constant) of each particle.
 LogProb = Callable[[torch.Tensor], torch.Tensor]
 #: ``(..., N, D) -> (..., N, D)``: ∇ log density at each particle.
@@ -123,10 +125,8 @@ class SVGD:
     eps: float = 1e-8
 
     def __post_init__(self) -> None:
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {self.steps!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        check_int(self.steps, "steps", 1)
+        check_number(self.lr, "lr", 0.0, low_open=True)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not hasattr(self.kernel, "kernel_and_repulsion"):

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from agents.registry import REWARD_INDEPENDENT_AGENTS
+from agents.registry import is_reward_independent
 from benchmarks.experiment import RunSpec
 from benchmarks.store import ResultStore
-from envs.common import serial_discount
+from envs.interface import RewardRule
 
 TASK_PREFIX = "task_reward_"
 
@@ -47,13 +47,13 @@ class WorkUnit:
 
 @dataclass
 class UnitResult:
-    """What a worker sends back: the frame (or a traceback), how long it took, reward settings."""
+    """What a worker sends back: the frame (or a traceback), how long it took, the env's reward rule."""
 
     unit: WorkUnit
     frame: pd.DataFrame | None
     error: str | None
     seconds: float
-    reward_settings: tuple[tuple[str, ...], str, str] | None = None
+    reward_rule: RewardRule | None = None
 
 
 @dataclass
@@ -74,7 +74,7 @@ def plan_units(specs: list[RunSpec]) -> list[WorkUnit]:
     units: list[WorkUnit] = []
     for spec in specs:
         cost = spec.env_kwargs.get("cost")
-        if spec.agent in REWARD_INDEPENDENT_AGENTS and isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        if is_reward_independent(spec.agent) and isinstance(cost, (int, float)) and not isinstance(cost, bool):
             key = repr((spec.env_id, sorted({**spec.env_kwargs, "cost": None}.items()), spec.agent,
                         sorted(spec.agent_kwargs.items()), spec.seed))
             groups.setdefault(key, []).append(spec)
@@ -97,7 +97,6 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     import envs  # noqa: F401  (registers the ids in a fresh worker)
     from agents.registry import make_agent
     from benchmarks.run_loop import run_episode
-    from envs.common import reward_settings
 
     torch.set_num_threads(1)  # one core per worker; the pool provides the parallelism
     start = time.perf_counter()
@@ -105,40 +104,37 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     try:
         env = gym.make(spec.env_id, **spec.env_kwargs)
         agent = make_agent(spec.agent, env, **spec.agent_kwargs)
-        frame = run_episode(env, agent, spec.seed, run_id=spec.run_id, env_id=spec.env_id)
-        settings = reward_settings(env)
+        frame = run_episode(env, agent, spec.seed, run_id=spec.run_id, env_id=spec.env_id, agent_name=spec.agent)
+        rule = env.unwrapped.reward_rule if unit.reuse else None
         env.close()
     except Exception:
         return UnitResult(unit, None, traceback.format_exc(), time.perf_counter() - start)
-    return UnitResult(unit, frame, None, time.perf_counter() - start, settings)
+    return UnitResult(unit, frame, None, time.perf_counter() - start, rule)
 
 
-def rediscount(
-    frame: pd.DataFrame, cost: float, serial_strategies: tuple[str, ...], cost_mode: str, aggregate: str
-) -> pd.DataFrame:
-    """Rewards of a cost-0 run recomputed at ``cost``; choices and accuracies are unchanged.
+def rediscount(frame: pd.DataFrame, cost: float, rule: RewardRule) -> pd.DataFrame:
+    """Rewards of a cost-0 run recomputed at ``cost`` by the env's reward rule; choices and accuracies unchanged.
 
-    At c = 0 every per-task reward equals the task's accuracy, so the serial discount can be applied
-    afterwards exactly as the environment would have applied it.
+    At c = 0 every per-task reward equals the task's accuracy (every payoff is 1), so the rule can be
+    applied afterwards exactly as the environment would have applied it.
     """
     frame = frame.copy()
     columns = [c for c in frame.columns if c.startswith(TASK_PREFIX)]
     accuracy = frame[columns].to_numpy(dtype=np.float64)  # (trials, n_tasks), NaN = not performed
-    serial = frame["strategy"].isin(serial_strategies).to_numpy()
-    rewards = accuracy.copy()
-    rewards[serial] = serial_discount(accuracy[serial], cost, cost_mode)  # type: ignore[arg-type]
-    frame[columns] = rewards
-    frame["reward"] = np.nansum(rewards, axis=1) if aggregate == "sum" else np.nanmean(rewards, axis=1)
+    task_rewards, rewards = rule.apply(frame["action"].to_numpy(), accuracy, cost)
+    frame[columns] = task_rewards
+    frame["reward"] = rewards
     return frame
 
 
 def member_frames(result: UnitResult) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
     """The frames of a unit's member runs, tagged with their run ids and tags."""
-    assert result.frame is not None and result.reward_settings is not None
+    assert result.frame is not None
     for member in result.unit.members:
         frame = result.frame
         if result.unit.reuse:
-            frame = rediscount(frame, float(member.env_kwargs["cost"]), *result.reward_settings)
+            assert result.reward_rule is not None
+            frame = rediscount(frame, float(member.env_kwargs["cost"]), result.reward_rule)
         frame = frame.assign(run_id=member.run_id, **member.tags)
         yield member, frame
 

@@ -11,66 +11,25 @@ All environments speak the same language to agents:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import gymnasium as gym
 import numpy as np
 
-# The validators live with the Gymnasium-free learners; re-exported here for envs and agents.
-from learners.checks import check_choice, check_int, check_number, check_positive_int  # noqa: F401
-
-CostMode = Literal["divide", "additive"]
-COST_MODES: tuple[str, ...] = ("divide", "additive")
-CostSpec = float | tuple[float, float]
-
-
-@dataclass(frozen=True)
-class Strategy:
-    """One way to train/execute a trial; an action of the environment.
-
-    ``serial`` strategies execute tasks one after the other and pay the serialization cost.
-    """
-
-    name: str
-    serial: bool
-
-
-SERIAL = Strategy("serial", serial=True)
-PARALLEL = Strategy("parallel", serial=False)
-SERIAL_PARALLEL: tuple[Strategy, ...] = (SERIAL, PARALLEL)
-
-
-def check_strategies(strategies: Sequence[Strategy], field: str = "strategies") -> tuple[Strategy, ...]:
-    """Validate a strategy table: at least one, unique names. Returns it as a tuple."""
-    strategies = tuple(strategies)
-    if not strategies or not all(isinstance(s, Strategy) for s in strategies):
-        raise ValueError(f"{field} must be a non-empty sequence of Strategy, got {strategies!r}")
-    names = [s.name for s in strategies]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{field} must have unique names, got {names}")
-    return strategies
-
-
-def check_cost(cost: CostSpec, field: str = "cost") -> CostSpec:
-    """Validate a serialization cost: a number in [0, 1], or a range (low, high) inside [0, 1]."""
-    if isinstance(cost, (tuple, list)):
-        if len(cost) != 2:
-            raise ValueError(f"{field} range must be (low, high), got {cost!r}")
-        low, high = (float(c) for c in cost)
-        for value in (low, high):
-            if not (np.isfinite(value) and 0.0 <= value <= 1.0):
-                raise ValueError(f"{field} range bounds must lie in [0, 1], got {cost!r}")
-        if low > high:
-            raise ValueError(f"{field} range must have low <= high, got {cost!r}")
-        return (low, high)
-    try:
-        value = float(cost)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} must be a number in [0, 1] or a (low, high) range, got {cost!r}") from None
-    if not (np.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"{field} must lie in [0, 1], got {cost!r}")
-    return value
+# The interface agents see (strategies, reward rule, info keys) and the validators, re-exported for envs.
+from envs.interface import (  # noqa: F401
+    COST_MODES,
+    PARALLEL,
+    REWARD_AGGREGATES,
+    SERIAL,
+    SERIAL_PARALLEL,
+    CostMode,
+    CostSpec,
+    RewardRule,
+    Strategy,
+    check_cost,
+    check_strategies,
+)
+from learners.checks import check_bool, check_choice, check_int, check_number, check_positive_int  # noqa: F401
 
 
 def draw_cost(cost: CostSpec, rng: np.random.Generator) -> float:
@@ -78,23 +37,6 @@ def draw_cost(cost: CostSpec, rng: np.random.Generator) -> float:
     if isinstance(cost, tuple):
         return float(rng.uniform(cost[0], cost[1]))
     return float(cost)
-
-
-def serial_discount(
-    task_rewards: np.ndarray, cost: float, mode: CostMode = "divide"
-) -> np.ndarray:
-    """Discount the per-task rewards of a SERIAL trial by the serialization cost.
-
-    ``divide`` (SPEC §3): every task's reward is divided by ``1 + cost`` (c = 1 halves it).
-    ``additive`` (Sagiv et al. 2018, SPEC §5): the i-th task executed (0-based, in order) pays
-    ``1 - i * cost`` per unit of accuracy, so the first task is free and each later one waits longer.
-    Shape: ``(..., n_tasks)`` in, same out; NaN entries (tasks not performed) stay NaN and take no slot.
-    """
-    if mode == "divide":
-        return task_rewards / (1.0 + cost)
-    performed = ~np.isnan(task_rewards)
-    position = np.cumsum(performed, axis=-1) - 1  # 0-based order among the performed tasks
-    return np.where(performed, task_rewards * (1.0 - position * cost), np.nan)
 
 
 class SummaryObservation:
@@ -137,18 +79,6 @@ class SummaryObservation:
         obs[1 : 1 + self.n_strategies] = self.picks / max(self.trial, 1)
         obs[1 + self.n_strategies :] = np.clip(self.recent_reward, -1.0, 1.0)
         return obs
-
-
-def reward_settings(env: gym.Env) -> tuple[tuple[str, ...], CostMode, str]:
-    """How ``env`` turns accuracies into rewards: (serial strategy names, cost mode, aggregate).
-
-    Read from ``env.unwrapped.config`` (``strategies``, ``cost_mode``, ``reward_aggregate``); an env
-    without those fields is taken to use the paper's protocol: serial ÷ (1 + c), mean over tasks.
-    """
-    config = getattr(env.unwrapped, "config", None)
-    strategies = getattr(config, "strategies", SERIAL_PARALLEL)
-    serial = tuple(s.name for s in strategies if s.serial)
-    return serial, getattr(config, "cost_mode", "divide"), getattr(config, "reward_aggregate", "mean")
 
 
 def reset_info(strategies: Sequence[Strategy], horizon: int, n_tasks: int) -> dict:

@@ -12,10 +12,10 @@ import numpy as np
 from scipy.special import expit
 
 from envs.common import (
-    COST_MODES,
     SERIAL_PARALLEL,
     CostMode,
     CostSpec,
+    RewardRule,
     Strategy,
     SummaryObservation,
     check_action,
@@ -26,13 +26,11 @@ from envs.common import (
     check_strategies,
     draw_cost,
     reset_info,
-    serial_discount,
     step_info,
 )
 
 #: A learning curve: accuracy in [0, 1] as a function of a strategy's own pick count (vectorized).
 Curve = Callable[[np.ndarray], np.ndarray]
-REWARD_AGGREGATES: tuple[str, ...] = ("mean", "sum")
 
 
 @dataclass(frozen=True)
@@ -71,6 +69,7 @@ class LearningCurvesConfig:
     cost_mode: CostMode = "divide"
     task_count_probs: tuple[float, ...] | None = None
     reward_aggregate: Literal["mean", "sum"] = "mean"
+    reward_rule: RewardRule = field(init=False, repr=False, compare=False)
     _table: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -81,8 +80,7 @@ class LearningCurvesConfig:
         if self.batch_size is not None:
             set_(self, "batch_size", check_positive_int(self.batch_size, "batch_size"))
         set_(self, "cost", check_cost(self.cost))
-        check_choice(self.cost_mode, COST_MODES, "cost_mode")
-        check_choice(self.reward_aggregate, REWARD_AGGREGATES, "reward_aggregate")
+        set_(self, "reward_rule", RewardRule(self.strategies, self.cost_mode, self.reward_aggregate))
         if self.task_count_probs is not None:
             probs = np.asarray(self.task_count_probs, dtype=np.float64)
             if (
@@ -137,27 +135,19 @@ class LearningCurvesConfig:
         """``(n_strategies, n_tasks, horizon)``: accuracy of task ``i`` under strategy ``a`` after ``n`` picks."""
         return self._table
 
-    def task_payoffs(self, strategy: int, cost: float) -> np.ndarray:
-        """``(n_tasks,)`` reward per unit accuracy of each task slot when ``strategy`` is played."""
-        ones = np.ones(self.n_tasks)
-        if not self.strategies[strategy].serial:
-            return ones
-        return serial_discount(ones, cost, self.cost_mode)
-
     def expected_trial_rewards(self, cost: float) -> np.ndarray:
         """``(n_strategies, horizon)``: expected reward of a trial played with ``a`` after ``n`` picks of it."""
         probs = (
             np.eye(self.n_tasks)[-1] if self.task_count_probs is None else np.asarray(self.task_count_probs)
         )
         expected = np.zeros((len(self.strategies), self.horizon))
+        rule = self.reward_rule
         for a in range(len(self.strategies)):
-            slot_rewards = self._table[a] * self.task_payoffs(a, cost)[:, None]  # (n_tasks, horizon)
+            slot_rewards = self._table[a] * rule.task_payoffs(a, cost, self.n_tasks)[:, None]  # (n_tasks, horizon)
             cumulative = np.cumsum(slot_rewards, axis=0)  # row k-1: sum over the first k tasks
             for k in range(1, self.n_tasks + 1):
-                if probs[k - 1] == 0:
-                    continue
-                scale = 1.0 / k if self.reward_aggregate == "mean" else 1.0
-                expected[a] += probs[k - 1] * scale * cumulative[k - 1]
+                if probs[k - 1] > 0:
+                    expected[a] += probs[k - 1] * rule.aggregate_weights(k) * cumulative[k - 1]
         return expected
 
     def expected_fixed_returns(self, cost: float) -> np.ndarray:
@@ -283,11 +273,12 @@ class LearningCurvesEnv(gym.Env):
         else:
             accuracy = rng.binomial(cfg.batch_size, table.transpose(0, 2, 1)) / cfg.batch_size
         self._accuracy = accuracy  # (S, τ, n_tasks): accuracy of each task at each pick count
-        payoffs = np.stack([cfg.task_payoffs(a, self.cost) for a in range(len(cfg.strategies))])  # (S, n_tasks)
-        self._task_rewards = accuracy * payoffs[:, None, :]  # (S, τ, n_tasks)
+        rule = cfg.reward_rule
+        payoffs = np.stack([rule.task_payoffs(a, self.cost, cfg.n_tasks) for a in range(len(cfg.strategies))])
+        self._task_rewards = accuracy * payoffs[:, None, :]  # (S, τ, n_tasks); payoffs (S, n_tasks)
         slots = np.arange(1, cfg.n_tasks + 1)  # a trial with k tasks performs the first k
-        per_task = 1.0 / slots if cfg.reward_aggregate == "mean" else np.ones(cfg.n_tasks)
-        self._reward_by_count = np.cumsum(self._task_rewards, axis=2) * per_task  # (S, τ, k-1)
+        # The rule's reward of a k-task trial, for every k at once: offset + aggregate of the first k tasks.
+        self._reward_by_count = rule.offset + np.cumsum(self._task_rewards, axis=2) * rule.aggregate_weights(slots)
         self._accuracy_by_count = np.cumsum(accuracy, axis=2) / slots  # (S, τ, k-1)
         if self._task_counts is None:
             self._trial_task_count = [cfg.n_tasks] * cfg.horizon
@@ -318,6 +309,11 @@ class LearningCurvesEnv(gym.Env):
             raw_accuracy=float(self._accuracy_by_count[a, n, k - 1]),
         )
         return obs, reward, False, trial + 1 >= cfg.horizon, info
+
+    @property
+    def reward_rule(self) -> RewardRule:
+        """How accuracies become rewards (:class:`envs.interface.RewardRule`); the cost is not part of it."""
+        return self.config.reward_rule
 
     def expected_fixed_returns(self) -> np.ndarray:
         """Expected return of each fixed strategy under this episode's (hidden) cost. For oracles only."""

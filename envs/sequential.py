@@ -13,7 +13,7 @@ Streams, seeds and the run loop
 starts a *fresh stream* from ``s`` — new task order, new network — exactly as Gymnasium expects (same seed ⇒
 same episode). ``reset()`` without a seed *continues the stream*: it introduces the next task and keeps the
 network; after the last task (or with ``options={"new_stream": True}``) it starts a fresh stream drawn from
-the env's generator. :func:`run_stream` plays a whole stream through :func:`benchmarks.run_loop.run_episode`
+the env's generator. :func:`benchmarks.run_loop.run_stream` plays a whole stream through the run loop
 (seeding only its first reset) and concatenates the episodes' frames.
 
 ``episode_scope="stream"``: one Gymnasium episode = the whole stream; the env introduces the next task
@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
-import pandas as pd
 import torch
 
 from envs.common import (
+    RewardRule,
     Strategy,
     SummaryObservation,
     check_action,
@@ -147,6 +147,7 @@ class SequentialTasksConfig:
     n_train: int = 4000
     n_holdout: int = 1000
     data_seed: int = 0
+    reward_rule: RewardRule = field(init=False, repr=False, compare=False)
     shapes: ShapesConfig = field(init=False, repr=False, compare=False)
     net: SequentialNetConfig = field(init=False, repr=False, compare=False)
 
@@ -175,6 +176,9 @@ class SequentialTasksConfig:
         set_(self, "max_trials", check_positive_int(self.max_trials, "max_trials"))
         set_(self, "eval_every", check_positive_int(self.eval_every, "eval_every"))
         check_choice(self.reward_mode, REWARD_MODES, "reward_mode")
+        # No strategy here pays a cost: the reward is the mean hold-out accuracy of the tasks seen (NaN = not
+        # yet introduced), shifted by -1 under "shortfall".
+        set_(self, "reward_rule", RewardRule(self.strategies, offset=-1.0 if self.reward_mode == "shortfall" else 0.0))
         check_choice(self.episode_scope, EPISODE_SCOPES, "episode_scope")
         set_(self, "shapes", ShapesConfig(n_train=self.n_train, n_holdout=self.n_holdout, data_seed=self.data_seed))
         set_(
@@ -284,6 +288,11 @@ class SequentialTasksEnv(gym.Env):
         self._holdout_images = torch.tensor(data.holdout.images)  # (N_holdout, 3, H, W)
         self._stream: _Stream | None = None
 
+    @property
+    def reward_rule(self) -> RewardRule:
+        """How accuracies become rewards (:class:`envs.interface.RewardRule`): no cost, mean over tasks seen."""
+        return self.config.reward_rule
+
     # ------------------------------------------------------------------ episodes
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -352,14 +361,12 @@ class SequentialTasksEnv(gym.Env):
         evaluated = self._task_trial % cfg.eval_every == 0 or capped
         if evaluated:
             self._evaluate()
-        seen_accuracy = self._accuracy[:n_seen]
-        met = bool(evaluated and np.all(seen_accuracy >= cfg.criterion))
-        accuracy = float(seen_accuracy.mean())
-        reward = accuracy if cfg.reward_mode == "accuracy" else accuracy - 1.0
+        met = bool(evaluated and np.all(self._accuracy[:n_seen] >= cfg.criterion))
+        task_accuracy = self._accuracy.copy()
+        task_rewards, reward = cfg.reward_rule.apply(a, task_accuracy, 0.0)
 
         self._picks[a] += 1
         obs = self._summary.update(a, reward)
-        task_accuracy = self._accuracy.copy()
         metrics: dict[str, float | int] = {
             "episode": n_seen,
             "task_trial": self._task_trial,
@@ -372,7 +379,7 @@ class SequentialTasksEnv(gym.Env):
         if not stream.exhausted:  # absent (a NaN cell in the run loop's frame) once there is no next task
             metrics["next_accuracy"] = self._next_accuracy
         metrics.update({f"examples_{k}": int(self._examples[k]) for k in range(cfg.n_tasks)})
-        info = step_info(strategy, task_accuracy, task_accuracy.copy(), self._summary.trial, self._picks, **metrics)
+        info = step_info(strategy, task_rewards, task_accuracy, self._summary.trial, self._picks, **metrics)
 
         terminated = truncated = False
         if met or capped:
@@ -381,40 +388,3 @@ class SequentialTasksEnv(gym.Env):
             else:
                 terminated, truncated = met, not met
         return obs, reward, terminated, truncated, info
-
-
-class _ContinueStream(gym.Wrapper):
-    """Passes the seed to the first reset only, so later resets continue the stream (see :func:`run_stream`)."""
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self._seeded = False
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        if self._seeded:
-            seed = None
-        self._seeded = True
-        return self.env.reset(seed=seed, options=options)
-
-
-def run_stream(
-    env: gym.Env, agent: Any, seed: int, *, run_id: str | None = None, env_id: str | None = None
-) -> pd.DataFrame:
-    """Play one whole stream (every task episode) through the run loop; the episodes' frames, concatenated.
-
-    With ``episode_scope="task"`` this is one :func:`benchmarks.run_loop.run_episode` call per task, the first
-    seeded from ``seed`` and the rest continuing the stream; with ``"stream"`` it is a single call. Adds
-    ``stream_trial`` (0-based trial index over the whole stream); ``episode`` comes from the env's metrics.
-    """
-    from benchmarks.run_loop import run_episode  # the run loop imports agents; keep envs import-light
-
-    unwrapped = env.unwrapped
-    if not isinstance(unwrapped, SequentialTasksEnv):
-        raise ValueError(f"run_stream needs a SequentialTasksEnv, got {type(unwrapped).__name__}")
-    env_id = env_id or (env.spec.id if env.spec is not None else type(unwrapped).__name__)
-    n_calls = 1 if unwrapped.config.episode_scope == "stream" else unwrapped.config.n_tasks
-    chained = _ContinueStream(env)
-    frames = [run_episode(chained, agent, seed, run_id=run_id, env_id=env_id) for _ in range(n_calls)]
-    frame = pd.concat(frames, ignore_index=True)
-    frame["stream_trial"] = np.arange(len(frame), dtype=np.int64)
-    return frame

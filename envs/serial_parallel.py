@@ -15,10 +15,10 @@ import gymnasium as gym
 import numpy as np
 
 from envs.common import (
-    COST_MODES,
     SERIAL_PARALLEL,
     CostMode,
     CostSpec,
+    RewardRule,
     Strategy,
     SummaryObservation,
     check_action,
@@ -28,7 +28,6 @@ from envs.common import (
     check_strategies,
     draw_cost,
     reset_info,
-    serial_discount,
     step_info,
 )
 from learners.probes import ProbeResult
@@ -59,6 +58,7 @@ class SerialParallelConfig:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     probe_every: int | None = None
     probe_size: int = 256
+    reward_rule: RewardRule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise fields in place once
@@ -71,7 +71,7 @@ class SerialParallelConfig:
         set_(self, "schedules", tuple(check_schedule(s, f"schedules[{a}]") for a, s in enumerate(schedules)))
         set_(self, "horizon", check_positive_int(self.horizon, "horizon"))
         set_(self, "cost", check_cost(self.cost))
-        check_choice(self.cost_mode, COST_MODES, "cost_mode")
+        set_(self, "reward_rule", RewardRule(self.strategies, self.cost_mode, "mean"))
         if not isinstance(self.learner, LearnerConfig):
             raise ValueError(f"learner must be a LearnerConfig, got {self.learner!r}")
         if self.probe_every is not None:
@@ -180,8 +180,7 @@ class SerialParallelEnv(gym.Env):
         cfg = self.config
         strategy = cfg.strategies[a]
         task_accuracy = self.learner.trial(cfg.schedules[a])  # (n_tasks,)
-        task_rewards = serial_discount(task_accuracy, self.cost, cfg.cost_mode) if strategy.serial else task_accuracy
-        reward = float(np.mean(task_rewards))
+        task_rewards, reward = cfg.reward_rule.apply(a, task_accuracy, self.cost)
         self._picks[a] += 1
         obs = self._summary.update(a, reward)
         trial = self._summary.trial
@@ -190,6 +189,11 @@ class SerialParallelEnv(gym.Env):
             metrics = self.probe().metrics()
         info = step_info(strategy, task_rewards, task_accuracy, trial, self._picks, **metrics)
         return obs, reward, False, trial >= cfg.horizon, info
+
+    @property
+    def reward_rule(self) -> RewardRule:
+        """How accuracies become rewards (:class:`envs.interface.RewardRule`); the cost is not part of it."""
+        return self.config.reward_rule
 
     def probe(self) -> ProbeResult:
         """Probe the current network on the fixed probe set (no training, no effect on the data stream)."""

@@ -45,3 +45,10 @@ def check_number(
         upper = "inf)" if high is None else f"{high}]"
         raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
     return number
+
+
+def check_bool(value: bool, field: str) -> bool:
+    """Raise a ValueError naming ``field`` unless ``value`` is True or False (numpy bools included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{field} must be True or False, got {value!r}")
+    return bool(value)

@@ -8,9 +8,9 @@ from scipy.special import expit
 
 from agents import OracleAgent, SagivAgent
 from agents.registry import make_agent
-from agents.sagiv import fit_logistic_map, sagiv_from_env
+from agents.sagiv import fit_logistic_map
 from benchmarks.run_loop import run_episode
-from envs.common import SERIAL_PARALLEL, Strategy
+from envs.interface import SERIAL_PARALLEL, RewardRule, Strategy
 from envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
@@ -33,7 +33,7 @@ def assert_learns(env: gym.Env, best: str, seeds: range) -> None:
     """≥ 80 % best strategy in the second half and ≥ 90 % of the oracle's return, on every seed."""
     horizon = env.unwrapped.config.horizon
     for seed in seeds:
-        frame = run_episode(env, sagiv_from_env(env), seed)
+        frame = run_episode(env, make_agent("sagiv", env), seed)
         oracle = run_episode(env, OracleAgent(env), seed)
         assert (oracle.strategy == best).all()
         assert (frame[frame.trial >= horizon // 2].strategy == best).mean() >= 0.8, seed
@@ -54,7 +54,7 @@ def test_picks_the_best_strategy_in_the_sagiv2018_world(best: str) -> None:
 
 def test_value_is_the_discounted_sum_of_expected_trial_rewards() -> None:
     """V_A = Σ_j γ^{0.025 j} p_A(n_A + j) Σ_k P(k) Σ_{i<k} (1 − i·P), additive cost, summed reward."""
-    agent = SagivAgent(0.2, cost_mode="additive", reward_aggregate="sum", gamma=0.9, epsilon=0.0)
+    agent = SagivAgent(0.2, rule=RewardRule(SERIAL_PARALLEL, "additive", "sum"), gamma=0.9, epsilon=0.0)
     agent.reset(INFO, np.random.default_rng(0))
     agent.beta = np.array([[-2.0, 4.0], [-1.0, 1.0]])
     agent.picks[:] = (10, 20)
@@ -98,31 +98,31 @@ def test_factory_reads_the_episode_cost_and_cost_semantics() -> None:
     env = gym.make(ENV_ID, preset="sagiv2018", cost=(0.05, 0.3), horizon=30)
     agent = make_agent("sagiv", env)
     assert isinstance(agent, SagivAgent)
-    assert (agent.cost_mode, agent.reward_aggregate) == ("additive", "sum")
+    assert agent.rule == env.unwrapped.reward_rule and (agent.rule.cost_mode, agent.rule.aggregate) == ("additive", "sum")
     costs = set()
     for seed in range(3):
         run_episode(env, agent, seed)
         assert agent.cost == env.unwrapped.cost  # the cost drawn for this very episode
         costs.add(agent.cost)
     assert len(costs) == 3
-    plain = sagiv_from_env(gym.make(ENV_ID, horizon=10), epsilon=0.2)
-    assert (plain.cost_mode, plain.reward_aggregate, plain.epsilon) == ("divide", "mean", 0.2)
+    plain = make_agent("sagiv", gym.make(ENV_ID, horizon=10), epsilon=0.2)
+    assert (plain.rule.cost_mode, plain.rule.aggregate, plain.epsilon) == ("divide", "mean", 0.2)
 
 
 def test_epsilon_explores_and_seeded_runs_are_identical() -> None:
     env = gym.make(ENV_ID, horizon=HORIZON, **CLEARLY_BEST["parallel"])
-    greedy = run_episode(env, sagiv_from_env(env, epsilon=0.0), seed=0)
+    greedy = run_episode(env, make_agent("sagiv", env, epsilon=0.0), seed=0)
     assert (greedy.strategy == "parallel").all()  # c = 1, same curves: parallel's value is twice serial's
-    explore = run_episode(env, sagiv_from_env(env, epsilon=0.5), seed=0)
+    explore = run_episode(env, make_agent("sagiv", env, epsilon=0.5), seed=0)
     assert (explore.strategy == "serial").mean() == pytest.approx(0.25, abs=0.06)
-    pd.testing.assert_frame_equal(explore, run_episode(env, sagiv_from_env(env, epsilon=0.5), seed=0))
+    pd.testing.assert_frame_equal(explore, run_episode(env, make_agent("sagiv", env, epsilon=0.5), seed=0))
 
 
 def test_generalizes_to_three_strategies() -> None:
     strategies = (*SERIAL_PARALLEL, Strategy("pairs", serial=False))
     curves = (LogisticCurve(0.05, 150.0), LogisticCurve(0.05, 150.0), LogisticCurve(0.05, 20.0))
     env = gym.make(ENV_ID, horizon=200, strategies=strategies, curves=curves, cost=0.0)
-    frame = run_episode(env, sagiv_from_env(env), seed=0)
+    frame = run_episode(env, make_agent("sagiv", env), seed=0)
     assert (frame[frame.trial >= 100].strategy == "pairs").mean() >= 0.8
 
 
@@ -130,13 +130,12 @@ def test_generalizes_to_three_strategies() -> None:
     "args, settings, match",
     [
         ((1.5,), {}, r"cost must lie in \[0.0, 1.0\], got 1.5"),
-        ((0.1,), {"cost_mode": "times"}, r"cost_mode must be one of \['divide', 'additive'\], got 'times'"),
-        ((0.1,), {"reward_aggregate": "max"}, r"reward_aggregate must be one of \['mean', 'sum'\], got 'max'"),
+        ((0.1,), {"rule": "additive"}, r"rule must be an envs.interface.RewardRule, got 'additive'"),
         ((0.1,), {"epsilon": -0.1}, r"epsilon must lie in \[0.0, 1.0\], got -0.1"),
         ((0.1,), {"gamma": 0.0}, r"gamma must lie in \(0.0, 1.0\], got 0.0"),
         ((0.1,), {"discount_scale": float("inf")}, r"discount_scale must lie in \[0.0, inf\), got inf"),
         ((0.1,), {"prior_std": 0}, r"prior_std must lie in \(0.0, inf\), got 0"),
-        ((0.1,), {"pseudo_observations": 1}, "pseudo_observations must be a bool, got 1"),
+        ((0.1,), {"pseudo_observations": 1}, "pseudo_observations must be True or False, got 1"),
     ],
 )
 def test_invalid_hyperparameters_raise_naming_field_and_value(args: tuple, settings: dict, match: str) -> None:
@@ -153,12 +152,12 @@ def test_a_bad_cost_from_the_callable_and_a_costless_env_raise() -> None:
         pass
 
     with pytest.raises(ValueError, match="needs an environment exposing its cost"):
-        sagiv_from_env(NoCost())
+        make_agent("sagiv", NoCost())
 
 
 def test_runs_on_serial_parallel_with_its_cost() -> None:
     env = gym.make("tradeoff/SerialParallel-v0", horizon=12, cost=(0.2, 0.8))
     agent = make_agent("sagiv", env)
     frame = run_episode(env, agent, seed=0)
-    assert len(frame) == 12 and agent.cost == env.unwrapped.cost and agent.cost_mode == "divide"
+    assert len(frame) == 12 and agent.cost == env.unwrapped.cost and agent.rule.cost_mode == "divide"
     assert agent.trials.sum() == 12 * 4 + 2 * 2  # every task's accuracy every trial + 2 anchors per strategy

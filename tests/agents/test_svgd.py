@@ -79,8 +79,8 @@ def test_rbf_repulsion_is_the_gradient_of_the_kernel_and_bandwidth_is_the_median
     "settings, match",
     [
         ({"steps": 0}, "steps must be an integer >= 1, got 0"),
-        ({"lr": -1.0}, "lr must be a positive finite number, got -1.0"),
-        ({"lr": float("nan")}, "lr must be a positive finite number"),
+        ({"lr": -1.0}, r"lr must lie in \(0.0, inf\), got -1.0"),
+        ({"lr": float("nan")}, r"lr must lie in \(0.0, inf\), got nan"),
         ({"optimizer": "sgd"}, r"optimizer must be one of \['adam', 'adagrad'\], got 'sgd'"),
         ({"kernel": object()}, "kernel must have a kernel_and_repulsion method"),
     ],

@@ -16,7 +16,7 @@ def test_frame_has_one_row_per_trial_and_the_documented_columns():
     assert list(frame.columns) == [*BASE_COLUMNS, *(f"task_reward_{i}" for i in range(4))]
     assert len(frame) == 50 and (frame.strategy == "serial").all()
     assert frame.trial.tolist() == list(range(50))
-    assert frame.run_id.iloc[0] == "tradeoff/LearningCurves-v0/always-serial/0"
+    assert frame.run_id.iloc[0] == "tradeoff/LearningCurves-v0/serial/0"
     np.testing.assert_allclose(frame.filter(like="task_reward_").mean(axis=1), frame.reward)
 
 

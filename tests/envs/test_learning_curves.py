@@ -7,7 +7,7 @@ import pytest
 
 from agents import FixedAgent, OracleAgent, RandomAgent
 from benchmarks.run_loop import run_episode
-from envs.common import serial_discount
+from envs.interface import SERIAL_PARALLEL, RewardRule
 from envs.learning_curves import LearningCurvesConfig, LearningCurvesEnv, LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
@@ -47,11 +47,15 @@ def test_binomial_accuracy_is_unbiased_around_the_curve():
     assert np.all(accuracies * 64 == np.round(accuracies * 64))  # whole numbers of correct examples
 
 
-def test_serial_discount_divide_and_additive():
+def test_reward_rule_divide_and_additive():
     rewards = np.array([1.0, 1.0, np.nan, 1.0])
-    np.testing.assert_allclose(serial_discount(rewards, 1.0, "divide"), [0.5, 0.5, np.nan, 0.5])
+    divide, additive = RewardRule(SERIAL_PARALLEL, "divide"), RewardRule(SERIAL_PARALLEL, "additive", "sum")
+    np.testing.assert_allclose(divide.task_rewards(0, rewards, 1.0), [0.5, 0.5, np.nan, 0.5])
+    np.testing.assert_allclose(divide.task_rewards(1, rewards, 1.0), rewards)  # parallel pays no cost
+    assert divide.reward(divide.task_rewards(0, rewards, 1.0)) == pytest.approx(0.5)  # mean of performed
     # Additive: the i-th performed task (0-based) pays 1 - i*c; the skipped slot takes no position.
-    np.testing.assert_allclose(serial_discount(rewards, 0.2, "additive"), [1.0, 0.8, np.nan, 0.6])
+    np.testing.assert_allclose(additive.task_rewards(0, rewards, 0.2), [1.0, 0.8, np.nan, 0.6])
+    assert additive.reward(additive.task_rewards(0, rewards, 0.2)) == pytest.approx(2.4)  # summed
 
 
 def test_sagiv_preset_matches_sagiv_expected_trial_reward():
@@ -140,11 +144,11 @@ def test_invalid_action_is_refused(action):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"cost": -0.1}, r"cost must lie in \[0, 1\]"),
-        ({"cost": 1.5}, r"cost must lie in \[0, 1\]"),
-        ({"cost": float("nan")}, r"cost must lie in \[0, 1\]"),
+        ({"cost": -0.1}, r"cost must lie in \[0.0, 1.0\]"),
+        ({"cost": 1.5}, r"cost must lie in \[0.0, 1.0\]"),
+        ({"cost": float("nan")}, r"cost must lie in \[0.0, 1.0\]"),
         ({"cost": (0.6, 0.2)}, r"cost range must have low <= high"),
-        ({"cost": (0.0, 2.0)}, r"cost range bounds must lie in \[0, 1\]"),
+        ({"cost": (0.0, 2.0)}, r"cost range bounds must lie in \[0.0, 1.0\]"),
         ({"cost": "high"}, r"cost must be a number"),
         ({"horizon": 0}, r"horizon must be an integer >= 1"),
         ({"horizon": -5}, r"horizon must be an integer >= 1"),

@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents import FixedAgent, RandomAgent
+from benchmarks.run_loop import run_stream
 from envs.sequential import (
     SequentialTasksConfig,
     SequentialTasksEnv,
@@ -17,7 +18,6 @@ from envs.sequential import (
     latin_order,
     latin_square,
     regimen_weights,
-    run_stream,
 )
 
 ENV_ID = "tradeoff/SequentialTasks-v0"
