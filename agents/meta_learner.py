@@ -16,7 +16,7 @@ import torch
 from agents.base import BaseAgent, argmax_random_tie, check_reward
 from agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, curve_values
 from agents.svgd import OPTIMIZERS, SVGD, Optimizer
-from envs.interface import TASK_REWARDS, TRIAL
+from envs.interface import TASK_REWARDS, TRIAL, task_values
 from learners.checks import check_bool, check_int, check_number
 
 #: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
@@ -197,7 +197,7 @@ class MetaLearnerAgent(BaseAgent):
         check_reward(reward)
         if TASK_REWARDS not in info:
             raise ValueError("MetaLearnerAgent needs info['task_rewards'] (per-task rewards, NaN = not performed)")
-        task_rewards = np.asarray(info[TASK_REWARDS], dtype=np.float64)
+        task_rewards = task_values(info, TASK_REWARDS)  # NaN = not performed
         if task_rewards.shape != (self.n_tasks,):
             raise ValueError(f"info['task_rewards'] must have shape ({self.n_tasks},), got {task_rewards.shape}")
         if np.isinf(task_rewards).any():

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import expit
 
 from agents.base import BaseAgent, argmax_random_tie, check_reward
-from envs.interface import TASK_ACCURACY, TRIAL, RewardRule
+from envs.interface import TASK_ACCURACY, TRIAL, RewardRule, task_values
 from learners.checks import check_bool, check_number
 
 
@@ -154,7 +154,7 @@ class SagivAgent(BaseAgent):
         check_reward(reward)
         if TASK_ACCURACY not in info:
             raise ValueError("SagivAgent needs info['task_accuracy'] (per-task accuracy, NaN = not performed)")
-        accuracy = np.asarray(info[TASK_ACCURACY], dtype=np.float64)
+        accuracy = task_values(info, TASK_ACCURACY)  # NaN = not performed
         if np.isinf(accuracy).any():
             raise ValueError(f"info['task_accuracy'] must be finite or NaN (task not performed), got {accuracy}")
         performed = ~np.isnan(accuracy)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from agents.base import Agent
+from envs.interface import TASK_REWARDS, task_values
 
 #: Columns every result frame starts with, in order; ``task_reward_<i>`` and env metrics follow.
 BASE_COLUMNS = (
@@ -75,7 +76,7 @@ def run_episode(
         actions.append(action)
         rewards.append(float(reward))
         raw.append(info["raw_accuracy"])
-        task_rewards.append(info["task_rewards"])
+        task_rewards.append(task_values(info, TASK_REWARDS))
         for key, value in info.get("metrics", {}).items():
             metrics.setdefault(key, [np.nan] * (len(actions) - 1)).append(value)
         for column in metrics.values():  # a metric missing on this trial is NaN, not a shifted column

@@ -109,20 +109,24 @@ def step_info(
 ) -> dict:
     """``info`` returned by ``step``; the run loop logs these keys.
 
-    ``task_rewards`` (n_tasks,) the per-task rewards after the cost discount, NaN for tasks not performed;
-    ``task_accuracy`` (n_tasks,) the undiscounted accuracies, NaN for tasks not performed (baselines that
-    know the cost by definition, and exact re-discounting, use it; cost-blind agents must learn from
-    rewards only); ``raw_accuracy`` their mean over the performed tasks; ``strategy`` the name played;
-    ``trial`` trials completed (1-based after the first step); ``pick_counts`` per strategy, after this trial.
-    ``raw_accuracy`` may be passed when the env already has it (saves a NaN-aware mean).
+    Arguments ``task_rewards`` and ``task_accuracy`` ``(n_tasks,)`` use NaN for tasks not performed. In the
+    info they become NaN-free (Gymnasium's checkers compare infos exactly): ``task_performed`` (n_tasks,) bool,
+    ``task_rewards`` the per-task rewards after the cost discount and ``task_accuracy`` the undiscounted
+    accuracies, both 0 where not performed (read them with :func:`envs.interface.task_values` to get the NaN
+    back). ``task_accuracy`` is for baselines that know the cost by definition and exact re-discounting;
+    cost-blind agents must learn from rewards only. ``raw_accuracy`` the mean accuracy over the performed
+    tasks (may be passed when the env already has it); ``strategy`` the name played; ``trial`` trials
+    completed (1-based after the first step); ``pick_counts`` per strategy, after this trial.
     ``extra`` scalar metrics an environment adds; the run loop logs them as columns too (``metrics``).
     """
+    performed = ~np.isnan(task_accuracy)
     info = {
         "strategy": strategy.name,
-        "task_rewards": task_rewards,
-        "task_accuracy": task_accuracy,
+        "task_rewards": np.where(performed, task_rewards, 0.0),
+        "task_accuracy": np.where(performed, task_accuracy, 0.0),
+        "task_performed": performed,
         "raw_accuracy": float(
-            raw_accuracy if raw_accuracy is not None else task_accuracy[~np.isnan(task_accuracy)].mean()
+            raw_accuracy if raw_accuracy is not None else task_accuracy[performed].mean()
         ),
         "trial": trial,
         "pick_counts": pick_counts.copy(),

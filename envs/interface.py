@@ -31,9 +31,20 @@ STRATEGIES, SERIAL_FLAGS, HORIZON, N_TASKS, TRIAL, PICK_COUNTS = (
     "strategies", "serial", "horizon", "n_tasks", "trial", "pick_counts",
 )
 # Keys of ``step`` info, besides TRIAL and PICK_COUNTS.
-TASK_REWARDS, TASK_ACCURACY, RAW_ACCURACY, STRATEGY, METRICS = (
-    "task_rewards", "task_accuracy", "raw_accuracy", "strategy", "metrics",
+TASK_REWARDS, TASK_ACCURACY, TASK_PERFORMED, RAW_ACCURACY, STRATEGY, METRICS = (
+    "task_rewards", "task_accuracy", "task_performed", "raw_accuracy", "strategy", "metrics",
 )
+
+
+def task_values(info: dict, key: str) -> np.ndarray:
+    """``info[key]`` ``(n_tasks,)`` as floats with NaN for the tasks not performed (``info["task_performed"]``).
+
+    Info itself holds no NaN (Gymnasium's checkers compare infos exactly, and NaN != NaN): a task not
+    performed is 0 there and False in ``task_performed``. An env without that key is read as it is.
+    """
+    values = np.asarray(info[key], dtype=np.float64)
+    performed = info.get(TASK_PERFORMED)
+    return values if performed is None else np.where(performed, values, np.nan)
 
 
 @dataclass(frozen=True)
