@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from benchmarks.bench_sb3 import main
+from benchmarks.scripts.bench_sb3 import main
 
 
 @pytest.mark.slow
@@ -12,7 +12,7 @@ def test_bench_sb3_writes_report_figure_and_episodes(tmp_path) -> None:
     argv = ["--out", str(out), "--timesteps", "200", "--n-envs", "1", "--horizon", "30", "--seeds", "2"]
     main([*argv, "--costs", "0", "1", "--agents", "ucb1"])
     episodes = pd.read_csv(out / "episodes.csv")
-    assert set(episodes.agent) == {"sb3-ppo", "ucb1", "always-serial", "always-parallel", "oracle"}
+    assert set(episodes.agent) == {"sb3-ppo", "ucb1", "serial", "parallel", "oracle"}
     assert len(episodes) == 5 * 2 * 2
     assert (episodes[episodes.agent == "oracle"].fraction_of_oracle == 1.0).all()
     report = (out / "report.md").read_text()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from benchmarks.cli import main
 from benchmarks.experiments import experiment_settings, load_experiment
-from benchmarks.run_seq_tasks import main
 from envs.sequential import SequentialTasksConfig
 
 EXPERIMENT = load_experiment("seq_tasks")
@@ -30,7 +30,7 @@ def test_every_scale_builds_valid_runs():
 
 @pytest.mark.slow
 def test_smoke_scale_writes_figures_and_tables(tmp_path):
-    assert main(["--scale", "smoke", "--out", str(tmp_path)]) == 0
+    assert main(["run", "seq_tasks", "--scale", "smoke", "--jobs", "1", "--no-progress", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text()
     for heading in ("Fig 2 (a–f)", "Power-law slopes", "Facilitation and interference", "GEM metrics"):
         assert heading in report

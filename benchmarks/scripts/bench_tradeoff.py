@@ -7,7 +7,7 @@ training; and the crossover cost c* at which the fixed strategies' total rewards
 the learning never depends on c, so one cost-free run per strategy gives every cost:
 ``R_S(c) = R_S(0) / (1 + c)`` ⇒ ``c* = R_S(0) / R_P − 1``.
 
-    python -m benchmarks.bench_tradeoff --trials 5000 --seeds 5
+    python -m benchmarks.scripts.bench_tradeoff --trials 5000 --seeds 5
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Wall time of a sweep, measured, and projected to another scale from the measured per-trial costs.
 
-Usage: python -m benchmarks.bench_suite RESULTS_DIR [--scale paper] [--jobs 2]
+Usage: python -m benchmarks.scripts.bench_suite RESULTS_DIR [--scale paper] [--jobs 2]
 
 Reads the completion records of RESULTS_DIR (seconds per run, trials per run) to get each agent's measured
 seconds per trial, then projects the wall time of the same experiment at ``--scale`` on ``--jobs`` workers:
@@ -16,7 +16,7 @@ import argparse
 import json
 from collections import defaultdict
 
-from agents.registry import REWARD_INDEPENDENT_AGENTS
+from agents.registry import is_reward_independent
 from benchmarks.experiments import experiment_settings, load_experiment
 from benchmarks.runner import plan_units
 from benchmarks.store import ResultStore
@@ -47,7 +47,7 @@ def main() -> None:
     print(f"{manifest['experiment']} at scale {manifest['scale']!r}: {len(store.run_seconds())} runs, "
           f"{measured:.0f} s of worker time")
     for agent, value in sorted(per_trial.items()):
-        note = " (played once per seed, re-discounted per cost)" if agent in REWARD_INDEPENDENT_AGENTS else ""
+        note = " (played once per seed, re-discounted per cost)" if is_reward_independent(agent) else ""
         print(f"  {agent:<16} {1000 * value:7.2f} ms per trial{note}")
     module = load_experiment(manifest["experiment"])
     specs = module.runs(experiment_settings(module, args.scale))

@@ -1,6 +1,6 @@
 """Steps per second of a LearningCurves episode: the bare env, and the run loop with each agent.
 
-Usage: python -m benchmarks.bench_learning_curves [--trials 5000] [--repeats 5]
+Usage: python -m benchmarks.scripts.bench_learning_curves [--trials 5000] [--repeats 5]
 Prints the best of ``repeats`` timings (least disturbed by other load). Target: ≥ 50,000 env steps/s.
 """
 

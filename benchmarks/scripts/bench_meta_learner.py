@@ -1,6 +1,6 @@
 """Speed of the meta-learner and the Sagiv baseline, and our SVGD side by side with ``pyro.infer.SVGD``.
 
-Prints figures only (no asserts): ``python -m benchmarks.bench_meta_learner [--threads 1] [--sp-trials 100]``.
+Prints figures only (no asserts): ``python -m benchmarks.scripts.bench_meta_learner [--threads 1] [--sp-trials 100]``.
 
 1. Meta-learner on LearningCurves (default preset, τ = 1000): time per decision (``act``), per
    refit, and the amortized agent overhead per trial (all agent time / trials) at default settings and
@@ -24,6 +24,7 @@ import importlib.util
 import os
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -33,7 +34,7 @@ import torch
 import envs  # noqa: F401  (registers the environment ids)
 from agents.curve_model import CurveModel, CurvePrior, curve_values
 from agents.meta_learner import LATE_ONSET, MetaLearnerAgent
-from agents.sagiv import sagiv_from_env
+from agents.registry import make_agent
 from agents.svgd import SVGD
 from benchmarks.run_loop import run_episode
 
@@ -121,7 +122,7 @@ def delayed_onset(seeds: int) -> None:
     agents = {
         "meta-learner": lambda e: MetaLearnerAgent(),
         "meta-learner LATE_ONSET": lambda e: MetaLearnerAgent(**LATE_ONSET),
-        "sagiv": sagiv_from_env,
+        "sagiv": partial(make_agent, "sagiv"),
     }
     print("c = 1, τ = 400, serial midpoint 40, parallel midpoint 40 + lag (rate 0.05); parallel is best:")
     for lag in (0, 20, 80):
@@ -340,7 +341,7 @@ def main() -> None:
             "tradeoff/LearningCurves-v0", lambda env: MetaLearnerAgent(**LATE_ONSET), horizon=args.horizon
         )
         print(f"  LATE_ONSET:   {late.summary()}")
-        sagiv = agent_overhead("tradeoff/LearningCurves-v0", sagiv_from_env, horizon=args.horizon)
+        sagiv = agent_overhead("tradeoff/LearningCurves-v0", partial(make_agent, "sagiv"), horizon=args.horizon)
         print(f"  sagiv:        {sagiv.summary()}")
         print("  target: amortized meta-learner overhead ≤ 1.5 ms/trial (10 % of a 15 ms SerialParallel trial)")
     with section("decision quality: delayed learning onset of the best strategy"):

@@ -6,7 +6,7 @@ pre-generated and targets pre-built: what the env costs beyond that (data genera
 summary observation, ``info``) is the env overhead. Env and raw blocks alternate, so both see the same
 machine load; times are the best block, the ratio also the median of paired blocks.
 
-    python -m benchmarks.bench_serial_parallel_speed --trials 200
+    python -m benchmarks.scripts.bench_serial_parallel_speed --trials 200
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ and seed. Writes to ``--out``: ``policy.zip`` (+ ``.json``), ``episodes.csv`` (o
 ``sb3_vs_oracle.png`` and ``report.md`` (table: mean return, fraction of oracle, share of serial trials;
 training wall time; the command).
 
-    python -m benchmarks.bench_sb3 --out results/sb3
+    python -m benchmarks.scripts.bench_sb3 --out results/sb3
 """
 
 from __future__ import annotations
@@ -67,18 +67,20 @@ def evaluate(
     rows = []
     for cost in costs:
         env = gym.make(ENV_ID, cost=cost, **env_kwargs)
-        agents = [policy_agent, *(make_agent(name, env) for name in [*others, *REFERENCE_AGENTS])]
-        for agent in agents:
+        # Results name every agent as the CLI does: its registry name (the policy by its own name).
+        agents = [(policy_agent.name, policy_agent),
+                  *((name, make_agent(name, env)) for name in [*others, *REFERENCE_AGENTS])]
+        for name, agent in agents:
             for seed in range(seeds):
                 start = time.perf_counter()
-                frame = run_episode(env, agent, seed)
+                frame = run_episode(env, agent, seed, agent_name=name)
                 rows.append(
                     {
-                        "agent": agent.name,
+                        "agent": name,
                         "cost": cost,
                         "seed": seed,
                         "return": frame.reward.sum(),
-                        "serial_share": float((frame.strategy == "serial").mean()),
+                        "serial_share": float(frame["serial"].mean()),
                         "episode_s": time.perf_counter() - start,
                     }
                 )
@@ -146,7 +148,7 @@ def plot(episodes: pd.DataFrame, path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """Train (or load) the SB3 policy, evaluate every agent across costs, write figure, table and report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sb3", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scripts.bench_sb3", description=main.__doc__)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--algo", default="ppo")
     parser.add_argument("--timesteps", type=int, default=200_000)
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     figure = plot(episodes, args.out / "sb3_vs_oracle.png")
     per_episode = episodes.groupby("agent", sort=False)["episode_s"].mean()
 
-    command = "python -m benchmarks.bench_sb3 " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = "python -m benchmarks.scripts.bench_sb3 " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     compared = ", ".join(o.split(":")[-1] for o in others)
     report = "\n\n".join(
         [
