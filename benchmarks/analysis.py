@@ -1,9 +1,15 @@
-"""Analysis shared by experiments: per-run summaries, bootstrap CIs, cost-sweep tables and figures."""
+"""Analysis shared by experiments: per-run summaries, bootstrap CIs, cost-sweep tables and figures, scores.
+
+Every experiment's ``score(frame)`` returns a :data:`SCORE_COLUMNS` frame, one row per agent (or per condition,
+named in ``label``), best first; :func:`normalised_score` (cost sweeps) and :func:`condition_score` (one agent
+under several conditions) build it, :func:`scoreboard_lines` renders it at the top of a report.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import matplotlib
 
@@ -19,13 +25,27 @@ from benchmarks.experiment import ReportItem  # noqa: E402
 
 #: Columns that identify a run rather than a trial.
 RUN_KEYS = ("run_id", "env_id", "agent", "seed")
-FIXED_AGENTS = ("always-serial", "always-parallel")
+#: The default reference for regret and normalised scores: registry names of agents whose choices ignore
+#: rewards and that play one strategy throughout. The best of them at a cost (by mean reward rate over seeds)
+#: is "the best fixed strategy". Experiments name their own list (``FIXED_AGENTS`` in their analysis module).
+FIXED_AGENTS: tuple[str, ...] = ("serial", "parallel")
+#: The columns of every experiment's ``score(frame)``, in order (``label`` only where rows are conditions).
+SCORE_COLUMNS = ("agent", "score", "ci_low", "ci_high", "n")
 
 
 def run_summary(frame: pd.DataFrame, tag_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per run: ``reward_rate`` (mean reward per trial), ``total_reward``, ``serial_share``, ``trials``."""
+    """One row per run: ``reward_rate`` (mean reward per trial), ``total_reward``, ``serial_share``, ``trials``.
+
+    ``serial_share`` is the share of trials whose strategy pays the serialization cost — the run loop's boolean
+    ``serial`` column (from the env's strategy table), never a strategy's name.
+    """
+    if "serial" not in frame.columns:
+        raise ValueError(
+            "the results lack the boolean 'serial' column the run loop logs per trial; they were written by an "
+            "older version — rerun the sweep into a fresh directory"
+        )
     keys = [*RUN_KEYS, *tag_columns]
-    grouped = frame.assign(is_serial=frame.strategy.eq("serial")).groupby(keys, sort=False, dropna=False)
+    grouped = frame.assign(is_serial=frame["serial"].astype(bool)).groupby(keys, sort=False, dropna=False)
     return grouped.agg(
         reward_rate=("reward", "mean"),
         total_reward=("reward", "sum"),
@@ -35,7 +55,10 @@ def run_summary(frame: pd.DataFrame, tag_columns: Sequence[str] = ()) -> pd.Data
 
 
 def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap CI of the mean (scipy, BCa; percentile if BCa degenerates); NaN for < 2 values."""
+    """Bootstrap CI of the mean (scipy, BCa; percentile if BCa degenerates).
+
+    One value, or all values equal: the interval is that value; no values: NaN.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2 or np.all(values == values[0]):
         return (float(values.mean()), float(values.mean())) if values.size else (np.nan, np.nan)
@@ -49,10 +72,11 @@ def bootstrap_ci(values: np.ndarray, confidence: float = 0.95, seed: int = 0) ->
     return np.nan, np.nan
 
 
-def agent_table(summary: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+def agent_table(summary: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> pd.DataFrame:
     """Mean reward rate and serial share per agent and ``by`` group, 95 % bootstrap CIs over seeds, regret.
 
-    Regret: the best fixed strategy's mean reward rate in the group minus the agent's (positive = worse).
+    Regret: the best fixed strategy's mean reward rate in the group minus the agent's (positive = worse); the
+    fixed strategies are the runs of the agents named in ``fixed``.
     """
     rows = []
     for keys, group in summary.groupby([*by, "agent"], sort=True):
@@ -63,9 +87,9 @@ def agent_table(summary: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
             row.update({measure: values.mean(), f"{measure}_low": low, f"{measure}_high": high})
         rows.append({**row, "seeds": len(group)})
     table = pd.DataFrame(rows)
-    fixed = table[table.agent.isin(FIXED_AGENTS)]
-    if by and not fixed.empty:
-        best = fixed.groupby(list(by)).reward_rate.max().rename("best_fixed")
+    reference = table[table.agent.isin(fixed)]
+    if by and not reference.empty:
+        best = reference.groupby(list(by)).reward_rate.max().rename("best_fixed")
         table = table.join(best, on=list(by))
         table["regret"] = table.best_fixed - table.reward_rate
     return table
@@ -91,20 +115,21 @@ def save_figure(figure: plt.Figure, path: Path) -> Path:
 
 
 def cost_sweep_report(
-    frame: pd.DataFrame, out_dir: Path, *, name: str, title: str, facet: str | None = None
+    frame: pd.DataFrame, out_dir: Path, *, name: str, title: str, facet: str | None = None,
+    fixed: Sequence[str] = FIXED_AGENTS,
 ) -> list[ReportItem]:
     """Fig 5-style analysis of a sweep over the ``cost`` tag: reward rate and serial share vs cost per agent.
 
     ``facet`` (a tag column, e.g. ``parallel_midpoint``) draws one panel per value. Bands are the table's
-    95 % bootstrap CIs over seeds, so figure and table agree.
+    95 % bootstrap CIs over seeds, so figure and table agree. ``fixed``: the reference agents (regret).
     """
     tags = ["cost", *([facet] if facet else [])]
-    table = agent_table(run_summary(frame, tags), by=tags)
+    table = agent_table(run_summary(frame, tags), by=tags, fixed=fixed)
     items = []
     for measure, label, suffix in (("reward_rate", "reward rate (mean reward per trial)", "reward"),
                                    ("serial_share", "share of serial trials", "serial_share")):
         path = cost_figure(table, measure, label, out_dir / f"{name}_{suffix}_vs_cost.png",
-                           f"{title}: {label} vs cost", facet)
+                           f"{title}: {label} vs cost", facet, fixed)
         items.append(ReportItem(f"{label[0].upper()}{label[1:]} vs cost", figures=(path,)))
     shown = table[[*tags, "agent", "reward_rate", "reward_rate_low", "reward_rate_high", "serial_share", "seeds",
                    *(["regret"] if "regret" in table else [])]]
@@ -116,18 +141,21 @@ def cost_sweep_report(
     return items
 
 
-def cost_figure(table: pd.DataFrame, measure: str, label: str, path: Path, title: str, facet: str | None) -> Path:
-    """``measure`` vs cost, one line per agent with its CI band; one panel per ``facet`` value."""
+def cost_figure(
+    table: pd.DataFrame, measure: str, label: str, path: Path, title: str, facet: str | None,
+    fixed: Sequence[str] = FIXED_AGENTS,
+) -> Path:
+    """``measure`` vs cost, one line per agent with its CI band (``fixed`` agents dashed); a panel per ``facet``."""
     sns.set_theme(style="whitegrid", context="notebook")
     panels = sorted(table[facet].unique()) if facet else [None]
-    agents = sorted(table.agent.unique(), key=lambda a: (a not in FIXED_AGENTS, a))
+    agents = sorted(table.agent.unique(), key=lambda a: (a not in fixed, a))
     colors = dict(zip(agents, sns.color_palette("tab10", len(agents))))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1.6, 3.8), sharey=True, squeeze=False)
     for axis, panel in zip(axes[0], panels):
         data = table if panel is None else table[table[facet] == panel]
         for agent in agents:
             rows = data[data.agent == agent].sort_values("cost")
-            dashed = "--" if agent in FIXED_AGENTS else "-"
+            dashed = "--" if agent in fixed else "-"
             axis.plot(rows.cost, rows[measure], dashed, marker="o", ms=4, color=colors[agent], label=agent)
             axis.fill_between(rows.cost, rows[f"{measure}_low"], rows[f"{measure}_high"], color=colors[agent],
                               alpha=0.15, linewidth=0)
@@ -223,3 +251,122 @@ def training_report(frame: pd.DataFrame, out_dir: Path, *, hue: str, figure: str
         ReportItem(f"{title}B: parallel-execution error", figures=(error,)),
         ReportItem(f"{title}C: layer correlations at the end of training", figures=(corr_path,)),
     ]
+
+
+# ------------------------------------------------------------------------------------------------- scores
+#: The meaning of :func:`normalised_score`, for the ``SCORE`` string of cost-sweep experiments.
+NORMALISED_SCORE = (
+    "Score = normalised return: per seed, the mean over costs (and the other swept settings) of the agent's "
+    "reward rate ÷ the best fixed strategy's reward rate at the same cost and settings and the same seed; "
+    "mean over seeds, 95 % bootstrap CI over seeds. The best fixed strategy at a cost is the reference agent "
+    "({fixed}) with the highest mean reward rate there. 1 = as good as the best fixed strategy at every cost; "
+    "higher is better."
+)
+
+
+def normalised_returns(
+    summary: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS
+) -> pd.DataFrame:
+    """``summary`` (:func:`run_summary`) plus ``normalised`` = the run's reward rate ÷ the best fixed strategy's.
+
+    The best fixed strategy of a ``by`` group (e.g. one cost) is the agent among ``fixed`` with the highest mean
+    reward rate over seeds in that group; the divisor is its run with the same seed where there is one (same
+    seed = same data and initial network, so the ratio is paired), else its mean over seeds. NaN where the group
+    has no fixed run or the reference rate is not positive.
+    """
+    by = list(by) or ["_group"]
+    summary = summary.assign(_group=0) if by == ["_group"] else summary
+    reference = summary[summary.agent.isin(fixed)]
+    if reference.empty:
+        return summary.assign(normalised=np.nan).drop(columns="_group", errors="ignore")
+    means = reference.groupby([*by, "agent"]).reward_rate.mean().reset_index()
+    best = means.loc[means.groupby(by).reward_rate.idxmax()]  # one row per group: the best fixed agent
+    best_runs = reference.merge(best[[*by, "agent"]], on=[*by, "agent"])
+    per_seed = best_runs.groupby([*by, "seed"]).reward_rate.mean().rename("_ref_seed")
+    per_group = best.set_index(by).reward_rate.rename("_ref_mean")
+    out = summary.join(per_seed, on=[*by, "seed"]).join(per_group, on=by)
+    ref = out["_ref_seed"].fillna(out["_ref_mean"]).to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["normalised"] = np.where(ref > 0, out.reward_rate.to_numpy(dtype=np.float64) / ref, np.nan)
+    return out.drop(columns=["_ref_seed", "_ref_mean", "_group"], errors="ignore")
+
+
+def score_table(
+    values: pd.DataFrame, column: str, *, by: Sequence[str] = ("agent",), higher_is_better: bool = True
+) -> pd.DataFrame:
+    """One score row per ``by`` group: the mean of ``column`` (one value per seed or run), its 95 % CI, ``n``.
+
+    The CI is :func:`bootstrap_ci` over the group's values (NaN with fewer than 2); ``n`` counts the finite
+    values. Returns :data:`SCORE_COLUMNS` (+ ``label`` when ``by`` has it), best first (by ``higher_is_better``),
+    ties by name.
+    """
+    by = list(by)
+    columns = [*SCORE_COLUMNS, *(["label"] if "label" in by else [])]
+    rows = []
+    for keys, group in values.groupby(by, sort=True):
+        data = group[column].to_numpy(dtype=np.float64)
+        data = data[np.isfinite(data)]
+        low, high = bootstrap_ci(data) if data.size >= 2 else (np.nan, np.nan)
+        mean = float(data.mean()) if data.size else np.nan
+        rows.append({**dict(zip(by, keys)), "score": mean, "ci_low": low, "ci_high": high, "n": int(data.size)})
+    table = pd.DataFrame(rows, columns=columns)
+    table = table.sort_values(["score", *by], ascending=[not higher_is_better, *([True] * len(by))],
+                              na_position="last", kind="stable")
+    return table.reset_index(drop=True)
+
+
+def normalised_score(frame: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> pd.DataFrame:
+    """Cost-sweep score per agent (:data:`NORMALISED_SCORE`): mean over ``by`` groups of the normalised return.
+
+    Per (agent, seed), the mean over the ``by`` groups (costs × other tags) of :func:`normalised_returns`; then
+    :func:`score_table` over seeds. Empty (with the score columns) when the frame has no ``fixed`` runs.
+    """
+    runs = normalised_returns(run_summary(frame, by), by, fixed)
+    per_seed = runs.groupby(["agent", "seed"]).normalised.mean().reset_index()
+    if per_seed.normalised.isna().all():
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
+    return score_table(per_seed, "normalised")
+
+
+def condition_score(frame: pd.DataFrame, condition: str, name: str) -> pd.DataFrame:
+    """Score per condition (the ``condition`` tag) of a training experiment: area under the learning curve.
+
+    Per run, the mean raw accuracy over the whole episode (the area under its accuracy curve ÷ its length; every
+    run yields it, unlike trials to criterion); mean over the condition's seeds with its 95 % bootstrap CI.
+    ``label`` is ``"<name> <value>"``; higher is better.
+    """
+    per_run = frame.groupby(["run_id", "agent", condition], sort=False).raw_accuracy.mean().reset_index()
+    per_run["label"] = [f"{name} {value:g}" for value in per_run[condition]]
+    table = score_table(per_run, "raw_accuracy", by=["agent", "label"])
+    return table
+
+
+def scoreboard_lines(experiment: ModuleType, frame: pd.DataFrame) -> list[str]:
+    """Markdown lines of a report's "Scoreboard": the score's meaning (``SCORE``) and agent | score | CI | n.
+
+    Nothing when the experiment has no ``score`` or the frame is empty; a note when no run can be scored.
+    """
+    score = getattr(experiment, "score", None)
+    if score is None or not len(frame):
+        return []
+    lines = ["", "## Scoreboard", ""]
+    meaning = getattr(experiment, "SCORE", "")
+    if meaning:
+        lines += [meaning, ""]
+    table = score(frame)
+    if table.empty:
+        return [*lines, "No score: the completed runs lack what the score needs (e.g. the reference agents' runs)."]
+
+    def number(value: float) -> str:
+        return "—" if not np.isfinite(value) else f"{value:.3f}"
+
+    labelled = "label" in table.columns
+    header = ["condition"] * labelled + ["agent", "score", "95 % CI", "n"]
+    lines += ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for row in table.itertuples(index=False):
+        ci = "—" if not (np.isfinite(row.ci_low) and np.isfinite(row.ci_high)) else \
+            f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
+        cells = [str(row.label)] if labelled else []
+        cells += [str(row.agent), number(row.score), ci, str(row.n)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines

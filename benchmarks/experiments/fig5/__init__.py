@@ -1,20 +1,20 @@
-"""000 Fig 5A/C: agents on the SerialParallel env across serialization costs (c hidden from the agents)."""
+"""000 Fig 5A/C: agents on the SerialParallel env across serialization costs (c hidden from the agents).
+
+Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
+``sweep.py`` the runs, ``analysis.py`` the report items and the score.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from benchmarks.experiments.fig5.analysis import FIXED_AGENTS, SCORE, analyze, score
+from benchmarks.experiments.fig5.sweep import runs
 
-from benchmarks.analysis import cost_sweep_report
-from benchmarks.experiment import ReportItem, RunSpec
+__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 
 DESCRIPTION = "Fig 5A/C: reward rate and serial share vs hidden cost on SerialParallel, per agent"
-ENV_ID = "tradeoff/SerialParallel-v0"
 AGENTS = ["serial", "parallel", "meta-learner", "sagiv", "ucb1", "gaussian-ts", "sw-ucb", "epsilon-greedy"]
-# No "oracle" agent here: the neural env's curves are unknown, so the reference is the best fixed
-# strategy chosen post hoc from the serial/parallel runs (the "regret" column of the report).
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 30, "agents": AGENTS},
@@ -24,30 +24,3 @@ SCALES: dict[str, dict[str, Any]] = {
               "agents": ["serial", "parallel", "meta-learner", "sagiv", "ucb1"]},
     "paper": {"seeds": 15, "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS},
 }
-
-
-def cost_runs(name: str, env_id: str, settings: dict[str, Any]) -> list[RunSpec]:
-    """Every (cost, agent, seed) run of a cost sweep; run ids ``<name>/c<cost>/<agent>/<seed>``."""
-    return [
-        RunSpec(
-            run_id=f"{name}/c{cost:g}/{agent}/{seed}",
-            env_id=env_id,
-            agent=agent,
-            seed=seed,
-            env_kwargs={"cost": float(cost), "horizon": int(settings["horizon"])},
-            tags={"cost": float(cost)},
-        )
-        for cost in settings["costs"]
-        for agent in settings["agents"]
-        for seed in range(settings["seeds"])
-    ]
-
-
-def runs(settings: dict[str, Any]) -> list[RunSpec]:
-    """The fig5 sweep."""
-    return cost_runs("fig5", ENV_ID, settings)
-
-
-def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
-    """Fig 5A (reward rate vs cost) and 5C (serial share vs cost), with the table."""
-    return cost_sweep_report(frame, out_dir, name="fig5", title="SerialParallel")

@@ -1,17 +1,19 @@
-"""Sagiv et al. (2018)'s synthetic world: LearningCurves' sagiv2018 preset over cost P and parallel midpoint."""
+"""Sagiv et al. (2018)'s synthetic world: LearningCurves' sagiv2018 preset over cost P and parallel midpoint.
+
+Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
+``sweep.py`` the runs, ``analysis.py`` the report items and the score.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from benchmarks.experiments.sagiv2018.analysis import FIXED_AGENTS, SCORE, analyze, score
+from benchmarks.experiments.sagiv2018.sweep import runs
 
-from benchmarks.analysis import cost_sweep_report
-from benchmarks.experiment import ReportItem, RunSpec
+__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 
 DESCRIPTION = "Sagiv et al. 2018 world (LearningCurves preset): agents across additive cost P × parallel midpoint"
-ENV_ID = "tradeoff/LearningCurves-v0"
 AGENTS = ["serial", "parallel", "oracle", "sagiv", "meta-learner", "ucb1", "gaussian-ts", "random"]
 
 SCALES: dict[str, dict[str, Any]] = {
@@ -24,26 +26,3 @@ SCALES: dict[str, dict[str, Any]] = {
         "agents": AGENTS,
     },
 }
-
-
-def runs(settings: dict[str, Any]) -> list[RunSpec]:
-    """Every (midpoint, cost, agent, seed) run; run ids ``sagiv2018/<midpoint>/<cost>/<agent>/<seed>``."""
-    return [
-        RunSpec(
-            run_id=f"sagiv2018/m{midpoint}/c{cost:g}/{agent}/{seed}",
-            env_id=ENV_ID,
-            agent=agent,
-            seed=seed,
-            env_kwargs={"preset": "sagiv2018", "parallel_midpoint": float(midpoint), "cost": float(cost)},
-            tags={"cost": float(cost), "parallel_midpoint": int(midpoint)},
-        )
-        for midpoint in settings["parallel_midpoints"]
-        for cost in settings["costs"]
-        for agent in settings["agents"]
-        for seed in range(settings["seeds"])
-    ]
-
-
-def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
-    """Reward rate and serial share vs P, one panel per parallel midpoint."""
-    return cost_sweep_report(frame, out_dir, name="sagiv2018", title="Sagiv 2018 world", facet="parallel_midpoint")

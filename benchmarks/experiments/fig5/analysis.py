@@ -1,0 +1,27 @@
+"""fig5's analysis: Fig 5A/C figures and table, and its score (normalised return across costs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.analysis import NORMALISED_SCORE, cost_sweep_report, normalised_score
+from benchmarks.experiment import ReportItem
+
+#: The reference for regret and the score: agents whose choices ignore rewards and that play one strategy
+#: throughout (registry names). No "oracle" here: the neural env's curves are unknown, so the reference is
+#: the best of these, chosen post hoc per cost.
+FIXED_AGENTS: tuple[str, ...] = ("serial", "parallel")
+#: What :func:`score` means.
+SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS))
+
+
+def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
+    """Fig 5A (reward rate vs cost) and 5C (serial share vs cost), with the table."""
+    return cost_sweep_report(frame, out_dir, name="fig5", title="SerialParallel", fixed=FIXED_AGENTS)
+
+
+def score(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
+    return normalised_score(frame, ["cost"], FIXED_AGENTS)

@@ -1,0 +1,30 @@
+"""sagiv2018's analysis: reward rate and serial share vs P per parallel midpoint, and the normalised-return score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.analysis import NORMALISED_SCORE, cost_sweep_report, normalised_score
+from benchmarks.experiment import ReportItem
+
+#: The reference for regret and the score: agents whose choices ignore rewards and that play one strategy
+#: throughout (registry names). The "oracle" (best fixed arm from the known curves and cost) is scored like
+#: any other agent, so its score shows how close the post-hoc best fixed strategy is to the planned one.
+FIXED_AGENTS: tuple[str, ...] = ("serial", "parallel")
+#: The swept settings a score's reference is matched on.
+TAGS: tuple[str, ...] = ("cost", "parallel_midpoint")
+#: What :func:`score` means.
+SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS)) + " The swept settings are P × parallel midpoint."
+
+
+def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
+    """Reward rate and serial share vs P, one panel per parallel midpoint."""
+    return cost_sweep_report(frame, out_dir, name="sagiv2018", title="Sagiv 2018 world", facet="parallel_midpoint",
+                             fixed=FIXED_AGENTS)
+
+
+def score(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
+    return normalised_score(frame, TAGS, FIXED_AGENTS)

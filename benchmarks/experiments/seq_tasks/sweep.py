@@ -1,0 +1,46 @@
+"""The seq_tasks sweep: one whole stream per (dimension, regimen, replication), task order from a Latin square."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.experiment import RunSpec
+
+ENV_ID = "tradeoff/SequentialTasks-v0"
+AGENT = "agents.baselines:FixedAgent"  # a fixed regimen, named by agent_kwargs={"strategy": regimen}
+
+
+def runs(settings: dict[str, Any]) -> list[RunSpec]:
+    """One stream per (dimension, regimen, replication); run ids ``seq_tasks/<dimension>/<regimen>/r<rep>``."""
+    env = {key: tuple(v) if isinstance(v, list) else v for key, v in settings.get("env", {}).items()}
+    return [
+        RunSpec(
+            run_id=f"seq_tasks/{dimension}/{regimen}/r{rep}",
+            env_id=ENV_ID,
+            agent=AGENT,
+            seed=rep,
+            env_kwargs={
+                "dimension": dimension,
+                "n_tasks": int(settings["n_tasks"]),
+                "order": "latin",
+                "replication": rep,
+                "max_trials": int(settings["max_trials"]),
+                "eval_every": int(settings["eval_every"]),
+                "criterion": float(settings["criterion"]),
+                "episode_scope": "stream",
+                **env,
+            },
+            agent_kwargs={"strategy": regimen},
+            tags={
+                "dimension": dimension,
+                "regimen": regimen,
+                "replication": rep,
+                "budget": int(settings["budget"]),
+                "criterion": float(settings["criterion"]),
+            },
+        )
+        for dimension in settings["dimensions"]
+        for regimen in settings["regimens"]
+        for rep in range(int(settings["seeds"]))
+    ]
+
