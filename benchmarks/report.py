@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 
-from benchmarks.analysis import run_summary
+from benchmarks.analysis import run_summary, scoreboard_lines
 from benchmarks.experiments import load_experiment
 from benchmarks.store import ResultStore, atomic_write_bytes
 
@@ -45,6 +45,7 @@ def write_report(results_dir: Path | str) -> Path:
         atomic_write_bytes(root / "results.parquet", frame.to_parquet(index=False))
         atomic_write_bytes(root / "runs.csv", run_summary(frame, tags).to_csv(index=False).encode())
         lines.append("- data: `results.parquet` (one row per trial), `runs.csv` (one row per run)")
+        lines += scoreboard_lines(experiment, frame)  # "## Scoreboard": experiment.score(frame) and SCORE
         for item in experiment.analyze(frame, root / "figures"):
             lines += ["", f"## {item.title}", ""]
             if item.text:
