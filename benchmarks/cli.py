@@ -8,19 +8,42 @@ Examples::
     tradeoff-bench run fig3_overlap --set horizon=500 --set probe_every=50
     tradeoff-bench run fig5 --scheduler tcp://10.0.0.5:8786 --out results/fig5-paper --scale paper
     tradeoff-bench report results/fig5
+
+Exit status: 0 when every run completed, 1 when a run failed, 2 for a usage error. A usage error is one
+line on stderr naming the problem and what is allowed, and is found before anything is written: every
+setting, agent, run's env settings, the results directory and the scheduler are checked before the sweep.
+The current directory is importable (like ``python -m``), so ``--agents mymodule:MyAgent`` finds
+``./mymodule.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timezone
+from typing import Any, NoReturn
 
+from benchmarks.experiment import RunSpec
 from benchmarks.experiments import experiment_names, experiment_settings, load_experiment
 from benchmarks.report import package_version, write_report
 from benchmarks.runner import run_sweep
 from benchmarks.store import ResultStore, StoreError
+
+#: Seconds to wait for a Dask scheduler to answer before the sweep starts.
+SCHEDULER_TIMEOUT_S = 5.0
+
+
+class UsageError(ValueError):
+    """A command line that cannot be run (the message says why and what is allowed)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (raised, and printed by :func:`main`), not usage + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _float_list(text: str) -> list[float]:
@@ -46,7 +69,7 @@ def _name_list(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    parser = argparse.ArgumentParser(prog="tradeoff-bench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="tradeoff-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list experiments and their scales")
     run = commands.add_parser("run", help="run (or resume) an experiment's sweep, then write its report")
@@ -56,10 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--costs", type=_float_list, help="comma-separated serialization costs in [0, 1]")
     run.add_argument("--agents", type=_name_list, help="comma-separated agent names or module:Class")
     run.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
-                     help="override any setting of the scale (JSON value), e.g. --set horizon=500")
+                     help="override any setting of the scale (JSON value of the setting's type), e.g. "
+                          "--set horizon=500 or --set 'agents=[\"serial\", \"ucb1\"]'")
     run.add_argument("--jobs", type=int, default=-1, help="local worker processes (default -1: all cores)")
     run.add_argument("--scheduler", help="Dask scheduler address; runs on that cluster instead of locally")
-    run.add_argument("--out", help="results directory (default: results/<experiment>-<scale>)")
+    run.add_argument("--out", help="results directory (default: results/<experiment>-<scale>); a directory "
+                                   "of another sweep (other experiment, scale or settings) is refused")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     report = commands.add_parser("report", help="(re)write report.md of a results directory")
     report.add_argument("results_dir")
@@ -67,9 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (1 when a run failed or the input was invalid)."""
-    args = build_parser().parse_args(argv)
+    """Entry point; returns the exit status (0 ok, 1 when a run failed, 2 for a usage error)."""
+    _import_from_cwd()
     try:
+        args = build_parser().parse_args(argv)
         if args.command == "list":
             for name in experiment_names():
                 module = load_experiment(name)
@@ -78,20 +104,50 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             print(write_report(args.results_dir))
             return 0
-        return _run(args)
+        specs, manifest, out = _prepare(args)  # every check; writes nothing
+        return _run(args, specs, manifest, out)
     except (ValueError, StoreError) as error:
-        print(f"tradeoff-bench: error: {error}", file=sys.stderr)
+        print(f"tradeoff-bench: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
+def _import_from_cwd() -> None:
+    """Put the working directory first on sys.path, as ``python -m`` does (joblib's workers inherit it)."""
+    cwd = os.getcwd()
+    if not any(entry in ("", ".") or os.path.abspath(entry) == cwd for entry in sys.path):
+        sys.path.insert(0, cwd)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], str]:
+    """Check the whole command before anything is written: settings, agents, env settings, --out, scheduler."""
+    if args.jobs == 0 or args.jobs < -1:
+        raise UsageError(f"--jobs must be -1 (all cores) or an integer >= 1, got {args.jobs}")
+    if args.costs is not None and not args.costs:
+        raise UsageError("--costs needs at least one cost in [0, 1], e.g. --costs 0,0.5,1")
+    if args.agents is not None and not args.agents:
+        raise UsageError("--agents needs at least one agent (a registered name or module:Class), e.g. --agents serial")
     module = load_experiment(args.experiment)
-    settings = experiment_settings(module, args.scale, **dict(args.set), seeds=args.seeds, costs=args.costs,
-                                   agents=args.agents)
+    overrides: dict[str, Any] = {}
+    for key, value in args.set:
+        if key in overrides:
+            raise UsageError(f"--set {key} is given more than once; give each setting once")
+        overrides[key] = value
+    for key in ("seeds", "costs", "agents"):
+        option = getattr(args, key)
+        if option is not None:
+            if key in overrides:
+                raise UsageError(f"--{key} and --set {key}=… conflict; give {key} once")
+            overrides[key] = option
+    settings = experiment_settings(module, args.scale, **overrides)
     specs = module.runs(settings)
+    ids = [spec.run_id for spec in specs]
+    if not specs:
+        raise UsageError(f"these settings of {args.experiment} give no runs; give every list setting a value")
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"these settings give the run id {_first_repeat(ids)!r} twice; give each value once")
     _check_agents(specs)
+    _check_env_settings(specs)
     out = args.out or f"results/{args.experiment}-{args.scale}"
-    store = ResultStore(out)
     manifest = {
         "experiment": args.experiment,
         "scale": args.scale,
@@ -100,7 +156,16 @@ def _run(args: argparse.Namespace) -> int:
         "seeds": sorted({s.seed for s in specs}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    summary = run_sweep(specs, store, manifest, jobs=args.jobs, scheduler=args.scheduler,
+    store = ResultStore(out)
+    store.check_resumable(manifest, specs)
+    store.check_not_locked()
+    if args.scheduler:
+        _check_scheduler(args.scheduler)
+    return specs, manifest, out
+
+
+def _run(args: argparse.Namespace, specs: list[RunSpec], manifest: dict[str, Any], out: str) -> int:
+    summary = run_sweep(specs, ResultStore(out), manifest, jobs=args.jobs, scheduler=args.scheduler,
                         progress=not args.no_progress)
     print(f"{args.experiment}: {summary.completed} runs done, {summary.skipped} already complete, "
           f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
@@ -108,14 +173,75 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def _check_agents(specs: list) -> None:
-    """Fail fast, before any run, on an agent name that cannot be resolved."""
-    from agents.registry import agent_names
+def _first_repeat(items: list[str]) -> str:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    raise AssertionError("no repeat")
 
-    known = set(agent_names())
+
+def _check_agents(specs: list[RunSpec]) -> None:
+    """Fail fast, before any run, on an agent that cannot be loaded or lacks the Agent protocol."""
+    from agents.registry import load_agent_class
+
     for name in sorted({s.agent for s in specs}):
-        if name not in known and ":" not in name:
-            raise ValueError(f"unknown agent {name!r}; registered agents: {sorted(known)}, or module:Class")
+        try:
+            load_agent_class(name)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        except Exception as error:  # whatever a user's module raises on import (SyntaxError, ...)
+            raise UsageError(
+                f"cannot load agent {name!r} ({type(error).__name__}: {error}); use module:Class of a class "
+                f"importable from {os.getcwd()} or sys.path"
+            ) from None
+
+
+def _check_env_settings(specs: list[RunSpec]) -> None:
+    """Validate every distinct (env id, env settings) of the sweep without building an environment."""
+    import envs
+
+    check = getattr(envs, "check_settings", None) or _make_and_close
+    seen: set[str] = set()
+    for spec in specs:
+        key = json.dumps([spec.env_id, spec.env_kwargs], sort_keys=True, default=repr)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check(spec.env_id, **spec.env_kwargs)
+        except (ValueError, TypeError) as error:
+            raise UsageError(f"run {spec.run_id} ({spec.env_id}): {error}") from None
+
+
+def _make_and_close(env_id: str, **env_kwargs: Any) -> None:
+    """Fallback settings check while envs.check_settings is not there: build the env and close it."""
+    import gymnasium as gym
+
+    try:
+        gym.make(env_id, **env_kwargs).close()
+    except gym.error.Error as error:
+        raise ValueError(str(error)) from None
+
+
+def _check_scheduler(address: str) -> None:
+    """Refuse when dask.distributed is missing or the scheduler does not answer within SCHEDULER_TIMEOUT_S."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs dask.distributed, which is not installed: pip install 'tradeoff-gym[cluster]', "
+            "or drop --scheduler to run locally"
+        ) from None
+    try:
+        client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s", set_as_default=False)
+    except Exception as error:  # OSError, TimeoutError, ValueError for a malformed address, ...
+        raise UsageError(
+            f"no Dask scheduler answers at {address!r} within {SCHEDULER_TIMEOUT_S:g} s "
+            f"({type(error).__name__}: {error}); give a running scheduler's tcp://HOST:PORT, or drop --scheduler"
+        ) from None
+    client.close()
 
 
 if __name__ == "__main__":

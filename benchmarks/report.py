@@ -54,6 +54,11 @@ def write_report(results_dir: Path | str) -> Path:
     if failures:
         lines += ["", "## Failed runs", "", "Rerun with the same command to retry them; tracebacks in `failed/`.", ""]
         lines += [f"- `{run_id}`: {text.strip().splitlines()[-1]}" for run_id, text in failures.items()]
+    damaged = store.damaged()  # reads only: the files are left as found, a resumed sweep reruns them
+    if damaged:
+        lines += ["", "## Damaged runs", "", "Their files were found damaged and are left out of this report "
+                  "(and left as found); rerun the same command to rerun them.", ""]
+        lines += [f"- `{run_id}`: {why}" for run_id, why in damaged.items()]
     path = root / "report.md"
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
     return path

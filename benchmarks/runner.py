@@ -168,44 +168,52 @@ def run_sweep(
     scheduler: str | None = None,
     progress: bool = True,
 ) -> SweepSummary:
-    """Run every spec not already complete in ``store``; write each run as soon as it finishes."""
+    """Run every spec not already complete in ``store``; write each run as soon as it finishes.
+
+    Holds the store's writer lock throughout (a second sweep into the same directory gets a StoreError),
+    refuses a directory of another sweep (:meth:`ResultStore.open_sweep`), removes temporary files left by
+    dead writers, and reruns failed and damaged runs.
+    """
     start = time.perf_counter()
     ids = [s.run_id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("run ids must be unique within a sweep")
-    store.open_sweep(manifest, specs)
-    complete, problems = store.check(specs)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    todo = [s for s in specs if s.run_id not in complete]
-    units = plan_units(todo)
-    summary = SweepSummary(total=len(specs), skipped=len(complete), problems=problems)
-    if not units:
-        summary.seconds = time.perf_counter() - start
-        return summary
-    jobs = _resolve_jobs(jobs)
-    results = _results_on_cluster(units, scheduler) if scheduler else _results_locally(units, jobs)
-    with tqdm(total=len(todo), desc=manifest.get("experiment", "sweep"), unit="run",
-              disable=not progress, file=sys.stderr) as bar:
-        for result in results:
-            if result.error is not None:
-                for member in result.unit.members:
-                    path = store.write_failure(member, result.error)
-                    summary.failed.append(member.run_id)
-                    bar.write(f"run {member.run_id} failed; traceback in {path}")
-            else:
-                for member, frame in member_frames(result):
-                    store.write_run(member, frame, result.seconds, shared_by=len(result.unit.members))
-                    summary.completed += 1
-            bar.update(len(result.unit.members))
+    if scheduler is None:
+        jobs = _resolve_jobs(jobs)
+    with store.writer_lock():
+        store.remove_stale_temp_files()
+        store.open_sweep(manifest, specs)
+        complete, problems = store.check(specs)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        todo = [s for s in specs if s.run_id not in complete]
+        units = plan_units(todo)
+        summary = SweepSummary(total=len(specs), skipped=len(complete), problems=problems)
+        if not units:
+            summary.seconds = time.perf_counter() - start
+            return summary
+        results = _results_on_cluster(units, scheduler) if scheduler else _results_locally(units, jobs)
+        with tqdm(total=len(todo), desc=manifest.get("experiment", "sweep"), unit="run",
+                  disable=not progress, file=sys.stderr) as bar:
+            for result in results:
+                if result.error is not None:
+                    for member in result.unit.members:
+                        path = store.write_failure(member, result.error)
+                        summary.failed.append(member.run_id)
+                        bar.write(f"run {member.run_id} failed; traceback in {path}")
+                else:
+                    for member, frame in member_frames(result):
+                        store.write_run(member, frame, result.seconds, shared_by=len(result.unit.members))
+                        summary.completed += 1
+                bar.update(len(result.unit.members))
     summary.seconds = time.perf_counter() - start
     return summary
 
 
 def _resolve_jobs(jobs: int) -> int:
-    """-1 = all cores."""
+    """Local worker processes: -1 = all cores, else an integer >= 1 (anything else: ValueError)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or (jobs < 1 and jobs != -1):
+        raise ValueError(f"--jobs must be -1 (all cores) or an integer >= 1, got {jobs!r}")
     if jobs == -1:
         return max(os.cpu_count() or 1, 1)
-    if jobs < 1:
-        raise ValueError(f"jobs must be -1 (all cores) or an integer >= 1, got {jobs}")
     return jobs

@@ -8,32 +8,67 @@ Layout of a results directory (every file opens without this package)::
     failed/<run>.txt       the traceback of a run that raised (rerun on resume)
     results.parquet        every completed run, concatenated (rewritten at the end of a sweep)
     runs.csv               one line per completed run: spec, reward rate, serial share, seconds
+    .lock                  held (``flock``) by the sweep writing into the directory
 
-A run counts as complete only when its record exists and the Parquet file matches the record's row
-count and hash; anything else (a torn, truncated, edited or orphaned file) is reported and rerun.
+Semantics:
+
+* **One sweep per directory.** A directory holds one experiment at one scale with one set of settings.
+  A sweep into a directory whose manifest names another experiment, scale or settings (or other runs) is
+  refused before anything is touched, with a message naming what differs; rerunning the same command
+  resumes it (complete runs are skipped, failed and damaged ones rerun).
+* **Complete means checked.** A run counts as complete only when its record exists and the Parquet
+  file matches the record's sha256 hash and row count (read from the Parquet metadata). Anything else —
+  a torn, truncated, edited, unreadable or orphaned file — is *damaged*: the report lists it under
+  "Damaged runs" and leaves it as found; the next sweep (resume) reruns it.
+* **Checks are read-only.** Inspecting a directory (:meth:`ResultStore.check`, :meth:`ResultStore.load`,
+  the report) never deletes or modifies a file, so it is safe while a sweep writes into it.
+* **One writer at a time.** A sweep holds an exclusive lock on ``.lock`` for its whole duration; a second
+  sweep into the same directory is refused. Temporary files of an atomic write are named
+  ``.<file>.<random>.<host>.<pid>.tmp``; only the sweep removes leftovers, and only those of processes
+  of this host that are no longer alive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import os
+import re
+import socket
 import tempfile
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from benchmarks.experiment import RunSpec
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock (documented limitation)
+    fcntl = None  # type: ignore[assignment]
+
+#: This host's name as it appears in temporary file names (letters, digits and '-' only).
+HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+_TEMP = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.tmp$")
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader (or a crash) never sees a partial file."""
+    """Write ``data`` to ``path`` so that a reader (or a crash) never sees a partial file.
+
+    The temporary file lives next to ``path`` and carries this host's name and process id, so that a
+    later sweep can tell a dead writer's leftover from a live writer's file (:func:`remove_stale_temp_files`).
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{HOST}.{os.getpid()}.tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -50,6 +85,39 @@ def atomic_write_json(path: Path, payload: Any) -> None:
     atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode())
 
 
+def temp_file_owner(path: Path) -> tuple[str, int] | None:
+    """(host, pid) of the process that wrote temporary file ``path``, or None if it is not one of ours."""
+    match = _TEMP.match(Path(path).name)
+    return (match["host"], int(match["pid"])) if match else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (when unsure: True)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists but belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove temporary files in ``folder`` left by dead processes of this host; return them.
+
+    Files of live processes, of other hosts, or not named by :func:`atomic_write_bytes` are left alone.
+    """
+    removed = []
+    for path in sorted(Path(folder).glob(".*.tmp")):
+        owner = temp_file_owner(path)
+        if owner is not None and owner[0] == HOST and not process_alive(owner[1]):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     """Serialise a frame to Parquet in memory (so it can be hashed and written atomically)."""
     return frame.to_parquet(index=False, engine="pyarrow")
@@ -58,6 +126,15 @@ def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
 def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
     """A RunSpec as JSON-able plain data (round-trips through JSON unchanged)."""
     return json.loads(json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists, unknown objects strings)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 class StoreError(RuntimeError):
@@ -82,45 +159,141 @@ class ResultStore:
         stem = self.file_stem(run_id)
         return self.runs_dir / f"{stem}.parquet", self.runs_dir / f"{stem}.json"
 
+    # -- the writer's lock ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the directory's exclusive writer lock (``.lock``); StoreError if another sweep holds it.
+
+        Creates the directory. The lock is released when the block ends or the process dies.
+        """
+        self.check_usable()
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / ".lock", "a+")  # held for the whole block
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.seek(0)
+                    raise self._locked_error(handle.read()) from None
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"{os.getpid()}\n")
+                handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    def check_not_locked(self) -> None:
+        """StoreError if a sweep holds the writer lock now. Reads only (creates nothing)."""
+        try:
+            handle = open(self.root / ".lock")
+        except OSError:  # no lock file (or no directory): nobody holds it
+            return
+        with handle:
+            if fcntl is None:
+                return
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise self._locked_error(handle.read()) from None
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _locked_error(self, holder: str) -> StoreError:
+        holder = holder.strip()
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        return StoreError(f"another sweep{who} is writing into {self.root}; wait for it to finish, or choose "
+                          "another --out")
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Remove leftovers of interrupted writes by dead processes of this host (only a sweep calls this)."""
+        return [path for folder in (self.root, self.runs_dir, self.failed_dir) for path in
+                remove_stale_temp_files(folder)]
+
     # -- manifest -------------------------------------------------------------------------------
+    def check_usable(self) -> None:
+        """StoreError unless the root is a directory or can become one (nothing on the way is a file)."""
+        for path in (self.root, *self.root.parents):
+            if path.exists():
+                if not path.is_dir():
+                    what = "is" if path == self.root else f"lies under {path}, which is"
+                    raise StoreError(
+                        f"{self.root} {what} a file, not a directory; name a new directory or a results directory"
+                    )
+                return
+
+    def check_resumable(self, manifest: dict[str, Any], specs: list[RunSpec]) -> None:
+        """StoreError unless this directory is new or holds exactly this sweep (same experiment, scale,
+        settings and runs). Reads only."""
+        self.check_usable()
+        path = self.root / "manifest.json"
+        if not path.exists():
+            return
+        existing = self.manifest()
+        if existing.get("experiment") != manifest.get("experiment"):
+            raise StoreError(
+                f"{self.root} holds results of experiment {existing.get('experiment')!r}, not "
+                f"{manifest.get('experiment')!r}; choose another --out"
+            )
+        old_settings, new_settings = existing.get("settings") or {}, _plain(manifest.get("settings") or {})
+        missing = object()
+        keys = sorted(k for k in {*old_settings, *new_settings}
+                      if old_settings.get(k, missing) != new_settings.get(k, missing))
+        scale_differs = existing.get("scale") != manifest.get("scale")
+        if keys or scale_differs:
+
+            def show(settings: dict, key: str) -> str:
+                return f"{key} {settings[key]!r}" if key in settings else f"no {key}"
+
+            held = f"{existing.get('experiment')} at scale {existing.get('scale')}"
+            if keys:
+                held += " with " + ", ".join(show(old_settings, k) for k in keys)
+            asked = ([f"scale {manifest.get('scale')}"] if scale_differs else []) + [
+                show(new_settings, k) for k in keys]
+            raise StoreError(
+                f"{self.root} holds {held}; this command asks {', '.join(asked)}; rerun with the same "
+                "settings to resume, or choose another --out"
+            )
+        known = existing.get("runs") or {}
+        wanted = {spec.run_id: spec_to_dict(spec) for spec in specs}
+        clashes = [rid for rid, spec in wanted.items() if rid in known and known[rid] != spec]
+        others = sorted(set(known) ^ set(wanted))
+        if clashes or others:
+            example = clashes[0] if clashes else others[0]
+            raise StoreError(
+                f"{self.root} holds other runs than this command's (e.g. {example!r}) under the same settings "
+                "(the experiment's definition changed?); choose another --out"
+            )
+
     def open_sweep(self, manifest: dict[str, Any], specs: list[RunSpec]) -> None:
         """Create the directory, or check that an existing one holds the same sweep, and record the specs.
 
-        A directory whose runs were made with different specs under the same run ids is refused: mixing
-        them would silently combine two experiments.
+        A directory of another experiment, scale, settings or set of runs is refused (StoreError, nothing
+        touched): mixing them would report one sweep's settings over another's data. Resuming keeps the
+        manifest's original creation time.
         """
+        self.check_resumable(manifest, specs)
+        created = None
+        if (self.root / "manifest.json").exists():
+            created = self.manifest().get("created")
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        path = self.root / "manifest.json"
-        wanted = {spec.run_id: spec_to_dict(spec) for spec in specs}
-        if path.exists():
-            try:
-                existing = json.loads(path.read_text())
-                known = existing.get("runs", {})
-            except (json.JSONDecodeError, AttributeError) as error:
-                raise StoreError(f"{path} is corrupt ({error}); move it away or choose another --out") from error
-            if existing.get("experiment") != manifest.get("experiment"):
-                raise StoreError(
-                    f"{self.root} holds results of experiment {existing.get('experiment')!r}, not "
-                    f"{manifest.get('experiment')!r}; choose another --out"
-                )
-            clashes = [rid for rid, spec in wanted.items() if rid in known and known[rid] != spec]
-            if clashes:
-                raise StoreError(
-                    f"{self.root} holds runs with the same ids but other settings (e.g. {clashes[0]!r}); "
-                    "choose another --out to run a different sweep"
-                )
-            wanted = {**known, **wanted}
-        atomic_write_json(path, {**manifest, "runs": wanted})
+        record = {**manifest, "runs": {spec.run_id: spec_to_dict(spec) for spec in specs}}
+        if created is not None:
+            record["created"] = created
+        atomic_write_json(self.root / "manifest.json", record)
 
     def manifest(self) -> dict[str, Any]:
         """The directory's manifest (raises StoreError if missing or corrupt)."""
         path = self.root / "manifest.json"
         try:
-            return json.loads(path.read_text())
-        except FileNotFoundError:
+            manifest = json.loads(path.read_text())
+        except (FileNotFoundError, NotADirectoryError):
             raise StoreError(f"{self.root} is not a results directory (no manifest.json)") from None
-        except json.JSONDecodeError as error:
-            raise StoreError(f"{path} is corrupt ({error})") from error
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise StoreError(f"{path} is corrupt ({_one_line(error)}); move it away or choose another --out") from error
+        if not isinstance(manifest, dict):
+            raise StoreError(f"{path} is corrupt (not a JSON object); move it away or choose another --out")
+        return manifest
 
     # -- runs -----------------------------------------------------------------------------------
     def write_run(self, spec: RunSpec, frame: pd.DataFrame, seconds: float, shared_by: int = 1) -> None:
@@ -151,60 +324,81 @@ class ResultStore:
 
     def failures(self) -> dict[str, str]:
         """run id -> recorded traceback, for runs whose last attempt failed."""
-        if not self.failed_dir.exists():
+        if not self.failed_dir.is_dir():
             return {}
         return {
             urllib.parse.unquote(path.stem): path.read_text() for path in sorted(self.failed_dir.glob("*.txt"))
         }
 
-    def check(self, specs: Iterable[RunSpec]) -> tuple[set[str], list[str]]:
-        """Which of ``specs`` are complete and intact, and a message for every damaged one found.
-
-        Leftover temporary files of an interrupted write are removed.
-        """
-        for leftover in self.runs_dir.glob(".*.tmp"):
-            leftover.unlink(missing_ok=True)
+    def inspect(self, specs: Iterable[RunSpec]) -> tuple[set[str], dict[str, str]]:
+        """Which of ``specs`` are complete and intact, and run id -> why, for every damaged one. Reads only."""
         complete: set[str] = set()
-        problems: list[str] = []
+        damaged: dict[str, str] = {}
         for spec in specs:
             data_path, record_path = self._paths(spec.run_id)
             if not record_path.exists():
                 if data_path.exists():
-                    problems.append(f"{spec.run_id}: data without a completion record (interrupted); rerunning")
+                    damaged[spec.run_id] = "data without a completion record (interrupted write)"
                 continue
             problem = self._damage(spec, data_path, record_path)
             if problem:
-                problems.append(f"{spec.run_id}: {problem}; rerunning")
-                record_path.unlink(missing_ok=True)
+                damaged[spec.run_id] = problem
             else:
                 complete.add(spec.run_id)
-        return complete, problems
+        return complete, damaged
+
+    def check(self, specs: Iterable[RunSpec]) -> tuple[set[str], list[str]]:
+        """Which of ``specs`` are complete and intact, and a message for every damaged one (to be rerun).
+
+        Reads only: nothing is deleted or modified (a sweep overwrites a damaged run when it reruns it).
+        """
+        complete, damaged = self.inspect(specs)
+        return complete, [f"{run_id}: {why}; rerunning" for run_id, why in damaged.items()]
+
+    def damaged(self) -> dict[str, str]:
+        """run id -> why, for every run of the manifest whose files are damaged. Reads only."""
+        return self.inspect(self._manifest_specs())[1]
 
     def _damage(self, spec: RunSpec, data_path: Path, record_path: Path) -> str | None:
         """Why a recorded run cannot be trusted, or None if it is intact."""
         try:
             record = json.loads(record_path.read_text())
-        except json.JSONDecodeError:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return "corrupt completion record"
+        if not isinstance(record, dict):
+            return "corrupt completion record (not a JSON object)"
         if record.get("spec") != spec_to_dict(spec):
             return "recorded with other settings"
         try:
             data = data_path.read_bytes()
         except FileNotFoundError:
             return "Parquet file missing"
+        except OSError as error:
+            return f"Parquet file unreadable ({_one_line(error)})"
         if hashlib.sha256(data).hexdigest() != record.get("sha256"):
             return "Parquet file does not match its recorded hash (corrupt or edited)"
+        try:
+            rows = pq.ParquetFile(io.BytesIO(data)).metadata.num_rows
+        except (pa.ArrowException, ValueError, OSError) as error:
+            return f"Parquet file unreadable ({_one_line(error)})"
+        recorded = record.get("rows")
+        if rows != recorded:
+            return f"Parquet file has {rows} rows, its completion record says {recorded!r}"
         return None
+
+    def _manifest_specs(self) -> list[RunSpec]:
+        return [RunSpec(**spec) for spec in (self.manifest().get("runs") or {}).values()]
 
     def load_run(self, run_id: str) -> pd.DataFrame:
         """One stored run's rows."""
         return pd.read_parquet(self._paths(run_id)[0])
 
     def load(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """Completed runs' rows concatenated in manifest order (default: every intact run)."""
-        specs = [RunSpec(**spec) for spec in self.manifest()["runs"].values()]
-        complete, _ = self.check(specs)
-        wanted = [s.run_id for s in specs if s.run_id in complete and (run_ids is None or s.run_id in set(run_ids))]
+        """Completed, intact runs' rows concatenated in manifest order (default: every intact run)."""
+        specs = self._manifest_specs()
+        complete, _ = self.inspect(specs)
+        selected = None if run_ids is None else set(run_ids)
+        wanted = [s.run_id for s in specs if s.run_id in complete and (selected is None or s.run_id in selected)]
         if not wanted:
             return pd.DataFrame()
         return pd.concat([self.load_run(run_id) for run_id in wanted], ignore_index=True)
@@ -216,6 +410,6 @@ class ResultStore:
             try:
                 record = json.loads(path.read_text())
                 seconds[urllib.parse.unquote(path.stem)] = float(record["seconds"]) / int(record.get("shared_by", 1))
-            except (json.JSONDecodeError, KeyError, ValueError, ZeroDivisionError):
+            except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, ZeroDivisionError):
                 continue
         return seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from types import ModuleType
 from typing import Any
@@ -29,7 +30,11 @@ def load_experiment(name: str) -> ModuleType:
 
 
 def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dict[str, Any]:
-    """A scale's settings with CLI overrides (``None`` = keep the scale's value) applied and checked."""
+    """A scale's settings with overrides (``None`` = keep the scale's value) applied and checked.
+
+    Each override must have the type of the scale's value (:func:`check_override`); ``seeds`` must be
+    >= 1 and every cost must lie in [0, 1]. A bad value raises a one-line ValueError naming it.
+    """
     if scale not in module.SCALES:
         raise ValueError(f"unknown scale {scale!r} for {module.__name__}; available: {sorted(module.SCALES)}")
     settings = dict(module.SCALES[scale])
@@ -38,7 +43,7 @@ def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dic
             continue
         if key not in settings:
             raise ValueError(f"this experiment has no {key!r} setting to override; its settings: {sorted(settings)}")
-        settings[key] = value
+        settings[key] = check_override(key, value, settings[key])
     seeds = settings.get("seeds")
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ValueError(f"seeds must be an integer >= 1 (the number of seeds), got {seeds!r}")
@@ -46,3 +51,76 @@ def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dic
         if not 0.0 <= float(cost) <= 1.0:
             raise ValueError(f"costs must lie in [0, 1], got {cost!r}")
     return settings
+
+
+def check_override(key: str, value: Any, current: Any) -> Any:
+    """``value`` checked against the type of the scale's ``current`` value, and normalised (ints to floats).
+
+    int settings need an int (not a bool, not a float); float settings take any number but a bool; string
+    settings a string; bool settings a bool; dict settings a dict; list settings a non-empty list without
+    repeats whose elements follow the same rules as the scale's elements. A ``None`` scale value takes
+    anything.
+    """
+    if isinstance(current, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(
+                f"{key} must be a JSON list of {_kind_name(_element_kind(current))}s like the scale's "
+                f"{list(current)!r} (e.g. --set '{key}={_json_example(current)}'), got {value!r}"
+            )
+        if not value:
+            raise ValueError(f"{key} needs at least one value (a list like the scale's {list(current)!r}), got []")
+        kind = _element_kind(current)
+        checked = [_check_scalar(f"every element of {key}", item, kind) for item in value]
+        repeated = [item for i, item in enumerate(checked) if item in checked[:i]]
+        if repeated:
+            raise ValueError(f"{key} lists {repeated[0]!r} more than once; give each value once")
+        return checked
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise ValueError(f"{key} must be a JSON object like the scale's {current!r}, got {value!r}")
+        return value
+    if current is None:
+        return value
+    return _check_scalar(key, value, _scalar_kind(current))
+
+
+def _scalar_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return None
+
+
+def _element_kind(values: list | tuple) -> str | None:
+    """The kind every element of ``values`` shares (ints and floats mixed = float); None if mixed or empty."""
+    kinds = {_scalar_kind(v) for v in values}
+    if kinds == {"int", "float"}:
+        return "float"
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _kind_name(kind: str | None) -> str:
+    return {"bool": "boolean", "int": "integer", "float": "number", "str": "string", None: "value"}[kind]
+
+
+def _json_example(values: list | tuple) -> str:
+    return json.dumps(list(values)[:2])
+
+
+def _check_scalar(what: str, value: Any, kind: str | None) -> Any:
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        None: True,
+    }[kind]
+    if not ok:
+        article = "an" if kind == "int" else "a"
+        raise ValueError(f"{what} must be {article} {_kind_name(kind)}, got {value!r}")
+    return float(value) if kind == "float" else value

@@ -1,0 +1,158 @@
+"""The CLI: every usage error exits 2 with one line on stderr before anything is written; overrides work."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cli
+from benchmarks.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+# sagiv2018 at smoke scale with one agent: 2 runs of the fast LearningCurves env.
+SMOKE = ["run", "sagiv2018", "--scale", "smoke", "--jobs", "1", "--no-progress"]
+
+
+def refused(argv: list[str], capsys) -> str:
+    """Run ``argv``; assert exit 2 with exactly one line on stderr; return that line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        ["--set", "seeds=1", "--agents", "serial"],
+        ["--set", "costs=[0,1]", "--agents", "serial"],
+        ["--set", 'agents=["serial", "parallel"]'],
+    ],
+    ids=["seeds", "costs", "agents"],
+)
+def test_set_overrides_the_options_keys_alone(override, tmp_path):
+    assert main([*SMOKE, *override, "--out", str(tmp_path / "out")]) == 0
+    settings = json.loads((tmp_path / "out" / "manifest.json").read_text())["settings"]
+    key, _, value = override[1].partition("=")
+    assert settings[key] == json.loads(value)
+
+
+def test_set_override_is_normalised_to_the_settings_type(tmp_path):
+    assert main([*SMOKE, "--set", "costs=[0,1]", "--agents", "serial", "--out", str(tmp_path)]) == 0
+    costs = json.loads((tmp_path / "manifest.json").read_text())["settings"]["costs"]
+    assert costs == [0.0, 1.0] and all(isinstance(c, float) for c in costs)
+
+
+REFUSED = {
+    "option and --set conflict": (["run", "fig5", "--seeds", "2", "--set", "seeds=3"], "conflict"),
+    "--set twice": (["run", "fig5", "--set", "horizon=5", "--set", "horizon=6"], "more than once"),
+    "empty --costs": (["run", "sagiv2018", "--costs", ""], "--costs needs at least one cost in [0, 1]"),
+    "empty --agents": (["run", "sagiv2018", "--agents", ""], "--agents needs at least one agent"),
+    "empty list via --set": (["run", "sagiv2018", "--set", "costs=[]"], "costs needs at least one value"),
+    "float for an int": (["run", "fig5", "--set", "horizon=2.7"], "horizon must be an integer, got 2.7"),
+    "bool for an int": (["run", "fig5", "--set", "horizon=true"], "horizon must be an integer, got True"),
+    "float seeds": (["run", "fig5", "--set", "seeds=1.0"], "seeds must be an integer"),
+    "bool in a float list": (["run", "fig5", "--set", "costs=[true]"], "every element of costs must be a number"),
+    "float in an int list": (["run", "sagiv2018", "--set", "parallel_midpoints=[200.5]"],
+                             "every element of parallel_midpoints must be an integer"),
+    "scalar for a list": (["run", "fig5", "--set", "costs=0.5"], "costs must be a JSON list of numbers"),
+    "bare string for a list": (["run", "fig5", "--set", "agents=[serial,ucb1]"],
+                               "agents must be a JSON list of strings"),
+    "number in a string list": (["run", "fig5", "--set", "agents=[1]"], "every element of agents must be a string"),
+    "repeated list value": (["run", "sagiv2018", "--costs", "0.1,0.1"], "costs lists 0.1 more than once"),
+    "bool for a float": (["run", "seq_tasks", "--set", "criterion=false"], "criterion must be a number"),
+    "string for a dict": (["run", "seq_tasks", "--set", "env=big"], "env must be a JSON object"),
+    "unknown key": (["run", "fig5", "--set", "nope=1"], "no 'nope' setting to override"),
+    "invalid env setting": (["run", "fig5", "--scale", "smoke", "--set", "horizon=-5"], "horizon"),
+    "jobs 0": (["run", "sagiv2018", "--jobs", "0"], "--jobs must be -1 (all cores) or an integer >= 1, got 0"),
+    "jobs -2": (["run", "sagiv2018", "--jobs", "-2"], "--jobs must be -1"),
+    "jobs not a number": (["run", "sagiv2018", "--jobs", "many"], "argument --jobs: invalid int value"),
+    "missing module": (["run", "sagiv2018", "--agents", "no_such_module_xyz:Agent"],
+                       "cannot load agent 'no_such_module_xyz:Agent'"),
+    "missing class": (["run", "sagiv2018", "--agents", "agents.baselines:NoSuchAgent"],
+                      "cannot load agent 'agents.baselines:NoSuchAgent'"),
+    "not an agent": (["run", "sagiv2018", "--agents", "pathlib:Path"], "'pathlib:Path' must be a class with"),
+    "no subcommand": ([], "required"),
+}
+
+
+@pytest.mark.parametrize(("argv", "message"), REFUSED.values(), ids=REFUSED.keys())
+def test_usage_errors_exit_2_with_one_line_before_writing_anything(argv, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    line = refused([*argv, "--out", str(out)] if argv else argv, capsys)
+    assert message in line
+    assert not out.exists(), "a refused command must not create --out"
+
+
+def test_out_naming_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("not a directory")
+    line = refused([*SMOKE, "--agents", "serial", "--out", str(target)], capsys)
+    assert "is a file, not a directory" in line
+    assert target.read_text() == "not a directory"
+    line = refused([*SMOKE, "--agents", "serial", "--out", str(target / "sub")], capsys)
+    assert "is a file" in line
+
+
+def test_agent_module_with_an_import_error_is_refused(tmp_path, capsys, monkeypatch):
+    (tmp_path / "broken_mod.py").write_text("def broken(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    line = refused([*SMOKE, "--agents", "broken_mod:Agent", "--out", str(tmp_path / "out")], capsys)
+    assert "cannot load agent 'broken_mod:Agent' (SyntaxError" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_scheduler_without_dask_distributed_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import fails as if not installed
+    line = refused([*SMOKE, "--agents", "serial", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "o")],
+                   capsys)
+    assert "--scheduler needs dask.distributed" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreachable_scheduler_is_refused(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT_S", 1.0)
+    line = refused([*SMOKE, "--agents", "serial", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")],
+                   capsys)
+    assert "no Dask scheduler answers at 'tcp://127.0.0.1:9' within 1 s" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_main_puts_the_working_directory_on_the_import_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    main(["list"])
+    assert sys.path[0] == str(tmp_path)
+
+
+MY_AGENT = """
+from agents.baselines import RandomAgent
+
+
+class MyAgent(RandomAgent):
+    name = "mine"
+"""
+
+
+@pytest.mark.slow
+def test_console_script_finds_an_agent_module_in_the_working_directory(tmp_path):
+    (tmp_path / "myagent.py").write_text(textwrap.dedent(MY_AGENT))
+    script = Path(sys.executable).parent / "tradeoff-bench"
+    if not script.exists():
+        pytest.skip("the console script is not installed in this environment")
+    # PYTHONPATH names the repository only (so this checkout is the one imported); the agent module lies
+    # in the working directory, which only main() itself puts on the import path.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [str(script), "run", "sagiv2018", "--scale", "smoke", "--agents", "myagent:MyAgent", "--jobs", "1",
+         "--no-progress", "--out", str(tmp_path / "out")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 runs done, 0 already complete, 0 failed" in result.stdout
