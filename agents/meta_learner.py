@@ -61,7 +61,7 @@ class MetaLearnerAgent(BaseAgent):
     it; the others are redrawn every ``redraw_every`` trials — so a late-rising hypothesis is tested by
     a run of picks instead of being abandoned after a few zero rewards), and a prior on ceilings near 1.
 
-    Known limit (benchmarks/bench_meta_learner.py prints the figures): a strategy whose rewards stay at
+    Known limit (benchmarks/scripts/bench_meta_learner.py prints the figures): a strategy whose rewards stay at
     ~0 for hundreds of picks cannot be told from a flat one until then, and a serial curve's ceiling
     (hence the cost) is identified only after its inflection. On the default LearningCurves instance
     (τ = 1000, parallel silent for its first ~250 picks) no choice made on evidence can reach 0.9 of

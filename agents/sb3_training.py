@@ -15,7 +15,7 @@ so no recurrent policy (sb3-contrib) is added: memory would not add information,
 Representable is not learned, though: at budgets of a few hundred thousand steps PPO and DQN settle on
 the best fixed strategy *on average over costs* (serial on the default instance) and do not switch when
 the cost is high — the per-step advantage of committing early is small against the return's spread over
-costs (``benchmarks/bench_sb3.py`` measures it). The summary also cannot extrapolate a curve the agent
+costs (``benchmarks/scripts/bench_sb3.py`` measures it). The summary also cannot extrapolate a curve the agent
 has barely sampled; the model-based meta-learner does that with its curve posterior.
 
 Randomness: SB3 seeds the global ``random``/NumPy/torch generators when a model is built or loaded with a
