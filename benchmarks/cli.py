@@ -105,10 +105,18 @@ def main(argv: list[str] | None = None) -> int:
             print(write_report(args.results_dir))
             return 0
         specs, manifest, out = _prepare(args)  # every check; writes nothing
-        return _run(args, specs, manifest, out)
     except (ValueError, StoreError) as error:
-        print(f"tradeoff-bench: error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
+        return _usage_error(error)
+    try:
+        return _run(args, specs, manifest, out)
+    except StoreError as error:  # another sweep took the directory meanwhile
+        return _usage_error(error)
+
+
+def _usage_error(error: Exception) -> int:
+    """Print ``error`` as one line on stderr; the usage-error exit status."""
+    print(f"tradeoff-bench: error: {' '.join(str(error).split())}", file=sys.stderr)
+    return 2
 
 
 def _import_from_cwd() -> None:
@@ -233,6 +241,16 @@ def _check_scheduler(address: str) -> None:
         raise UsageError(
             "--scheduler needs dask.distributed, which is not installed: pip install 'tradeoff-gym[cluster]', "
             "or drop --scheduler to run locally"
+        ) from None
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except (ImportError, ValueError, TypeError) as error:
+        raise UsageError(
+            f"--scheduler {address!r} is not a scheduler address ({error}); give tcp://HOST:PORT"
         ) from None
     try:
         client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s", set_as_default=False)

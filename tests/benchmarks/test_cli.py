@@ -124,6 +124,13 @@ def test_unreachable_scheduler_is_refused(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "o").exists()
 
 
+def test_malformed_scheduler_address_is_refused(tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    line = refused([*SMOKE, "--agents", "serial", "--scheduler", "nonsense", "--out", str(tmp_path / "o")], capsys)
+    assert "--scheduler 'nonsense' is not a scheduler address" in line and "tcp://HOST:PORT" in line
+    assert not (tmp_path / "o").exists()
+
+
 def test_main_puts_the_working_directory_on_the_import_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
