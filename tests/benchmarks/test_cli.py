@@ -72,11 +72,10 @@ REFUSED = {
     "jobs 0": (["run", "sagiv2018", "--jobs", "0"], "--jobs must be -1 (all cores) or an integer >= 1, got 0"),
     "jobs -2": (["run", "sagiv2018", "--jobs", "-2"], "--jobs must be -1"),
     "jobs not a number": (["run", "sagiv2018", "--jobs", "many"], "argument --jobs: invalid int value"),
-    "missing module": (["run", "sagiv2018", "--agents", "no_such_module_xyz:Agent"],
-                       "cannot load agent 'no_such_module_xyz:Agent'"),
+    "missing module": (["run", "sagiv2018", "--agents", "no_such_module_xyz:Agent"], "'no_such_module_xyz:Agent'"),
     "missing class": (["run", "sagiv2018", "--agents", "agents.baselines:NoSuchAgent"],
-                      "cannot load agent 'agents.baselines:NoSuchAgent'"),
-    "not an agent": (["run", "sagiv2018", "--agents", "pathlib:Path"], "'pathlib:Path' must be a class with"),
+                      "'agents.baselines:NoSuchAgent'"),
+    "not an agent": (["run", "sagiv2018", "--agents", "pathlib:Path"], "'pathlib:Path'"),
     "no subcommand": ([], "required"),
 }
 
