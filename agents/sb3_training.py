@@ -31,7 +31,6 @@ import dataclasses
 import json
 import os
 import random
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 import envs  # noqa: F401  (registers the environment ids)
 from envs.interface import CostSpec, check_cost
 from learners.checks import check_int, check_positive_int
+from learners.files import atomic_write
 
 #: SB3 algorithms an agent can be trained with / loaded as, by lower-case name.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
@@ -242,18 +242,8 @@ def save_policy(trained: TrainedPolicy, path: str | os.PathLike) -> Path:
         "training_episodes": int(trained.episode_returns.size),
         "stable_baselines3": stable_baselines3.__version__,
     }
-    for target, write in (
-        (path, lambda f: trained.model.save(f)),
-        (metadata_path(path), lambda f: f.write(json.dumps(meta, indent=2, default=repr).encode())),
-    ):
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                write(handle)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    atomic_write(path, trained.model.save)
+    atomic_write(metadata_path(path), lambda f: f.write(json.dumps(meta, indent=2, default=repr).encode()))
     return path
 
 

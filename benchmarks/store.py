@@ -36,9 +36,6 @@ import hashlib
 import io
 import json
 import os
-import re
-import socket
-import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -49,46 +46,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.experiment import RunSpec
+from learners.files import HOST, atomic_write_bytes, temp_file_owner  # noqa: F401  (the one atomic write)
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no lock (documented limitation)
     fcntl = None  # type: ignore[assignment]
 
-#: This host's name as it appears in temporary file names (letters, digits and '-' only).
-HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
-_TEMP = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.tmp$")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader (or a crash) never sees a partial file.
-
-    The temporary file lives next to ``path`` and carries this host's name and process id, so that a
-    later sweep can tell a dead writer's leftover from a live writer's file (:func:`remove_stale_temp_files`).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{HOST}.{os.getpid()}.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_json(path: Path, payload: Any) -> None:
     """Atomically write ``payload`` as indented JSON."""
     atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode())
-
-
-def temp_file_owner(path: Path) -> tuple[str, int] | None:
-    """(host, pid) of the process that wrote temporary file ``path``, or None if it is not one of ours."""
-    match = _TEMP.match(Path(path).name)
-    return (match["host"], int(match["pid"])) if match else None
 
 
 def process_alive(pid: int) -> bool:

@@ -8,8 +8,7 @@ import pkgutil
 from types import ModuleType
 from typing import Any
 
-REQUIRED = ("DESCRIPTION", "SCALES", "runs", "analyze")
-OVERRIDABLE = ("seeds", "agents", "costs")
+REQUIRED = ("DESCRIPTION", "SCALES", "runs", "analyze", "score")
 
 
 def experiment_names() -> list[str]:
