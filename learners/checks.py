@@ -19,7 +19,7 @@ def check_choice(value: str, allowed: Sequence[str], field: str) -> str:
 
 def check_int(value: int, field: str, low: int) -> int:
     """Raise a ValueError naming ``field`` unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
     return int(value)
 
@@ -30,19 +30,21 @@ def check_positive_int(value: int, field: str) -> int:
 
 
 def check_number(
-    value: float, field: str, low: float, high: float | None = None, *, low_open: bool = False
+    value: float, field: str, low: float, high: float | None = None, *, low_open: bool = False, high_open: bool = False
 ) -> float:
-    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in [low, high] (or (low, …)).
+    """Raise a ValueError naming ``field`` unless ``value`` is a finite number in [low, high] (bools refused).
 
-    ``high=None`` means no upper bound; ``low_open`` excludes ``low`` itself. Returns the value as a float.
+    ``high=None`` means no upper bound; ``low_open`` / ``high_open`` exclude ``low`` / ``high`` themselves.
+    Returns the value as a float.
     """
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
     bad_low = number <= low if low_open else number < low
-    if isinstance(value, bool) or not np.isfinite(number) or bad_low or (high is not None and number > high):
-        upper = "inf)" if high is None else f"{high}]"
+    bad_high = high is not None and (number >= high if high_open else number > high)
+    if isinstance(value, (bool, np.bool_)) or not np.isfinite(number) or bad_low or bad_high:
+        upper = "inf)" if high is None else f"{high}{')' if high_open else ']'}"
         raise ValueError(f"{field} must lie in {'(' if low_open else '['}{low}, {upper}, got {value!r}")
     return number
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from learners.checks import check_choice, check_int, check_number
 from learners.partition import check_overlap, mask_task_weights, partition_masks
 
 TASK_INITS: tuple[str, ...] = ("high", "small")
@@ -48,16 +49,14 @@ class NetworkConfig:
 
     def __post_init__(self) -> None:
         for name in ("conv_channels", "hidden_units"):
-            value = tuple(getattr(self, name))
+            value = getattr(self, name)
+            value = tuple(value) if isinstance(value, (tuple, list)) else ()
             if not value or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 4 for v in value):
                 raise ValueError(f"{name} must be a non-empty tuple of integers >= 4, got {getattr(self, name)!r}")
             object.__setattr__(self, name, value)
-        if isinstance(self.gps_units, bool) or not isinstance(self.gps_units, int) or self.gps_units < 4:
-            raise ValueError(f"gps_units must be an integer >= 4, got {self.gps_units!r}")
-        if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and 0.0 < self.beta <= 20.0):
-            raise ValueError(f"beta must be a number in (0, 20], got {self.beta!r}")
-        if self.task_init not in TASK_INITS:
-            raise ValueError(f"task_init must be one of {list(TASK_INITS)}, got {self.task_init!r}")
+        check_int(self.gps_units, "gps_units", 4)
+        object.__setattr__(self, "beta", check_number(self.beta, "beta", 0.0, 20.0, low_open=True))
+        check_choice(self.task_init, TASK_INITS, "task_init")
         object.__setattr__(self, "overlap", check_overlap(self.overlap))
 
     def check_image_size(self, image_size: int) -> None:

@@ -8,9 +8,9 @@ used by no task). So any two tasks share exactly the ``round(o·n)`` common unit
 
 from __future__ import annotations
 
-import math
-
 import torch
+
+from learners.checks import check_number
 
 
 def check_overlap(overlap: float | None, field: str = "overlap") -> float | None:
@@ -18,12 +18,9 @@ def check_overlap(overlap: float | None, field: str = "overlap") -> float | None
     if overlap is None:
         return None
     try:
-        value = float(overlap)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} must be None or a number in [0, 1], got {overlap!r}") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"{field} must be None (learned task weights) or lie in [0, 1], got {overlap!r}")
-    return value
+        return check_number(overlap, field, 0.0, 1.0)
+    except ValueError:
+        raise ValueError(f"{field} must be None (learned task weights) or lie in [0, 1], got {overlap!r}") from None
 
 
 def partition_masks(n_units: int, n_tasks: int, overlap: float) -> torch.Tensor:

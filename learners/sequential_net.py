@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from learners.checks import check_positive_int
+from learners.checks import check_bool, check_number, check_positive_int
+from learners.threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class SequentialNetConfig:
 
     ``channels`` filters per conv block (each block halves the image side), ``hidden`` units per fully
     connected layer after the task concatenation, ``n_tasks`` the one-hot width, ``image_size`` the input
-    side in pixels (divisible by ``2 ** len(channels)``), ``learning_rate`` Adam's step size.
+    side in pixels (divisible by ``2 ** len(channels)``), ``batch_norm`` after each conv, ``learning_rate``
+    Adam's step size, ``threads`` torch's intra-op thread count while the learner works (see
+    :mod:`learners.threads`: fixed for bit-identical replays and fork safety; the caller's count is restored).
     """
 
     channels: tuple[int, ...] = (8, 16, 32)
@@ -32,23 +35,25 @@ class SequentialNetConfig:
     image_size: int = 24
     batch_norm: bool = True
     learning_rate: float = 1e-3
+    threads: int = 1
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         for name in ("channels", "hidden"):
-            values = tuple(getattr(self, name))
+            values = getattr(self, name)
+            values = tuple(values) if isinstance(values, (tuple, list)) else ()
             valid = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values)
             if not values or not valid:
                 raise ValueError(f"{name} must be a non-empty sequence of integers >= 1, got {getattr(self, name)!r}")
             set_(self, name, tuple(int(v) for v in values))
-        for name in ("n_tasks", "image_size"):
+        for name in ("n_tasks", "image_size", "threads"):
             check_positive_int(getattr(self, name), name)
+        check_bool(self.batch_norm, "batch_norm")
         if self.image_size % (2 ** len(self.channels)):
             raise ValueError(
                 f"image_size must be divisible by 2**len(channels) = {2 ** len(self.channels)}, got {self.image_size}"
             )
-        if not (np.isfinite(self.learning_rate) and 0 < self.learning_rate <= 1):
-            raise ValueError(f"learning_rate must lie in (0, 1], got {self.learning_rate!r}")
+        set_(self, "learning_rate", check_number(self.learning_rate, "learning_rate", 0.0, 1.0, low_open=True))
 
     @property
     def trunk_features(self) -> int:
@@ -110,13 +115,18 @@ class SequentialLearner:
 
     def __init__(self, config: SequentialNetConfig, generator: torch.Generator) -> None:
         self.config = config
-        self.net = SequentialNet(config, generator)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate)
+        with torch_threads(config.threads):
+            self.net = SequentialNet(config, generator)
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate)
 
     def train_batch(self, images: torch.Tensor, tasks: torch.Tensor, targets: torch.Tensor) -> float:
         """One Adam step on ``(B, 3, H, W)`` images, ``(B,)`` task ids, ``(B,)`` 0/1 targets; returns the loss."""
         if not (images.shape[0] == tasks.shape[0] == targets.shape[0]):
             raise ValueError(f"batch sizes differ: {images.shape[0]}, {tasks.shape[0]}, {targets.shape[0]}")
+        with torch_threads(self.config.threads):
+            return self._train_batch(images, tasks, targets)
+
+    def _train_batch(self, images: torch.Tensor, tasks: torch.Tensor, targets: torch.Tensor) -> float:
         self.net.train()
         logits = self.net(images, tasks)  # (B,)
         loss = nn.functional.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
@@ -125,13 +135,16 @@ class SequentialLearner:
         self.optimizer.step()
         return float(loss.detach())
 
-    @torch.no_grad()
     def balanced_accuracy(self, images: torch.Tensor, labels: torch.Tensor, tasks: torch.Tensor) -> np.ndarray:
         """Balanced hold-out accuracy (mean of yes- and no-recall) of every task in ``tasks``.
 
         ``images`` ``(N, 3, H, W)``, ``labels`` ``(N, K)`` bool answers of the ``K`` tasks, ``tasks`` ``(K,)`` ids.
         The trunk runs once (batch-norm in eval mode); each task only re-runs the small head. Returns ``(K,)``.
         """
+        with torch_threads(self.config.threads), torch.no_grad():
+            return self._balanced_accuracy(images, labels, tasks)
+
+    def _balanced_accuracy(self, images: torch.Tensor, labels: torch.Tensor, tasks: torch.Tensor) -> np.ndarray:
         self.net.eval()
         features = self.net.features(images)  # (N, F)
         n, k = labels.shape

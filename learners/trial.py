@@ -11,7 +11,6 @@ every task sees the same ``batch_size`` examples either way.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,11 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from learners.checks import check_positive_int
+from learners.checks import check_choice, check_number, check_positive_int
 from learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
 from learners.gated_network import GatedNetwork, NetworkConfig
 from learners.probes import ProbeResult, probe
-from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule, check_schedule, task_vector
+from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule, task_vector
+from learners.threads import torch_threads
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 Optimizer = Literal["adam", "sgd"]
@@ -35,7 +35,10 @@ class LearnerConfig:
 
     ``batch_size`` examples per trial (the same for every regimen); ``optimizer`` ``"adam"`` or ``"sgd"``
     (momentum 0.9); ``lr`` its learning rate; ``device`` a torch device string (``"cpu"``, ``"cuda"``);
-    ``chunk`` trials of data generated at once (speed only: the stream is the same for any value).
+    ``chunk`` trials of data generated at once (speed only: the stream is the same for any value);
+    ``threads`` torch's intra-op thread count while the learner works (building, trials, probes; the caller's
+    count is restored after each): fixed so a run replays bit-identically whatever the caller's setting, and
+    1 by default so a forked worker never waits on an inherited thread pool (:mod:`learners.threads`).
     """
 
     world: DroneWorldConfig = field(default_factory=DroneWorldConfig)
@@ -45,19 +48,16 @@ class LearnerConfig:
     lr: float = 5e-4
     device: str = "cpu"
     chunk: int = 32
+    threads: int = 1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.world, DroneWorldConfig):
-            raise ValueError(f"world must be a DroneWorldConfig, got {self.world!r}")
-        if not isinstance(self.network, NetworkConfig):
-            raise ValueError(f"network must be a NetworkConfig, got {self.network!r}")
+        _check_part(self.world, DroneWorldConfig, "world")
+        _check_part(self.network, NetworkConfig, "network")
         self.network.check_image_size(self.world.image_size)
-        for name in ("batch_size", "chunk"):
+        for name in ("batch_size", "chunk", "threads"):
             check_positive_int(getattr(self, name), name)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        check_choice(self.optimizer, OPTIMIZERS, "optimizer")
+        object.__setattr__(self, "lr", check_number(self.lr, "lr", 0.0, low_open=True))
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError):
@@ -74,6 +74,8 @@ class LearnerConfig:
         if unknown:
             raise ValueError(f"unknown learner setting(s) {unknown}; allowed: {sorted(own | world | net)}")
         mine = {k: v for k, v in changes.items() if k in own}
+        _check_part(mine.get("world", self.world), DroneWorldConfig, "world")
+        _check_part(mine.get("network", self.network), NetworkConfig, "network")
         world_changes = {k: v for k, v in changes.items() if k in world and k not in own}
         net_changes = {k: v for k, v in changes.items() if k in net and k not in own}
         return dataclasses.replace(
@@ -82,6 +84,12 @@ class LearnerConfig:
             world=dataclasses.replace(mine.get("world", self.world), **world_changes),
             network=dataclasses.replace(mine.get("network", self.network), **net_changes),
         )
+
+
+def _check_part(value: object, kind: type, field: str) -> None:
+    """Raise a ValueError naming ``field`` unless ``value`` is a ``kind`` instance."""
+    if not isinstance(value, kind):
+        raise ValueError(f"{field} must be a {kind.__name__} (or set its fields by name), got {value!r}")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -107,9 +115,14 @@ class TaskLearner:
     """
 
     def __init__(self, config: LearnerConfig, seed: int) -> None:
-        self.config = cfg = config
+        self.config = config
+        with torch_threads(config.threads):
+            self._build(int(seed))
+
+    def _build(self, seed: int) -> None:
+        cfg = self.config
         self.device = torch.device(cfg.device)
-        gens = _generators(int(seed))
+        gens = _generators(seed)
         self._probe_seed = int(gens["probe"].initial_seed())
         self.world = DroneWorld(cfg.world, gens["world"])
         self.stream = DataStream(self.world, gens["data"], cfg.batch_size, cfg.chunk)
@@ -133,7 +146,8 @@ class TaskLearner:
 
     def next_batch(self) -> DroneBatch:
         """The next batch of the data stream, on the learner's device."""
-        return self.stream.next_batch().to(self.device)
+        with torch_threads(self.config.threads):
+            return self.stream.next_batch().to(self.device)
 
     def _pass_spec(self, tasks: tuple[int, ...]) -> tuple[torch.Tensor, tuple[int | None, int | None]]:
         """(task vector ``(n_tasks,)``, task answered at the location and object heads or None) for a pass."""
@@ -171,7 +185,11 @@ class TaskLearner:
 
     def trial(self, schedule: Schedule) -> np.ndarray:
         """Run one trial with ``schedule`` (answer, score, train per pass); ``(n_tasks,)`` accuracies in [0, 1]."""
-        batch = self.next_batch()
+        with torch_threads(self.config.threads):
+            return self._trial(schedule)
+
+    def _trial(self, schedule: Schedule) -> np.ndarray:
+        batch = self.stream.next_batch().to(self.device)
         opt = self.optimizer
         corrects, losses = [], []
         for tasks in schedule:
@@ -200,16 +218,12 @@ class TaskLearner:
         """
         if self._probe_set is None or len(self._probe_set) != n:
             generator = torch.Generator().manual_seed(self._probe_seed)
-            self._probe_set = self.world.sample(n, generator).to(self.device)
+            with torch_threads(self.config.threads):
+                self._probe_set = self.world.sample(n, generator).to(self.device)
         return self._probe_set
 
     def probe(self, n: int = 256) -> ProbeResult:
         """Probe the network on the ``n``-example probe set: serial/parallel execution error, layer correlations."""
-        return probe(self.network, self.probe_set(n))
+        with torch_threads(self.config.threads):
+            return probe(self.network, self.probe_set(n))
 
-
-def check_learner_schedules(schedules: dict[str, Schedule]) -> dict[str, Schedule]:
-    """Validate a name → schedule table (every schedule runs each task once, in valid passes)."""
-    if not isinstance(schedules, dict) or not schedules:
-        raise ValueError(f"schedules must be a non-empty dict of name -> schedule, got {schedules!r}")
-    return {name: check_schedule(s, f"schedules[{name!r}]") for name, s in schedules.items()}

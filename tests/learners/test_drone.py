@@ -50,6 +50,19 @@ def test_labels_agree_with_the_inputs():
     assert set(obj.tolist()) == {0, 1, 2, 3} and set(img_cell.tolist()) == set(range(9))
 
 
+@pytest.mark.parametrize(("image_size", "grid", "sprite_size"), [(24, 3, 9), (16, 2, 7)])
+def test_at_the_largest_jitter_allowed_the_object_stays_in_its_cell(image_size, grid, sprite_size):
+    config = DroneWorldConfig(image_size=image_size, grid=grid, sprite_size=sprite_size, jitter=3)
+    assert config.max_jitter == 3  # ⌊(cell − 1) / 2⌋ with cell = 8 px
+    batch = DroneWorld(config, torch.Generator().manual_seed(0)).sample(2000, torch.Generator().manual_seed(1))
+    img = batch.image[:, 0]
+    deviation = (img - img.median(dim=2, keepdim=True).values).abs()
+    cell = image_size // grid
+    salience = deviation.view(-1, grid, cell, grid, cell).sum(dim=(2, 4)).flatten(1)  # (n, L)
+    # The labelled image cell is the most salient one nearly always (at jitter 50, about 12 % of the time).
+    assert (salience.argmax(1) == batch.labels[:, 2]).float().mean() > 0.9
+
+
 def test_region_map_covers_every_type_evenly():
     counts = torch.bincount(world(3, grid=4).region_type, minlength=4)
     assert counts.tolist() == [4, 4, 4, 4]
@@ -83,7 +96,13 @@ def test_input_noise_perturbs_inputs_but_not_labels():
         ({"input_noise": -0.1}, "input_noise"),
         ({"scales": (1.0, 0.5)}, "scales"),
         ({"sprite_size": 2}, "sprite_size"),
-    ],
+        ({"jitter": 4}, r"jitter must lie in \[0, 3\] pixels for image_size=24, grid=3"),
+        ({"jitter": 50}, r"jitter must lie in \[0, 3\]"),
+        ({"image_size": 16, "grid": 3, "sprite_size": 5, "jitter": 3}, r"jitter must lie in \[0, 2\]"),
+        ({"jitter": -1}, "jitter"),
+    ]
+    + [({name: True}, name) for name in ("jitter", "region_match", "input_noise", "gps_noise", "grid", "n_types")]
+    + [({"scales": (True, True)}, "scales"), ({"scales": 1.0}, "scales"), ({"image_size": 24.0}, "image_size")],
 )
 def test_bad_world_settings_name_the_field(settings, field):
     with pytest.raises(ValueError, match=field):

@@ -64,6 +64,12 @@ def test_image_too_small_for_the_conv_stack_is_rejected():
         ({"hidden_units": ()}, "hidden_units"),
         ({"conv_channels": (8, 2)}, "conv_channels"),
         ({"gps_units": 0}, "gps_units"),
+        ({"gps_units": True}, "gps_units"),
+        ({"beta": True}, r"beta must lie in \(0.0, 20.0\]"),
+        ({"beta": 25.0}, "beta"),
+        ({"overlap": True}, "overlap"),
+        ({"conv_channels": 8}, "conv_channels"),
+        ({"hidden_units": (64, True)}, "hidden_units"),
     ],
 )
 def test_bad_network_settings_name_the_field(settings, field):

@@ -53,11 +53,32 @@ def test_balanced_accuracy_is_the_mean_of_yes_and_no_recall():
         ({"image_size": 20}, "image_size"),
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"n_tasks": 0}, "n_tasks"),
+        ({"learning_rate": True}, r"learning_rate must lie in \(0.0, 1.0\]"),
+        ({"batch_norm": "yes"}, "batch_norm must be True or False"),
+        ({"threads": 0}, "threads"),
+        ({"channels": 8}, "channels"),
+        ({"hidden": (16, True)}, "hidden"),
     ],
 )
 def test_bad_config_names_the_field(settings, field):
     with pytest.raises(ValueError, match=field):
         SequentialNetConfig(**settings)
+
+
+def test_training_and_scoring_run_under_the_learners_thread_count():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        config = SequentialNetConfig(n_tasks=2, channels=(4,), hidden=(8,), image_size=24)
+        learner = SequentialLearner(config, torch.Generator().manual_seed(0))
+        images = torch.rand(8, 3, 24, 24, generator=torch.Generator().manual_seed(1))
+        seen = []
+        learner.net.trunk.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+        learner.train_batch(images, torch.zeros(8, dtype=torch.long), torch.ones(8))
+        learner.balanced_accuracy(images, torch.ones(8, 2, dtype=torch.bool), torch.arange(2))
+        assert seen == [1, 1] and torch.get_num_threads() == 2  # a training pass and a scoring pass
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.slow

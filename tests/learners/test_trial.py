@@ -82,11 +82,42 @@ def test_nan_loss_stops_with_a_clear_error():
         ({"batch_size": 0}, "batch_size"),
         ({"device": "tpu9"}, "device"),
         ({"momentum": 0.9}, "unknown learner setting"),
+        ({"lr": True}, r"lr must lie in \(0.0, inf\)"),
+        ({"lr": float("inf")}, "lr"),
+        ({"batch_size": True}, "batch_size"),
+        ({"threads": 0}, "threads must be an integer >= 1"),
+        ({"threads": True}, "threads"),
+        ({"world": "x"}, "world must be a DroneWorldConfig"),
+        ({"world": 42, "jitter": 0}, "world must be a DroneWorldConfig"),
+        ({"network": 42}, "network must be a NetworkConfig"),
+        ({"network": None, "beta": 2.0}, "network must be a NetworkConfig"),
+        ({"jitter": 9}, r"jitter must lie in \[0, 3\]"),
     ],
 )
 def test_bad_learner_settings_name_the_field(settings, field):
     with pytest.raises(ValueError, match=field):
         SMALL.replace(**settings)
+
+
+def test_the_learner_works_under_its_own_thread_count_and_restores_the_callers(monkeypatch):
+    before = torch.get_num_threads()
+    original, seen = torch.nn.functional.cross_entropy, []
+
+    def spy(*args, **kwargs):  # records the thread count every training pass runs with
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", spy)
+    try:
+        torch.set_num_threads(2)  # the caller's setting
+        learner = TaskLearner(SMALL, seed=0)  # threads=1 by default
+        learner.trial(SERIAL_SCHEDULE)
+        assert seen == [1, 1, 1, 1, 1, 1, 1, 1]  # 4 passes × 2 heads, all with the learner's count
+        assert torch.get_num_threads() == 2  # the caller's count is back
+        learner.probe(16)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_layer_correlations_of_identical_tasks_are_one():
