@@ -1,4 +1,21 @@
-"""Registers the tradeoff-gym environment ids with Gymnasium on import (string entry points)."""
+"""Registers the tradeoff-gym environment ids with Gymnasium on import (string entry points).
+
+``import envs`` registers the ids in this process. A process that has not imported it — a
+``SubprocVecEnv``/``AsyncVectorEnv`` worker started with ``spawn`` or ``forkserver``, a pytest worker —
+finds them through Gymnasium's module prefix, which imports ``envs`` before looking the id up::
+
+    gym.make("envs:tradeoff/SerialParallel-v0", horizon=1000)
+    make_vec_env("envs:tradeoff/SerialParallel-v0", n_envs=4, vec_env_cls=SubprocVecEnv,
+                 vec_env_kwargs={"start_method": "forkserver"}, env_kwargs={"horizon": 1000})
+
+:func:`check_settings` validates the settings ``gym.make`` would get without building an environment or
+its data (each id's config builder is the one its constructor calls).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
@@ -10,6 +27,37 @@ ENV_IDS: dict[str, str] = {
     "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy",
 }
 
+#: Each id's config builder ``make_config(preset=..., config=None, **settings)``: what its constructor calls.
+CONFIG_BUILDERS: dict[str, str] = {
+    "tradeoff/LearningCurves-v0": "envs.learning_curves:make_config",
+    "tradeoff/SequentialTasks-v0": "envs.sequential:make_config",
+    "tradeoff/SerialParallel-v0": "envs.serial_parallel:make_config",
+    "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy_config",
+}
+
 for _env_id, _entry_point in ENV_IDS.items():
     if _env_id not in registry:
         register(id=_env_id, entry_point=_entry_point)
+
+
+def check_settings(env_id: str, **kwargs: Any) -> Any:
+    """Validate ``gym.make(env_id, **kwargs)``'s settings without building the env or its data; returns the config.
+
+    ``env_id`` may carry the ``envs:`` module prefix. ``kwargs`` are exactly what ``gym.make`` would get: the
+    env's settings (``preset`` and ``config`` included), ``render_mode`` (accepted by every env, ignored), and
+    ``gym.make``'s own ``max_episode_steps`` and ``disable_env_checker``. A bad setting raises a ValueError naming
+    the field, the value and what is allowed; an unknown id a ValueError listing :data:`ENV_IDS`.
+    """
+    name = env_id.partition(":")[2] if isinstance(env_id, str) and ":" in env_id else env_id
+    if name not in CONFIG_BUILDERS:
+        raise ValueError(f"env_id must be one of {sorted(ENV_IDS)} (optionally prefixed 'envs:'), got {env_id!r}")
+    settings = dict(kwargs)
+    settings.pop("render_mode", None)
+    steps = settings.pop("max_episode_steps", None)
+    if steps is not None and steps != -1 and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"max_episode_steps must be None, -1 (no TimeLimit) or an integer >= 1, got {steps!r}")
+    checker = settings.pop("disable_env_checker", None)
+    if checker is not None and not isinstance(checker, bool):
+        raise ValueError(f"disable_env_checker must be None, True or False, got {checker!r}")
+    module, _, function = CONFIG_BUILDERS[name].partition(":")
+    return getattr(importlib.import_module(module), function)(**settings)

@@ -10,10 +10,13 @@ All environments speak the same language to agents:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 
 # The interface agents see (strategies, reward rule, info keys) and the validators, re-exported for envs.
 from envs.interface import (  # noqa: F401
@@ -30,6 +33,41 @@ from envs.interface import (  # noqa: F401
     check_strategies,
 )
 from learners.checks import check_bool, check_choice, check_int, check_number, check_positive_int  # noqa: F401
+
+ConfigT = TypeVar("ConfigT")
+
+
+def given_config(config: Any, kind: type[ConfigT], preset: str, default_preset: str, settings: dict) -> ConfigT:
+    """Validate a ready-made ``config=`` argument: a ``kind`` instance, with no preset or settings beside it."""
+    if not isinstance(config, kind):
+        raise ValueError(f"config must be a {kind.__name__} (or pass settings by name instead), got {config!r}")
+    if settings:
+        raise ValueError(f"pass either config or individual settings, not both; got config and {sorted(settings)}")
+    if preset != default_preset:
+        raise ValueError(f"pass either config or preset, not both; got config and preset={preset!r}")
+    return config
+
+
+class HorizonSpec:
+    """Mixin: ``env.spec.max_episode_steps`` is the env's own episode length, ``config.horizon``.
+
+    ``gym.make`` sets ``env.unwrapped.spec`` to a spec without ``max_episode_steps`` (the ids register none, so
+    ``gym.make`` never adds a ``TimeLimit`` that would cut a longer horizon short); this setter keeps it with
+    ``max_episode_steps`` = the horizon the env was built with, so wrappers that read the spec (e.g.
+    ``gymnasium.wrappers.TimeAwareObservation``) see the true length. The env truncates there itself.
+    """
+
+    _spec: EnvSpec | None = None
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The spec ``gym.make`` gave this env, with ``max_episode_steps = config.horizon``."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: EnvSpec | None) -> None:
+        horizon = self.config.horizon  # type: ignore[attr-defined]
+        self._spec = None if spec is None else dataclasses.replace(spec, max_episode_steps=horizon)
 
 
 def draw_cost(cost: CostSpec, rng: np.random.Generator) -> float:

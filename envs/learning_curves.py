@@ -15,6 +15,7 @@ from envs.common import (
     SERIAL_PARALLEL,
     CostMode,
     CostSpec,
+    HorizonSpec,
     RewardRule,
     Strategy,
     SummaryObservation,
@@ -25,6 +26,7 @@ from envs.common import (
     check_positive_int,
     check_strategies,
     draw_cost,
+    given_config,
     reset_info,
     step_info,
 )
@@ -35,10 +37,17 @@ Curve = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class LogisticCurve:
-    """``sigmoid(rate · (n − midpoint))``: accuracy after ``n`` picks of the strategy (Sagiv et al. 2018)."""
+    """``sigmoid(rate · (n − midpoint))``: accuracy after ``n`` picks of the strategy (Sagiv et al. 2018).
+
+    ``rate`` ≥ 0 per pick (a learning curve never falls), ``midpoint`` in picks (any finite number).
+    """
 
     rate: float
     midpoint: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", check_number(self.rate, "rate", 0.0))
+        object.__setattr__(self, "midpoint", check_number(self.midpoint, "midpoint", -np.inf))
 
     def __call__(self, n: np.ndarray) -> np.ndarray:
         return expit(self.rate * (np.asarray(n, dtype=np.float64) - self.midpoint))
@@ -82,7 +91,10 @@ class LearningCurvesConfig:
         set_(self, "cost", check_cost(self.cost))
         set_(self, "reward_rule", RewardRule(self.strategies, self.cost_mode, self.reward_aggregate))
         if self.task_count_probs is not None:
-            probs = np.asarray(self.task_count_probs, dtype=np.float64)
+            try:
+                probs = np.asarray([check_number(p, "task_count_probs", 0.0, 1.0) for p in self.task_count_probs])
+            except (TypeError, ValueError):
+                probs = np.full(1, np.nan)  # refused just below
             if (
                 probs.shape != (self.n_tasks,)
                 or not np.all(np.isfinite(probs))
@@ -195,8 +207,16 @@ PRESETS: dict[str, Callable[..., LearningCurvesConfig]] = {
 }
 
 
-def make_config(preset: str = "default", **settings: Any) -> LearningCurvesConfig:
-    """Build a config from a named preset plus overrides; unknown presets or fields raise a ValueError."""
+def make_config(
+    preset: str = "default", *, config: LearningCurvesConfig | None = None, **settings: Any
+) -> LearningCurvesConfig:
+    """The config of ``tradeoff/LearningCurves-v0``: a named preset plus overrides, or a ready ``config``.
+
+    The env's constructor and :func:`envs.check_settings` both build through here. Unknown presets or fields,
+    a ``config`` of another type, or ``config`` together with settings raise a ValueError naming the field.
+    """
+    if config is not None:
+        return given_config(config, LearningCurvesConfig, preset, "default", settings)
     check_choice(preset, tuple(PRESETS), "preset")
     allowed = {f.name for f in dataclasses.fields(LearningCurvesConfig) if f.init}
     if preset == "sagiv2018":
@@ -207,7 +227,7 @@ def make_config(preset: str = "default", **settings: Any) -> LearningCurvesConfi
     return PRESETS[preset](**settings)
 
 
-class LearningCurvesEnv(gym.Env):
+class LearningCurvesEnv(HorizonSpec, gym.Env):
     """Strategies as arms whose accuracy follows a known learning curve in their own pick count.
 
     ## Action Space
@@ -224,11 +244,12 @@ class LearningCurvesEnv(gym.Env):
     i-th task × (1 − i·c)). The reward is the mean (or sum) over the trial's tasks.
 
     ## Episode End
-    Truncated after ``horizon`` trials (τ); never terminated.
+    Truncated after ``horizon`` trials (τ; ``env.spec.max_episode_steps``); never terminated. A step after the
+    end, or before the first ``reset``, raises a RuntimeError.
 
     ## Arguments
     ``preset`` (``"default"`` or ``"sagiv2018"``), ``config`` (a :class:`LearningCurvesConfig`, instead of
-    a preset), or any config field / preset parameter as a keyword, e.g.
+    a preset), or any config field / preset parameter as a keyword (see :func:`make_config`), e.g.
     ``gym.make("tradeoff/LearningCurves-v0", preset="sagiv2018", parallel_midpoint=600, cost=0.2)``.
 
     ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``, ``strategy``,
@@ -248,16 +269,14 @@ class LearningCurvesEnv(gym.Env):
         # Nothing to draw; the mode is kept because wrappers (SB3's make_vec_env) always pass one, and
         # gym.make already warns that it is not among metadata["render_modes"].
         self.render_mode = render_mode
-        if config is not None and settings:
-            raise ValueError("pass either config or individual settings, not both")
-        self.config = config if config is not None else make_config(preset, **settings)
-        cfg = self.config
+        self.config = cfg = make_config(preset, config=config, **settings)
         self.action_space = gym.spaces.Discrete(len(cfg.strategies))
         self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
         self.observation_space = self._summary.space
         self._n_actions = len(cfg.strategies)
         self._task_counts = None if cfg.task_count_probs is None else np.arange(1, cfg.n_tasks + 1)
         self.cost = draw_cost(cfg.cost, np.random.default_rng(0))  # replaced at every reset
+        self._picks: np.ndarray | None = None  # set by reset; step refuses to run before it
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -292,7 +311,9 @@ class LearningCurvesEnv(gym.Env):
         a = action if type(action) is int and 0 <= action < self._n_actions else check_action(action, self._n_actions)
         cfg = self.config
         trial = self._summary.trial
-        if trial >= cfg.horizon:
+        if trial >= cfg.horizon or self._picks is None:
+            if self._picks is None:
+                raise RuntimeError("call reset() before step()")
             raise RuntimeError(f"episode is over after horizon={cfg.horizon} trials; call reset()")
         n = self._picks[a]
         k = self._trial_task_count[trial]

@@ -32,15 +32,28 @@ import numpy as np
 import torch
 
 from envs.common import (
+    HorizonSpec,
     RewardRule,
     Strategy,
     SummaryObservation,
     check_action,
     check_choice,
+    check_int,
+    check_number,
     check_positive_int,
     check_strategies,
+    given_config,
     reset_info,
     step_info,
+)
+from learners.curriculum import (
+    REGIMENS,
+    TASK_ORDERS,
+    allocate_slots,
+    latin_order,
+    random_order,
+    regimen_weights,
+    slot_phase,
 )
 from learners.sequential_net import SequentialLearner, SequentialNetConfig
 from learners.shapes import (
@@ -53,63 +66,15 @@ from learners.shapes import (
     make_shapes,
     task_labels,
 )
+from learners.threads import torch_threads
 
-#: The training regimens (actions). ``mix`` is seed 004's (after Nguyen et al. 2018): half of each trial's
-#: examples from the newest task, the other half split equally over the earlier ones; ``new-only`` trains the
-#: newest task alone (no rehearsal); ``uniform`` splits every trial equally over all tasks seen so far.
-MIX = Strategy("mix", serial=False)
-NEW_ONLY = Strategy("new-only", serial=False)
-UNIFORM = Strategy("uniform", serial=False)
+#: The training regimens as actions (:data:`learners.curriculum.REGIMENS`): ``mix`` (seed 004's: half of each
+#: trial's examples from the newest task, half split over the earlier ones), ``new-only``, ``uniform``.
+MIX, NEW_ONLY, UNIFORM = (Strategy(name, serial=False) for name in REGIMENS)
 SEQUENTIAL_STRATEGIES: tuple[Strategy, ...] = (MIX, NEW_ONLY, UNIFORM)
-REGIMENS: tuple[str, ...] = tuple(s.name for s in SEQUENTIAL_STRATEGIES)
 
-TASK_ORDERS: tuple[str, ...] = ("random", "latin")
 REWARD_MODES: tuple[str, ...] = ("accuracy", "shortfall")
 EPISODE_SCOPES: tuple[str, ...] = ("task", "stream")
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0  # phase step of the slot allocation (low-discrepancy rotation)
-
-
-def regimen_weights(regimen: str, n_seen: int, new_fraction: float = 0.5) -> np.ndarray:
-    """``(n_seen,)`` share of a trial's examples per task (ordinal order, the newest last); sums to 1."""
-    check_choice(regimen, REGIMENS, "regimen")
-    n_seen = check_positive_int(n_seen, "n_seen")
-    weights = np.zeros(n_seen)
-    if n_seen == 1 or regimen == "new-only":
-        weights[-1] = 1.0
-    elif regimen == "mix":
-        weights[:-1] = (1.0 - new_fraction) / (n_seen - 1)
-        weights[-1] = new_fraction
-    else:  # uniform
-        weights[:] = 1.0 / n_seen
-    return weights
-
-
-def allocate_slots(weights: np.ndarray, batch_size: int, phase: float) -> np.ndarray:
-    """``(batch_size,)`` task of each slot: systematic sampling of ``weights`` at offset ``phase`` ∈ [0, 1).
-
-    Task ``k`` gets ⌊w_k·B⌋ or ⌈w_k·B⌉ slots; rotating ``phase`` across trials makes the long-run shares exact.
-    """
-    edges = np.cumsum(weights)  # (K,)
-    edges[-1] = 1.0  # guard against rounding
-    points = (np.arange(batch_size) + phase) / batch_size  # (B,) in [0, 1)
-    return np.searchsorted(edges, points, side="right").astype(np.int64)
-
-
-def latin_square(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``(n, n)`` Latin square, ``L[r, c] = σ((ρ(r) + κ(c)) mod n)``: each symbol once per row and column."""
-    rows, cols, symbols = rng.permutation(n), rng.permutation(n), rng.permutation(n)
-    return symbols[(rows[:, None] + cols[None, :]) % n]
-
-
-def latin_order(replication: int, n_tasks: int, dimension: str, order_seed: int = 0) -> np.ndarray:
-    """Task order (feature indices) of ``replication``: a row of a Latin square over the 10 features.
-
-    Replications ``10·b … 10·b + 9`` are the rows of block ``b``'s square (seeded by ``order_seed``, ``b`` and the
-    dimension), so within a block every feature holds every ordinal position exactly once.
-    """
-    block, row = divmod(int(replication), N_FEATURES)
-    seq = np.random.SeedSequence([int(order_seed), block, check_dimension(dimension)])
-    return latin_square(N_FEATURES, np.random.default_rng(seq))[row, :n_tasks].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -119,9 +84,10 @@ class SequentialTasksConfig:
     World: ``dimension`` of the shapes world the tasks ask about; ``n_tasks`` tasks per stream (≤ 10 features);
     ``n_train``/``n_holdout`` images and ``data_seed`` (see :class:`learners.shapes.ShapesConfig`).
     Order: ``order="random"`` (a permutation per stream) or ``"latin"`` (row ``replication`` of a Latin square,
-    see :func:`latin_order`; a fresh stream after an exhausted one takes the next row).
+    see :func:`learners.curriculum.latin_order`; a fresh stream after an exhausted one takes the next row).
     Training: ``batch_size`` examples per trial; ``new_fraction`` the newest task's share under ``mix`` (0.5);
-    ``channels``/``hidden``/``learning_rate`` the network (:class:`SequentialNetConfig`).
+    ``channels``/``hidden``/``learning_rate`` the network (:class:`SequentialNetConfig`); ``threads`` torch's
+    intra-op thread count while the env trains or evaluates (:mod:`learners.threads`; default 1).
     Episode: ends at ``criterion`` (balanced hold-out accuracy, in (0, 1]) on every task seen, checked every
     ``eval_every`` trials, or after ``max_trials`` trials. ``reward_mode``: ``accuracy`` (mean hold-out accuracy
     of the tasks seen) or ``shortfall`` (that minus 1, so every extra trial costs). ``episode_scope``: see the
@@ -147,6 +113,7 @@ class SequentialTasksConfig:
     n_train: int = 4000
     n_holdout: int = 1000
     data_seed: int = 0
+    threads: int = 1
     reward_rule: RewardRule = field(init=False, repr=False, compare=False)
     shapes: ShapesConfig = field(init=False, repr=False, compare=False)
     net: SequentialNetConfig = field(init=False, repr=False, compare=False)
@@ -154,27 +121,22 @@ class SequentialTasksConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         check_dimension(self.dimension)
-        set_(self, "n_tasks", check_positive_int(self.n_tasks, "n_tasks"))
-        if self.n_tasks > N_FEATURES:
+        if check_positive_int(self.n_tasks, "n_tasks") > N_FEATURES:
             raise ValueError(
                 f"n_tasks must lie in [1, {N_FEATURES}] (one task per feature of the dimension), got {self.n_tasks}"
             )
         check_choice(self.order, TASK_ORDERS, "order")
         for name in ("replication", "order_seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+            set_(self, name, check_int(getattr(self, name), name, 0))
         set_(self, "strategies", check_strategies(self.strategies))
         unknown = [s.name for s in self.strategies if s.name not in REGIMENS]
         if unknown:
             raise ValueError(f"strategies must be regimens among {list(REGIMENS)}, got unknown {unknown}")
-        if not (isinstance(self.new_fraction, (int, float)) and 0.0 < self.new_fraction < 1.0):
-            raise ValueError(f"new_fraction must lie in (0, 1), got {self.new_fraction!r}")
-        set_(self, "batch_size", check_positive_int(self.batch_size, "batch_size"))
-        if not (isinstance(self.criterion, (int, float)) and 0.0 < self.criterion <= 1.0):
-            raise ValueError(f"criterion must lie in (0, 1], got {self.criterion!r}")
-        set_(self, "max_trials", check_positive_int(self.max_trials, "max_trials"))
-        set_(self, "eval_every", check_positive_int(self.eval_every, "eval_every"))
+        new_fraction = check_number(self.new_fraction, "new_fraction", 0.0, 1.0, low_open=True, high_open=True)
+        set_(self, "new_fraction", new_fraction)
+        set_(self, "criterion", check_number(self.criterion, "criterion", 0.0, 1.0, low_open=True))
+        for name in ("n_tasks", "batch_size", "max_trials", "eval_every", "threads"):
+            set_(self, name, check_positive_int(getattr(self, name), name))
         check_choice(self.reward_mode, REWARD_MODES, "reward_mode")
         # No strategy here pays a cost: the reward is the mean hold-out accuracy of the tasks seen (NaN = not
         # yet introduced), shifted by -1 under "shortfall".
@@ -190,6 +152,7 @@ class SequentialTasksConfig:
                 n_tasks=self.n_tasks,
                 image_size=self.shapes.image_size,
                 learning_rate=self.learning_rate,
+                threads=self.threads,
             ),
         )
         set_(self, "channels", self.net.channels)
@@ -201,6 +164,24 @@ class SequentialTasksConfig:
         return self.max_trials * (self.n_tasks if self.episode_scope == "stream" else 1)
 
 
+def make_config(
+    preset: str = "default", *, config: SequentialTasksConfig | None = None, **settings: Any
+) -> SequentialTasksConfig:
+    """The config of ``tradeoff/SequentialTasks-v0`` from settings by name (one preset, ``"default"``), or ``config``.
+
+    The env's constructor and :func:`envs.check_settings` both build through here (no data is generated);
+    unknown names and bad values raise a ValueError naming the field.
+    """
+    if config is not None:
+        return given_config(config, SequentialTasksConfig, preset, "default", settings)
+    check_choice(preset, ("default",), "preset")
+    allowed = {f.name for f in dataclasses.fields(SequentialTasksConfig) if f.init}
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise ValueError(f"unknown SequentialTasks setting(s) {unknown}; allowed: {sorted(allowed)}")
+    return SequentialTasksConfig(**settings)
+
+
 class _Stream:
     """One task stream: its order, network, sampling generator and progress."""
 
@@ -209,7 +190,7 @@ class _Stream:
         if config.order == "latin":
             self.order = latin_order(config.replication + index, config.n_tasks, config.dimension, config.order_seed)
         else:
-            self.order = np.random.default_rng(order_seq).permutation(N_FEATURES)[: config.n_tasks]
+            self.order = random_order(config.n_tasks, np.random.default_rng(order_seq))
         generator = torch.Generator().manual_seed(int(init_seq.generate_state(1, dtype=np.uint64)[0] >> 1))
         self.learner = SequentialLearner(config.net, generator)
         self.rng = np.random.default_rng(sample_seq)
@@ -226,7 +207,7 @@ class _Stream:
         return self.episode >= len(self.order)
 
 
-class SequentialTasksEnv(gym.Env):
+class SequentialTasksEnv(HorizonSpec, gym.Env):
     """Tasks introduced one per episode to a persistent network; the agent picks each trial's training mix.
 
     Seed 004 (*Scaling Characteristics of Sequential Multitask Learning*), scaled to CPU.
@@ -249,20 +230,28 @@ class SequentialTasksEnv(gym.Env):
 
     ## Episode End
     Terminated when every task seen is at ``criterion`` on the hold-out set (checked when measured); truncated
-    after ``max_trials`` trials. With ``episode_scope="stream"`` these apply to the last task episode; earlier
-    ones hand over to the next task inside the Gymnasium episode.
+    after ``max_trials`` trials (``env.spec.max_episode_steps`` is that cap: ``max_trials``, × ``n_tasks`` for a
+    stream). With ``episode_scope="stream"`` these apply to the last task episode; earlier ones hand over to the
+    next task inside the Gymnasium episode. A step after the end (terminated or truncated), or before the first
+    ``reset``, raises a RuntimeError: the network would otherwise keep training.
 
     ## Arguments
-    Any field of :class:`SequentialTasksConfig` as a keyword, or ``config=``; e.g.
+    Any field of :class:`SequentialTasksConfig` as a keyword (see :func:`make_config`), or ``config=``; e.g.
     ``gym.make("tradeoff/SequentialTasks-v0", dimension="texture", n_tasks=6, order="latin", replication=3)``.
 
-    ``info`` (:func:`envs.common.step_info`): ``task_rewards`` = ``task_accuracy`` ``(n_tasks,)`` balanced hold-out
-    accuracy of the stream's tasks in ordinal position (index ``k`` = the task introduced in episode ``k+1``),
-    NaN for tasks not yet introduced; ``metrics``: ``episode`` (1-based), ``task_trial`` (trials in this task
-    episode), ``stream`` (streams started since the last seed), ``new_feature`` (feature index of the newest
-    task), ``evaluated`` (1 when accuracy was measured this trial), ``criterion_met``, ``loss``,
-    ``next_accuracy`` (hold-out accuracy of the next, not yet introduced, task: GEM's forward-transfer entry),
-    ``examples_<k>`` (training examples of task ``k`` so far in this episode).
+    Reset ``info`` (:func:`envs.common.reset_info`) adds ``episode``, ``stream``, ``dimension``, ``task_order``,
+    ``task_names``, ``criterion``, ``threads``, and the hold-out accuracy before training: ``task_accuracy``
+    ``(n_tasks,)``, 0 for tasks not yet introduced, with the ``task_performed`` mask (True = introduced and
+    measured) as in step info; :func:`envs.interface.task_values` turns it into NaN-marked values.
+
+    Step ``info`` (:func:`envs.common.step_info`): ``task_rewards`` = ``task_accuracy`` ``(n_tasks,)`` balanced
+    hold-out accuracy of the stream's tasks in ordinal position (index ``k`` = the task introduced in episode
+    ``k+1``), 0 for tasks not yet introduced and ``task_performed`` False there; ``metrics``: ``episode``
+    (1-based), ``task_trial`` (trials in this task episode), ``stream`` (streams started since the last seed),
+    ``new_feature`` (feature index of the newest task), ``evaluated`` (1 when accuracy was measured this
+    trial), ``criterion_met``, ``loss``, ``next_accuracy`` (hold-out accuracy of the next, not yet introduced,
+    task: GEM's forward-transfer entry), ``examples_<k>`` (training examples of task ``k`` so far in this
+    episode).
     """
 
     metadata = {"render_modes": []}
@@ -271,22 +260,16 @@ class SequentialTasksEnv(gym.Env):
         self, config: SequentialTasksConfig | None = None, *, render_mode: str | None = None, **settings: Any
     ) -> None:
         self.render_mode = render_mode  # nothing to draw; kept because wrappers (SB3's make_vec_env) pass one
-        if config is not None and settings:
-            raise ValueError("pass either config or individual settings, not both")
-        if config is None:
-            allowed = {f.name for f in dataclasses.fields(SequentialTasksConfig) if f.init}
-            unknown = sorted(set(settings) - allowed)
-            if unknown:
-                raise ValueError(f"unknown SequentialTasks setting(s) {unknown}; allowed: {sorted(allowed)}")
-            config = SequentialTasksConfig(**settings)
-        self.config = cfg = config
+        self.config = cfg = make_config(config=config, **settings)
         self.action_space = gym.spaces.Discrete(len(cfg.strategies))
         self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
         self.observation_space = self._summary.space
         data = make_shapes(cfg.shapes)
-        self._train_images = torch.tensor(data.train.images)  # (N_train, 3, H, W), a writable copy
-        self._holdout_images = torch.tensor(data.holdout.images)  # (N_holdout, 3, H, W)
+        with torch_threads(cfg.threads):  # large copies run multi-threaded otherwise (and hang in a forked worker)
+            self._train_images = torch.tensor(data.train.images)  # (N_train, 3, H, W), a writable copy
+            self._holdout_images = torch.tensor(data.holdout.images)  # (N_holdout, 3, H, W)
         self._stream: _Stream | None = None
+        self._over: str | None = "call reset() before step()"  # why step() is refused now; None while running
 
     @property
     def reward_rule(self) -> RewardRule:
@@ -298,19 +281,22 @@ class SequentialTasksEnv(gym.Env):
         super().reset(seed=seed)
         cfg = self.config
         new_stream = bool((options or {}).get("new_stream", False))
-        if (
-            seed is not None
-            or new_stream
-            or cfg.episode_scope == "stream"
-            or self._stream is None
-            or self._stream.exhausted
-        ):
-            index = 0 if seed is not None or self._stream is None else self._stream.index + 1
-            stream_seed = int(self.np_random.integers(2**63 - 1))
-            self._stream = _Stream(cfg, stream_seed, index)
-        self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
-        obs = self._summary.reset()
-        self._begin_task()
+        with torch_threads(cfg.threads):
+            if (
+                seed is not None
+                or new_stream
+                or cfg.episode_scope == "stream"
+                or self._stream is None
+                or self._stream.exhausted
+            ):
+                index = 0 if seed is not None or self._stream is None else self._stream.index + 1
+                stream_seed = int(self.np_random.integers(2**63 - 1))
+                self._stream = _Stream(cfg, stream_seed, index)
+            self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
+            obs = self._summary.reset()
+            self._begin_task()
+        self._over = None
+        seen = ~np.isnan(self._accuracy)
         info = reset_info(cfg.strategies, cfg.horizon, cfg.n_tasks)
         info.update(
             episode=self._stream.episode,
@@ -318,8 +304,10 @@ class SequentialTasksEnv(gym.Env):
             dimension=cfg.dimension,
             task_order=tuple(int(f) for f in self._stream.order),
             task_names=tuple(FEATURE_NAMES[cfg.dimension][f] for f in self._stream.order),
-            task_accuracy=self._accuracy.copy(),
+            task_accuracy=np.where(seen, self._accuracy, 0.0),
+            task_performed=seen,
             criterion=cfg.criterion,
+            threads=cfg.threads,
         )
         return obs, info
 
@@ -344,13 +332,18 @@ class SequentialTasksEnv(gym.Env):
 
     # ------------------------------------------------------------------ trials
     def step(self, action):
+        if self._over is not None:
+            raise RuntimeError(self._over)
         a = check_action(action, self.action_space.n)
+        with torch_threads(self.config.threads):
+            return self._step(a)
+
+    def _step(self, a: int):
         cfg, stream = self.config, self._stream
         n_seen = stream.episode
         strategy = cfg.strategies[a]
         weights = regimen_weights(strategy.name, n_seen, cfg.new_fraction)  # (n_seen,)
-        phase = (self._summary.trial * _GOLDEN) % 1.0
-        tasks = allocate_slots(weights, cfg.batch_size, phase)  # (B,) ordinal task ids
+        tasks = allocate_slots(weights, cfg.batch_size, slot_phase(self._summary.trial))  # (B,) ordinal task ids
         indices, targets = balanced_indices(stream.train_labels[:, :n_seen], tasks, stream.rng)  # (B,), (B,)
         loss = stream.learner.train_batch(
             self._train_images[indices], torch.as_tensor(tasks), torch.as_tensor(targets)
@@ -387,4 +380,9 @@ class SequentialTasksEnv(gym.Env):
                 self._begin_task()  # the next task episode starts inside this Gymnasium episode
             else:
                 terminated, truncated = met, not met
+                self._over = (
+                    "episode is over (terminated: every task seen reached criterion); call reset()"
+                    if met
+                    else f"episode is over after max_trials={cfg.max_trials} trials (truncated); call reset()"
+                )
         return obs, reward, terminated, truncated, info

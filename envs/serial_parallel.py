@@ -18,6 +18,7 @@ from envs.common import (
     SERIAL_PARALLEL,
     CostMode,
     CostSpec,
+    HorizonSpec,
     RewardRule,
     Strategy,
     SummaryObservation,
@@ -27,6 +28,7 @@ from envs.common import (
     check_positive_int,
     check_strategies,
     draw_cost,
+    given_config,
     reset_info,
     step_info,
 )
@@ -79,18 +81,29 @@ class SerialParallelConfig:
         set_(self, "probe_size", check_positive_int(self.probe_size, "probe_size"))
 
 
-def make_config(preset: str = "default", **settings: Any) -> SerialParallelConfig:
-    """A config from a preset (``"default"`` or ``"noisy"``) plus overrides by name.
+PRESETS: tuple[str, ...] = ("default", "noisy")
+
+
+def make_config(
+    preset: str = "default", *, config: SerialParallelConfig | None = None, **settings: Any
+) -> SerialParallelConfig:
+    """The config of ``tradeoff/SerialParallel-v0``: a preset (``"default"`` or ``"noisy"``) plus overrides by name.
 
     Overrides may name any field of :class:`SerialParallelConfig`, of :class:`LearnerConfig`, of its
     ``world`` (:class:`learners.drone.DroneWorldConfig`) or of its ``network``
     (:class:`learners.gated_network.NetworkConfig`), e.g. ``overlap=0.5``, ``task_init="small"``,
-    ``input_noise=0.2``, ``lr=1e-3``, ``device="cuda"``. Unknown names raise a ValueError.
+    ``input_noise=0.2``, ``lr=1e-3``, ``threads=1``, ``device="cuda"``. A ready ``config`` is taken as it is.
+    The env's constructor and :func:`envs.check_settings` both build through here; unknown names, wrong types
+    and bad values raise a ValueError naming the field.
     """
-    check_choice(preset, ("default", "noisy"), "preset")
-    own = {f.name for f in dataclasses.fields(SerialParallelConfig)}
+    if config is not None:
+        return given_config(config, SerialParallelConfig, preset, "default", settings)
+    check_choice(preset, PRESETS, "preset")
+    own = {f.name for f in dataclasses.fields(SerialParallelConfig) if f.init}
     env_settings = {k: v for k, v in settings.items() if k in own}
     learner = env_settings.pop("learner", LearnerConfig())
+    if not isinstance(learner, LearnerConfig):
+        raise ValueError(f"learner must be a LearnerConfig (or set its fields by name), got {learner!r}")
     if preset == "noisy":
         learner = learner.replace(input_noise=NOISY_INPUT_NOISE)
     learner_settings = {k: v for k, v in settings.items() if k not in own}
@@ -98,11 +111,20 @@ def make_config(preset: str = "default", **settings: Any) -> SerialParallelConfi
         try:
             learner = learner.replace(**learner_settings)
         except ValueError as error:
+            if not str(error).startswith("unknown"):
+                raise
             raise ValueError(f"{error}; or a SerialParallel setting: {sorted(own)}") from None
     return SerialParallelConfig(learner=learner, **env_settings)
 
 
-class SerialParallelEnv(gym.Env):
+def make_noisy_config(preset: str = "noisy", **settings: Any) -> SerialParallelConfig:
+    """The config of ``tradeoff/SerialParallelNoisy-v0``: :func:`make_config` with the ``noisy`` preset by default."""
+    if settings.get("config") is not None:  # a ready config is taken as it is (the preset does not apply)
+        preset = "default" if preset == "noisy" else preset
+    return make_config(preset, **settings)
+
+
+class SerialParallelEnv(HorizonSpec, gym.Env):
     """Choose, trial by trial, whether a task-gated network trains its four tasks serially or in parallel.
 
     Each ``reset`` builds a fresh drone world and a fresh gated network; each ``step`` runs one trial of it
@@ -125,7 +147,9 @@ class SerialParallelEnv(gym.Env):
     re-discounted for any cost from ``info["task_accuracy"]``.
 
     ## Episode End
-    Truncated after ``horizon`` trials (τ = 5000 by default, as in the paper); never terminated.
+    Truncated after ``horizon`` trials (τ = 5000 by default, as in the paper; ``env.spec.max_episode_steps``);
+    never terminated. A step after the end, or before the first ``reset``, raises a RuntimeError (the network
+    would otherwise keep training past the horizon).
 
     ## Defaults
     World: 24×24 px images, 3×3 grid (L = 9), K = 4 sprites (8 rotations × 3 scales, ±1 px jitter),
@@ -133,14 +157,19 @@ class SerialParallelEnv(gym.Env):
     8→16 channels (3×3, stride 2), FC 64→64, heads L+1 and K+1; gates β = 5, task weights "high"
     (uniform in [β, 2β]: single-task gates half to fully open, pair gates saturated — the bias toward
     sharing that parallel training must undo). Adam, lr 5e-4, 32 examples per trial. With these, over
-    5 seeds (``python -m benchmarks.bench_tradeoff``), serial reaches 90 % raw accuracy clearly before
-    parallel, a serially trained network fails when executing pairs while a parallel-trained one does
+    5 seeds (``python -m benchmarks.scripts.bench_tradeoff``), serial reaches 90 % raw accuracy clearly
+    before parallel, a serially trained network fails when executing pairs while a parallel-trained one does
     not, and the crossover cost c* lies inside (0, 1) (figures: see the README).
+
+    One torch thread (``threads``, reset info ``threads``): the learner fixes the count while it works and
+    restores the caller's after, so a run replays bit-identically whatever the caller's
+    ``torch.get_num_threads()``, and forked vector-env workers never hang (:mod:`learners.threads`).
 
     ## Arguments
     ``preset`` (``"default"``; ``"noisy"`` adds input noise, Fig 5B), ``config`` (a
     :class:`SerialParallelConfig` instead), or any setting by name (see :func:`make_config`), e.g.
     ``gym.make("tradeoff/SerialParallel-v0", horizon=1000, cost=(0, 1), overlap=0.5, probe_every=100)``.
+    ``render_mode`` is accepted (wrappers such as SB3's ``make_vec_env`` pass one) and ignored: nothing to draw.
 
     ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
     ``strategy``, ``trial``, ``pick_counts``; every ``probe_every`` trials ``metrics`` holds the probe
@@ -151,11 +180,16 @@ class SerialParallelEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, config: SerialParallelConfig | None = None, *, preset: str = "default", **settings: Any):
-        if config is not None and settings:
-            raise ValueError("pass either config or individual settings, not both")
-        self.config = config if config is not None else make_config(preset, **settings)
-        cfg = self.config
+    def __init__(
+        self,
+        config: SerialParallelConfig | None = None,
+        *,
+        preset: str = "default",
+        render_mode: str | None = None,
+        **settings: Any,
+    ):
+        self.render_mode = render_mode  # nothing to draw; kept because wrappers (SB3's make_vec_env) pass one
+        self.config = cfg = make_config(preset, config=config, **settings)
         self.action_space = gym.spaces.Discrete(len(cfg.strategies))
         self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
         self.observation_space = self._summary.space
@@ -171,13 +205,17 @@ class SerialParallelEnv(gym.Env):
         self.learner = TaskLearner(cfg.learner, learner_seed)
         self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
         obs = self._summary.reset()
-        return obs, reset_info(cfg.strategies, cfg.horizon, N_TASKS)
+        info = reset_info(cfg.strategies, cfg.horizon, N_TASKS)
+        info["threads"] = cfg.learner.threads
+        return obs, info
 
     def step(self, action):
         if self.learner is None:
             raise RuntimeError("call reset() before step()")
-        a = check_action(action, self.action_space.n)
         cfg = self.config
+        if self._summary.trial >= cfg.horizon:
+            raise RuntimeError(f"episode is over after horizon={cfg.horizon} trials; call reset()")
+        a = check_action(action, self.action_space.n)
         strategy = cfg.strategies[a]
         task_accuracy = self.learner.trial(cfg.schedules[a])  # (n_tasks,)
         task_rewards, reward = cfg.reward_rule.apply(a, task_accuracy, self.cost)
@@ -202,8 +240,6 @@ class SerialParallelEnv(gym.Env):
         return self.learner.probe(self.config.probe_size)
 
 
-def make_noisy(**settings: Any) -> SerialParallelEnv:
+def make_noisy(*, render_mode: str | None = None, **settings: Any) -> SerialParallelEnv:
     """``tradeoff/SerialParallelNoisy-v0``: the SerialParallel env with the ``noisy`` preset (Fig 5B)."""
-    if "config" in settings:
-        return SerialParallelEnv(**settings)
-    return SerialParallelEnv(preset=settings.pop("preset", "noisy"), **settings)
+    return SerialParallelEnv(make_noisy_config(**settings), render_mode=render_mode)

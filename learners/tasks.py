@@ -76,10 +76,3 @@ def task_vector(tasks: Sequence[int], device: torch.device | str = "cpu") -> tor
     x[list(tasks)] = 1.0
     return x
 
-
-def head_targets(tasks: Sequence[int]) -> dict[str, int | None]:
-    """Which task each output head answers in a pass (``None``: idle head, trained to the null class)."""
-    targets: dict[str, int | None] = {o: None for o in OUTPUTS}
-    for t in tasks:
-        targets[TASKS[t].output] = t
-    return targets

@@ -121,6 +121,13 @@ def test_episode_truncates_at_the_horizon():
     env.reset(seed=0)
     flags = [env.step(0)[3] for _ in range(3)]
     assert flags == [False, False, True]
+    with pytest.raises(RuntimeError, match=r"episode is over after horizon=3 trials; call reset\(\)"):
+        env.unwrapped.step(0)
+
+
+def test_a_step_before_reset_is_refused():
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        LearningCurvesEnv(horizon=3).step(0)
 
 
 @pytest.mark.parametrize("seed", [0, 7])
@@ -163,8 +170,30 @@ def test_invalid_action_is_refused(action):
         ({"curves": (constant(0.5), (constant(0.5),) * 3)}, r"curves\[1\] must be one curve or 4 per-task"),
         ({"task_count_probs": (0.5, 0.5)}, r"task_count_probs must be 4 non-negative probabilities"),
         ({"preset": "sagiv2018", "prop_mt": 2.0}, r"prop_mt must lie in \[0, 1\]"),
+        ({"preset": "sagiv2018", "prop_mt": True}, r"prop_mt must lie in \[0, 1\]"),
+        ({"preset": "sagiv2018", "rate": True}, r"rate must lie in \[0.0, inf\)"),
+        ({"preset": "sagiv2018", "rate": -0.1}, r"rate must lie in \[0.0, inf\)"),
+        ({"preset": "sagiv2018", "parallel_midpoint": True}, r"midpoint must lie in"),
+        ({"preset": "sagiv2018", "serial_midpoint": float("nan")}, r"midpoint must lie in"),
+        ({"cost": True}, r"cost must be a number"),
+        ({"cost": (False, True)}, r"cost range bounds must lie in"),
+        ({"horizon": True}, r"horizon must be an integer >= 1"),
+        ({"batch_size": True}, r"batch_size must be an integer >= 1"),
+        ({"n_tasks": True}, r"n_tasks must be an integer >= 1"),
+        ({"task_count_probs": (True, False, False, False)}, r"task_count_probs must be 4 non-negative"),
+        ({"task_count_probs": 0.5}, r"task_count_probs must be 4 non-negative"),
+        ({"config": 42}, r"config must be a LearningCurvesConfig"),
+        ({"config": "x"}, r"config must be a LearningCurvesConfig"),
+        ({"config": LearningCurvesConfig(), "horizon": 5}, r"either config or individual settings"),
+        ({"config": LearningCurvesConfig(), "preset": "sagiv2018"}, r"either config or preset"),
     ],
 )
 def test_bad_settings_name_the_field_and_what_is_allowed(settings, message):
     with pytest.raises(ValueError, match=message):
         gym.make(ENV_ID, **settings)
+
+
+@pytest.mark.parametrize(("rate", "midpoint"), [(True, 10.0), (0.1, False), ("fast", 1.0), (float("inf"), 1.0)])
+def test_logistic_curve_refuses_what_is_not_a_finite_number(rate, midpoint):
+    with pytest.raises(ValueError, match="rate|midpoint"):
+        LogisticCurve(rate, midpoint)

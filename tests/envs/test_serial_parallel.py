@@ -97,6 +97,11 @@ def test_episode_truncates_at_horizon_and_reset_builds_a_fresh_network():
     for t in range(3):
         *_, truncated, info = env.step(1)
         assert truncated == (t == 2)
+    trained = [p.detach().clone() for p in first.network.parameters()]
+    with pytest.raises(RuntimeError, match=r"episode is over after horizon=3 trials; call reset\(\)"):
+        env.unwrapped.step(0)
+    assert all(torch.equal(p, q) for p, q in zip(first.network.parameters(), trained))  # no training past τ
+    assert first.trials == 3
     env.reset(seed=1)
     assert env.unwrapped.learner is not first
     assert all(torch.equal(p, q) for p, q in zip(env.unwrapped.learner.network.parameters(), initial))
@@ -121,6 +126,34 @@ def test_settings_reach_the_learner_and_noisy_preset_adds_input_noise():
     assert isinstance(make_config(), SerialParallelConfig)
 
 
+@pytest.mark.parametrize("env_id", ["tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"])
+def test_a_step_before_reset_is_refused(env_id):
+    env = gym.make(env_id, horizon=3, **SMALL).unwrapped
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        env.step(0)
+
+
+def test_the_callers_torch_threads_do_not_change_the_run(caller_threads):
+    # Default network, probes every 10 trials: the layer correlations show any bit of difference in the weights.
+    settings = dict(horizon=40, batch_size=8, probe_every=10, probe_size=64)
+    frames = []
+    for threads in (1, 2):
+        caller_threads(threads)
+        env = gym.make("tradeoff/SerialParallel-v0", **settings)
+        frames.append(run_episode(env, RandomAgent(), seed=0))
+        assert torch.get_num_threads() == threads  # the caller's setting is restored after every trial
+    assert frames[0].equals(frames[1])
+    assert env.reset(seed=0)[1]["threads"] == 1  # recorded with the run (reset info)
+
+
+def test_render_mode_is_accepted_and_ignored():
+    for env_id in ("tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Gymnasium warns that the mode is not among metadata["render_modes"]
+            env = gym.make(env_id, render_mode="rgb_array", **SMALL)
+        assert env.unwrapped.render_mode == "rgb_array"
+
+
 def test_invalid_action_raises():
     env = make()
     env.reset(seed=0)
@@ -140,11 +173,47 @@ def test_invalid_action_raises():
         ({"probe_every": 0}, "probe_every"),
         ({"wings": 2}, "unknown"),
         ({"schedules": (((0, 1), (2, 3)), ((0, 3), (1, 2)))}, "schedules"),
-    ],
+        ({"jitter": 4}, r"jitter must lie in \[0, 3\] pixels for image_size=16, grid=2"),
+        ({"jitter": 50}, r"jitter must lie in \[0, 3\]"),
+        ({"threads": 0}, "threads"),
+        ({"preset": "loud"}, r"preset must be one of \['default', 'noisy'\]"),
+    ]
+    + [({name: True}, name) for name in (
+        "lr", "beta", "overlap", "input_noise", "gps_noise", "region_match", "jitter", "batch_size", "chunk",
+        "threads", "probe_every", "probe_size", "horizon", "cost", "gps_units",
+    )],
 )
 def test_bad_settings_raise_value_error_naming_the_field(settings, field):
     with pytest.raises(ValueError, match=field):
         gym.make("tradeoff/SerialParallel-v0", **{**SMALL, **settings})
+
+
+@pytest.mark.parametrize("env_id", ["tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"config": 42}, "config must be a SerialParallelConfig"),
+        ({"config": "x"}, "config must be a SerialParallelConfig"),
+        ({"config": SerialParallelConfig(), "horizon": 5}, "either config or individual settings"),
+        ({"learner": "x"}, "learner must be a LearnerConfig"),
+        ({"learner": 42}, "learner must be a LearnerConfig"),
+        ({"learner": 42, "lr": 0.1}, "learner must be a LearnerConfig"),
+        ({"world": "x"}, "world must be a DroneWorldConfig"),
+        ({"world": 42, "jitter": 0}, "world must be a DroneWorldConfig"),
+        ({"network": 42}, "network must be a NetworkConfig"),
+    ],
+)
+def test_wrong_config_types_raise_value_error(env_id, settings, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make(env_id, **settings)
+
+
+def test_a_ready_config_is_taken_as_it_is():
+    config = make_config(horizon=9, **SMALL)
+    for env_id in ("tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"):
+        assert gym.make(env_id, config=config).unwrapped.config is config
+    with pytest.raises(ValueError, match="either config or preset"):
+        gym.make("tradeoff/SerialParallel-v0", config=config, preset="noisy")
 
 
 def test_nan_loss_stops_the_episode_with_a_clear_error():
