@@ -14,6 +14,7 @@ import pandas as pd
 
 from agents.base import Agent
 from envs.interface import TASK_REWARDS, task_values
+from learners.checks import check_int
 
 #: Columns every result frame starts with, in order; ``task_reward_<i>`` and env metrics follow.
 BASE_COLUMNS = (
@@ -23,9 +24,7 @@ BASE_COLUMNS = (
 
 def split_seed(seed: int) -> tuple[int, np.random.Generator]:
     """Split one root seed into the environment's seed and the agent's random stream (SeedSequence)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    env_seq, agent_seq = np.random.SeedSequence(int(seed)).spawn(2)
+    env_seq, agent_seq = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
     return int(env_seq.generate_state(1, dtype=np.uint32)[0]), np.random.default_rng(agent_seq)
 
 

@@ -126,8 +126,7 @@ class ShapesConfig:
                 f"max_objects must lie in [min_objects={self.min_objects}, grid²={self.grid**2}], "
                 f"got {self.max_objects!r}"
             )
-        if isinstance(self.data_seed, bool) or not isinstance(self.data_seed, (int, np.integer)) or self.data_seed < 0:
-            raise ValueError(f"data_seed must be a non-negative integer, got {self.data_seed!r}")
+        check_int(self.data_seed, "data_seed", 0)
 
     @property
     def image_size(self) -> int:

@@ -8,6 +8,8 @@ import pkgutil
 from types import ModuleType
 from typing import Any
 
+from learners.checks import check_int
+
 REQUIRED = ("DESCRIPTION", "SCALES", "runs", "analyze", "score")
 
 
@@ -43,9 +45,8 @@ def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dic
         if key not in settings:
             raise ValueError(f"this experiment has no {key!r} setting to override; its settings: {sorted(settings)}")
         settings[key] = check_override(key, value, settings[key])
-    seeds = settings.get("seeds")
-    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
-        raise ValueError(f"seeds must be an integer >= 1 (the number of seeds), got {seeds!r}")
+    if settings.get("seeds") is not None:
+        check_int(settings["seeds"], "seeds", 1)
     for cost in settings.get("costs", []):
         if not 0.0 <= float(cost) <= 1.0:
             raise ValueError(f"costs must lie in [0, 1], got {cost!r}")

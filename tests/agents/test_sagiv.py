@@ -98,7 +98,8 @@ def test_factory_reads_the_episode_cost_and_cost_semantics() -> None:
     env = gym.make(ENV_ID, preset="sagiv2018", cost=(0.05, 0.3), horizon=30)
     agent = make_agent("sagiv", env)
     assert isinstance(agent, SagivAgent)
-    assert agent.rule == env.unwrapped.reward_rule and (agent.rule.cost_mode, agent.rule.aggregate) == ("additive", "sum")
+    assert agent.rule == env.unwrapped.reward_rule
+    assert (agent.rule.cost_mode, agent.rule.aggregate) == ("additive", "sum")
     costs = set()
     for seed in range(3):
         run_episode(env, agent, seed)

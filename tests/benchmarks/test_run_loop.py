@@ -23,7 +23,7 @@ def test_frame_has_one_row_per_trial_and_the_documented_columns():
 def test_split_seed_is_deterministic_and_refuses_bad_seeds():
     assert split_seed(3)[0] == split_seed(3)[0] != split_seed(4)[0]
     assert split_seed(3)[1].random() == split_seed(3)[1].random()
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         split_seed(-1)
 
 
