@@ -6,6 +6,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from envs.interface import HORIZON, N_TASKS, STRATEGIES
+
 
 @runtime_checkable
 class Agent(Protocol):
@@ -55,10 +57,10 @@ class BaseAgent:
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Remember the episode's strategy table, horizon and random stream."""
         self.rng = rng
-        self.strategies: tuple[str, ...] = tuple(info["strategies"])
+        self.strategies: tuple[str, ...] = tuple(info[STRATEGIES])
         self.n_actions = len(self.strategies)
-        self.horizon: int = int(info["horizon"])
-        self.n_tasks: int = int(info["n_tasks"])
+        self.horizon: int = int(info[HORIZON])
+        self.n_tasks: int = int(info[N_TASKS])
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         raise NotImplementedError

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from agents.base import Agent
-from envs.interface import TASK_REWARDS, task_values
+from envs.interface import METRICS, RAW_ACCURACY, SERIAL_FLAGS, STRATEGIES, TASK_REWARDS, task_values
 from learners.checks import check_int
 
 #: Columns every result frame starts with, in order; ``task_reward_<i>`` and env metrics follow.
@@ -54,8 +54,8 @@ def run_episode(
     run_id = run_id or f"{env_id}/{agent_name}/{seed}"
     obs, info = env.reset(seed=env_seed if reset_seed else None)
     agent.reset(info, agent_rng)
-    strategies = info["strategies"]
-    serial_flags = np.asarray(info.get("serial", (False,) * len(strategies)), dtype=bool)
+    strategies = info[STRATEGIES]
+    serial_flags = np.asarray(info.get(SERIAL_FLAGS, (False,) * len(strategies)), dtype=bool)
 
     actions: list[int] = []
     rewards: list[float] = []
@@ -74,9 +74,9 @@ def run_episode(
         agent.observe(action, float(reward), obs, info)
         actions.append(action)
         rewards.append(float(reward))
-        raw.append(info["raw_accuracy"])
+        raw.append(info[RAW_ACCURACY])
         task_rewards.append(task_values(info, TASK_REWARDS))
-        for key, value in info.get("metrics", {}).items():
+        for key, value in info.get(METRICS, {}).items():
             metrics.setdefault(key, [np.nan] * (len(actions) - 1)).append(value)
         for column in metrics.values():  # a metric missing on this trial is NaN, not a shifted column
             if len(column) < len(actions):

@@ -21,10 +21,22 @@ from gymnasium.envs.registration import EnvSpec
 # The interface agents see (strategies, reward rule, info keys) and the validators, re-exported for envs.
 from envs.interface import (  # noqa: F401
     COST_MODES,
+    HORIZON,
+    METRICS,
+    N_TASKS,
     PARALLEL,
+    PICK_COUNTS,
+    RAW_ACCURACY,
     REWARD_AGGREGATES,
     SERIAL,
+    SERIAL_FLAGS,
     SERIAL_PARALLEL,
+    STRATEGIES,
+    STRATEGY,
+    TASK_ACCURACY,
+    TASK_PERFORMED,
+    TASK_REWARDS,
+    TRIAL,
     CostMode,
     CostSpec,
     RewardRule,
@@ -126,12 +138,12 @@ def reset_info(strategies: Sequence[Strategy], horizon: int, n_tasks: int) -> di
     ``n_tasks``, ``trial`` (0), ``pick_counts`` (zeros, int per strategy).
     """
     return {
-        "strategies": tuple(s.name for s in strategies),
-        "serial": tuple(s.serial for s in strategies),
-        "horizon": horizon,
-        "n_tasks": n_tasks,
-        "trial": 0,
-        "pick_counts": np.zeros(len(strategies), dtype=np.int64),
+        STRATEGIES: tuple(s.name for s in strategies),
+        SERIAL_FLAGS: tuple(s.serial for s in strategies),
+        HORIZON: horizon,
+        N_TASKS: n_tasks,
+        TRIAL: 0,
+        PICK_COUNTS: np.zeros(len(strategies), dtype=np.int64),
     }
 
 
@@ -159,18 +171,18 @@ def step_info(
     """
     performed = ~np.isnan(task_accuracy)
     info = {
-        "strategy": strategy.name,
-        "task_rewards": np.where(performed, task_rewards, 0.0),
-        "task_accuracy": np.where(performed, task_accuracy, 0.0),
-        "task_performed": performed,
-        "raw_accuracy": float(
+        STRATEGY: strategy.name,
+        TASK_REWARDS: np.where(performed, task_rewards, 0.0),
+        TASK_ACCURACY: np.where(performed, task_accuracy, 0.0),
+        TASK_PERFORMED: performed,
+        RAW_ACCURACY: float(
             raw_accuracy if raw_accuracy is not None else task_accuracy[performed].mean()
         ),
-        "trial": trial,
-        "pick_counts": pick_counts.copy(),
+        TRIAL: trial,
+        PICK_COUNTS: pick_counts.copy(),
     }
     if extra:
-        info["metrics"] = extra
+        info[METRICS] = extra
     return info
 
 
