@@ -18,6 +18,7 @@ from agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, cu
 from agents.svgd import OPTIMIZERS, SVGD, Optimizer
 from envs.interface import TASK_REWARDS, TRIAL, task_values
 from learners.checks import check_bool, check_int, check_number
+from learners.threads import torch_threads
 
 #: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
 #: LearningCurves, c = 1, τ = 400, serial midpoint 40, parallel 40 + lag (rate 0.05), 8 seeds, fraction
@@ -211,8 +212,13 @@ class MetaLearnerAgent(BaseAgent):
             self.refit()
 
     def refit(self) -> None:
-        """Run SVGD on every curve's posterior from the current particles (one batched program)."""
-        self.model.fit()
+        """Run SVGD on every curve's posterior from the current particles (one batched program).
+
+        Under one torch thread, as the learners train: a multi-threaded reduction sums in another order, and
+        the agent's choices must replay bit for bit whatever the caller's thread count.
+        """
+        with torch_threads(1):
+            self.model.fit()
         self._particles = self.model.particles.double().numpy()
         self._last_fit = self.trial
         self.n_fits += 1
