@@ -1,11 +1,15 @@
 """The one run loop: every agent, experiment, CLI command and test plays episodes through it.
 
-:func:`run_episode` plays one Gymnasium episode; :func:`run_stream` plays a SequentialTasks stream (one
-episode per task, the network persisting) as a chain of run_episode calls.
+:func:`run_episode` plays one Gymnasium episode; :func:`run_episodes` plays one episode per sub-env of a
+vector env in lockstep (the same frames as K run_episode calls; batched learners train all K in one
+tensor program); :func:`run_stream` plays a SequentialTasks stream (one episode per task, the network
+persisting) as a chain of run_episode calls. Both loops share one per-episode record (:class:`_Episode`):
+the same refusal of non-finite rewards, the same agent calls, the same frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -26,6 +30,74 @@ def split_seed(seed: int) -> tuple[int, np.random.Generator]:
     """Split one root seed into the environment's seed and the agent's random stream (SeedSequence)."""
     env_seq, agent_seq = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
     return int(env_seq.generate_state(1, dtype=np.uint32)[0]), np.random.default_rng(agent_seq)
+
+
+class _Episode:
+    """One episode's agent and log: the rows of its frame, filled trial by trial (shared by both loops)."""
+
+    def __init__(self, agent: Agent, seed: int, env_id: str, run_id: str | None, agent_name: str | None) -> None:
+        self.agent, self.seed, self.env_id = agent, seed, env_id
+        self.agent_name = agent_name or agent.name
+        self.run_id = run_id or f"{env_id}/{self.agent_name}/{seed}"
+        self.actions: list[int] = []
+        self.rewards: list[float] = []
+        self.raw: list[float] = []
+        self.task_rewards: list[np.ndarray] = []
+        self.metrics: dict[str, list[Any]] = {}
+
+    def start(self, info: dict, agent_rng: np.random.Generator) -> None:
+        """Reset the agent with the env's reset info; remember the strategy table."""
+        self.agent.reset(info, agent_rng)
+        self.strategies = info[STRATEGIES]
+        self.serial_flags = np.asarray(info.get(SERIAL_FLAGS, (False,) * len(self.strategies)), dtype=bool)
+
+    def record(self, action: int, reward: float, obs: np.ndarray, info: dict) -> None:
+        """Refuse a non-finite reward, let the agent observe the trial, log it."""
+        if not np.isfinite(reward):
+            raise ValueError(
+                f"{self.env_id} returned a non-finite reward {reward!r} at trial {len(self.actions)} "
+                f"(action {action}); rewards must be finite numbers"
+            )
+        self.agent.observe(action, float(reward), obs, info)
+        self.actions.append(action)
+        self.rewards.append(float(reward))
+        self.raw.append(info[RAW_ACCURACY])
+        self.task_rewards.append(task_values(info, TASK_REWARDS))
+        n = len(self.actions)
+        for key, value in info.get(METRICS, {}).items():
+            self.metrics.setdefault(key, [np.nan] * (n - 1)).append(value)
+        for column in self.metrics.values():  # a metric missing on this trial is NaN, not a shifted column
+            if len(column) < n:
+                column.append(np.nan)
+
+    def frame(self) -> pd.DataFrame:
+        """The episode's rows (see :func:`run_episode`)."""
+        n = len(self.actions)
+        action_arr = np.asarray(self.actions, dtype=np.int64)
+        frame = {
+            "run_id": [self.run_id] * n,
+            "env_id": [self.env_id] * n,
+            "agent": [self.agent_name] * n,
+            "seed": np.full(n, self.seed, dtype=np.int64),
+            "trial": np.arange(n, dtype=np.int64),
+            "action": action_arr,
+            "strategy": np.asarray(self.strategies, dtype=object)[action_arr],
+            "serial": self.serial_flags[action_arr],
+            "reward": np.asarray(self.rewards, dtype=np.float64),
+            "raw_accuracy": np.asarray(self.raw, dtype=np.float64),
+        }
+        per_task = np.asarray(self.task_rewards, dtype=np.float64).reshape(n, -1)  # (trials, n_tasks)
+        for i in range(per_task.shape[1]):
+            frame[f"task_reward_{i}"] = per_task[:, i]
+        frame.update(self.metrics)
+        return pd.DataFrame(frame)
+
+
+def _env_id(env: gym.Env | gym.vector.VectorEnv, env_id: str | None) -> str:
+    if env_id:
+        return env_id
+    spec = getattr(env, "spec", None)
+    return spec.id if spec is not None else type(getattr(env, "unwrapped", env)).__name__
 
 
 def run_episode(
@@ -49,60 +121,67 @@ def run_episode(
     agent's stream still comes from ``seed``. A non-finite reward raises a ValueError naming the env and trial.
     """
     env_seed, agent_rng = split_seed(seed)
-    env_id = env_id or (env.spec.id if env.spec is not None else type(env.unwrapped).__name__)
-    agent_name = agent_name or agent.name
-    run_id = run_id or f"{env_id}/{agent_name}/{seed}"
+    episode = _Episode(agent, seed, _env_id(env, env_id), run_id, agent_name)
     obs, info = env.reset(seed=env_seed if reset_seed else None)
-    agent.reset(info, agent_rng)
-    strategies = info[STRATEGIES]
-    serial_flags = np.asarray(info.get(SERIAL_FLAGS, (False,) * len(strategies)), dtype=bool)
-
-    actions: list[int] = []
-    rewards: list[float] = []
-    raw: list[float] = []
-    task_rewards: list[np.ndarray] = []
-    metrics: dict[str, list[Any]] = {}
+    episode.start(info, agent_rng)
     done = False
     while not done:
         action = int(agent.act(obs, info))
         obs, reward, terminated, truncated, info = env.step(action)
-        if not np.isfinite(reward):
-            raise ValueError(
-                f"{env_id} returned a non-finite reward {reward!r} at trial {len(actions)} (action {action}); "
-                "rewards must be finite numbers"
-            )
-        agent.observe(action, float(reward), obs, info)
-        actions.append(action)
-        rewards.append(float(reward))
-        raw.append(info[RAW_ACCURACY])
-        task_rewards.append(task_values(info, TASK_REWARDS))
-        for key, value in info.get(METRICS, {}).items():
-            metrics.setdefault(key, [np.nan] * (len(actions) - 1)).append(value)
-        for column in metrics.values():  # a metric missing on this trial is NaN, not a shifted column
-            if len(column) < len(actions):
-                column.append(np.nan)
+        episode.record(action, reward, obs, info)
         done = terminated or truncated
+    return episode.frame()
 
-    n = len(actions)
-    action_arr = np.asarray(actions, dtype=np.int64)
-    frame = {
-        "run_id": [run_id] * n,
-        "env_id": [env_id] * n,
-        "agent": [agent_name] * n,
-        "seed": np.full(n, seed, dtype=np.int64),
-        "trial": np.arange(n, dtype=np.int64),
-        "action": action_arr,
-        "strategy": np.asarray(strategies, dtype=object)[action_arr],
-        "serial": serial_flags[action_arr],
-        "reward": np.asarray(rewards, dtype=np.float64),
-        "raw_accuracy": np.asarray(raw, dtype=np.float64),
-    }
-    per_task = np.asarray(task_rewards, dtype=np.float64).reshape(n, -1)  # (trials, n_tasks)
-    for i in range(per_task.shape[1]):
-        frame[f"task_reward_{i}"] = per_task[:, i]
-    for key, column in metrics.items():
-        frame[key] = column
-    return pd.DataFrame(frame)
+
+def unbatch_info(info: dict, k: int) -> dict:
+    """Sub-env ``k``'s info from a vector env's info (Gymnasium's ``_key`` masks: absent keys stay absent)."""
+    single = {}
+    for key, value in info.items():
+        mask = info.get(f"_{key}")
+        if key.startswith("_") or (mask is not None and not mask[k]):
+            continue
+        single[key] = unbatch_info(value, k) if isinstance(value, dict) else value[k]
+    return single
+
+
+def run_episodes(
+    envs: gym.vector.VectorEnv,
+    agents: Sequence[Agent],
+    seeds: Sequence[int],
+    *,
+    run_ids: Sequence[str] | None = None,
+    env_id: str | None = None,
+    agent_names: Sequence[str] | None = None,
+) -> list[pd.DataFrame]:
+    """Play one episode per sub-env of ``envs`` in lockstep: agent ``k`` on sub-env ``k`` from root ``seeds[k]``.
+
+    The K frames are those of K :func:`run_episode` calls with the same env settings, agents and seeds
+    (sub-env ``k`` is reset with ``seed[k]``'s env seed, agent ``k`` gets its own stream). Sub-envs may end at
+    different trials: a finished one is no longer recorded (its action is ignored by the vector env's
+    autoreset). One agent object per episode; they must not be shared.
+    """
+    k_envs = envs.num_envs
+    if not (len(agents) == len(seeds) == k_envs) or len({id(a) for a in agents}) != k_envs:
+        raise ValueError(f"run_episodes needs {k_envs} distinct agents and {k_envs} seeds (one per sub-env), "
+                         f"got {len(agents)} agents ({len({id(a) for a in agents})} distinct) and {len(seeds)} seeds")
+    names = list(agent_names) if agent_names is not None else [None] * k_envs
+    ids = list(run_ids) if run_ids is not None else [None] * k_envs
+    env_name = _env_id(envs, env_id)
+    episodes = [_Episode(agents[k], seeds[k], env_name, ids[k], names[k]) for k in range(k_envs)]
+    splits = [split_seed(seed) for seed in seeds]
+    obs, info = envs.reset(seed=[env_seed for env_seed, _ in splits])
+    infos = [unbatch_info(info, k) for k in range(k_envs)]
+    for k, episode in enumerate(episodes):
+        episode.start(infos[k], splits[k][1])
+    active = np.ones(k_envs, dtype=bool)
+    while active.any():
+        actions = np.array([int(e.agent.act(obs[k], infos[k])) if active[k] else 0 for k, e in enumerate(episodes)])
+        obs, rewards, terminated, truncated, info = envs.step(actions)
+        for k in np.flatnonzero(active):
+            infos[k] = unbatch_info(info, k)
+            episodes[k].record(int(actions[k]), float(rewards[k]), obs[k], infos[k])
+        active &= ~(terminated | truncated)
+    return [episode.frame() for episode in episodes]
 
 
 def run_stream(

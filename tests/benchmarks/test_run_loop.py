@@ -2,11 +2,13 @@
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
 
 from agents import FixedAgent, RandomAgent
 from agents.base import Agent
-from benchmarks.run_loop import BASE_COLUMNS, run_episode, split_seed
+from agents.registry import make_agent
+from benchmarks.run_loop import BASE_COLUMNS, run_episode, run_episodes, split_seed
 from envs.common import SERIAL_PARALLEL, SummaryObservation, reset_info, step_info
 
 
@@ -66,3 +68,39 @@ def test_user_agent_needs_only_the_protocol():
     assert isinstance(AlternatingAgent(), Agent)
     frame = run_episode(gym.make("tradeoff/LearningCurves-v0", horizon=4), AlternatingAgent(), seed=0)
     assert frame.action.tolist() == [0, 1, 0, 1]
+
+
+def _lockstep_equals_single_runs(env_id: str, agent_names: list[str], seeds: list[int], **settings) -> list:
+    """Frames of run_episodes on a SyncVectorEnv, checked equal to one run_episode per (agent, seed)."""
+    vector = gym.make_vec(env_id, num_envs=len(seeds), vectorization_mode="sync", **settings)
+    single = gym.make(env_id, **settings)
+    lockstep = run_episodes(vector, [make_agent(n, single) for n in agent_names], seeds, agent_names=agent_names)
+    for frame, name, seed in zip(lockstep, agent_names, seeds):
+        alone = run_episode(gym.make(env_id, **settings), make_agent(name, single), seed, agent_name=name)
+        pd.testing.assert_frame_equal(frame, alone)
+    return lockstep
+
+
+def test_lockstep_episodes_give_the_frames_of_single_runs():
+    frames = _lockstep_equals_single_runs(
+        "tradeoff/LearningCurves-v0", ["ucb1", "meta-learner", "random"], [0, 1, 7], horizon=120, cost=0.3
+    )
+    assert [f.seed.iloc[0] for f in frames] == [0, 1, 7] and [len(f) for f in frames] == [120] * 3
+
+
+@pytest.mark.slow
+def test_lockstep_episodes_that_end_at_different_trials_and_log_metrics():
+    """SequentialTasks ends each episode at its own trial (criterion or cap) and reports metrics."""
+    settings = {"n_tasks": 2, "n_train": 400, "n_holdout": 100, "channels": (4, 8, 8), "hidden": (16,),
+                "max_trials": 40, "eval_every": 4, "criterion": 0.6}
+    frames = _lockstep_equals_single_runs("tradeoff/SequentialTasks-v0", ["random", "random"], [3, 4], **settings)
+    assert all("task_trial" in f.columns for f in frames)
+
+
+def test_lockstep_refuses_shared_agents_and_wrong_counts():
+    vector = gym.make_vec("tradeoff/LearningCurves-v0", num_envs=2, vectorization_mode="sync", horizon=5)
+    agent = RandomAgent()
+    with pytest.raises(ValueError, match="needs 2 distinct agents and 2 seeds"):
+        run_episodes(vector, [agent, agent], [0, 1])
+    with pytest.raises(ValueError, match="needs 2 distinct agents and 2 seeds"):
+        run_episodes(vector, [RandomAgent(), RandomAgent()], [0])
