@@ -1,0 +1,371 @@
+"""K independent task learners trained as one tensor program: parameters stacked on a leading K axis.
+
+:class:`BatchedLearner` is K :class:`learners.trial.TaskLearner` s in one: learner ``k`` has its own seed, and so
+its own drone world (region map), data stream, initial weights and probe set — each built by exactly the code a
+``TaskLearner`` with that seed runs, so its data stream is the same example for example, and its initial weights
+the same number for number. What differs is how the K networks train: their parameters are stacked, ``(K, …)``,
+and one call trains all K for one trial with a per-learner schedule (serial and parallel mixed in one call).
+
+Pass structure (SPEC §2–§3, as :meth:`TaskLearner.trial`): a trial runs *pass slots* 0, 1, …; learner ``k`` takes
+slot ``s`` iff its schedule has a pass ``s`` (serial: 4 single-task passes, parallel: 2 pair passes), is scored on
+that pass's forward (before the update) and then takes one optimizer step. In a slot it does not take, a learner
+is left out of the computation altogether: its parameters, optimizer moments and Adam step count do not move.
+So a serial learner takes 4 optimizer steps per trial and a parallel one 2, whatever the others do.
+
+Batching (measured faster on one CPU thread than ``torch.func.vmap`` over ``functional_call``, 10–20 %): fully
+connected layers are batched matmuls (``baddbmm`` over K); conv layers one grouped convolution (``groups=K``,
+channels-last) whose per-channel gate is folded into the filters and bias (``conv(x, w ⊙ c) + b ⊙ c`` =
+``(conv(x, w) + b) ⊙ c``, which spares two full passes over the largest activations). The optimizer is PyTorch's
+own fused Adam kernel (the one ``TaskLearner``'s ``Adam(fused=True)`` runs) over the per-learner slices of the
+stacked tensors, so each learner's update is exactly Adam's with that learner's own step count; SGD with momentum
+0.9 likewise runs ``TaskLearner``'s foreach update over the slices. Learners left out of a slot are left out of
+its lists. The float results differ from a lone ``TaskLearner``'s only by summation order (1e-8 per pass), so
+learner ``k``'s accuracies equal a ``TaskLearner``'s with the same seed over the first trials; the trajectories
+drift apart later as float noise does.
+
+Everything runs with the learner's own torch thread count (:mod:`learners.threads`); no global RNG is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from learners.drone import DataStream, DroneBatch, DroneWorld
+from learners.gated_network import GatedNetwork
+from learners.probes import ProbeResult, probe
+from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule
+from learners.threads import torch_threads
+from learners.trial import LearnerConfig, NonFiniteLossError, _generators
+
+#: Adam's hyperparameters besides lr: PyTorch's defaults, as ``TaskLearner``'s ``torch.optim.Adam``.
+ADAM_BETAS: tuple[float, float] = (0.9, 0.999)
+ADAM_EPS = 1e-8
+#: SGD's momentum, as ``TaskLearner``'s ``torch.optim.SGD``.
+SGD_MOMENTUM = 0.9
+
+_LOCATION, _OBJECT = OUTPUTS.index("location"), OUTPUTS.index("object")
+
+
+class _Learner:
+    """One learner's own parts: world, data stream, probe seed and a network whose parameters alias the stack."""
+
+    def __init__(self, config: LearnerConfig, seed: int) -> None:
+        gens = _generators(seed)  # the same split as TaskLearner: world, data, init, probe
+        self.seed = seed
+        self.probe_seed = int(gens["probe"].initial_seed())
+        self.world = DroneWorld(config.world, gens["world"])
+        self.stream = DataStream(self.world, gens["data"], config.batch_size, config.chunk)
+        self.network = GatedNetwork(
+            config.network,
+            image_size=config.world.image_size,
+            n_locations=self.world.n_locations,
+            n_types=self.world.n_types,
+            n_tasks=N_TASKS,
+            generator=gens["init"],
+        )
+        self.probe_set: DroneBatch | None = None
+
+
+class BatchedLearner:
+    """K fresh gated networks in K fresh drone worlds, trained one trial per :meth:`trial` call.
+
+    ``seeds[k]`` determines learner ``k`` exactly as ``TaskLearner(config, seeds[k])``'s seed does. Attributes:
+    ``config``; ``n`` (K); ``seeds`` (K,); ``trials`` ``(K,)`` int, trials each learner has run; ``params`` the
+    stacked parameters by name (``gps_w`` ``(K, units, 2)``, ``conv_w.0`` ``(K, C, 1, 3, 3)``, …, as
+    ``GatedNetwork.named_parameters()`` with a leading K); ``steps`` ``(K,)`` optimizer steps each learner took.
+    """
+
+    def __init__(self, config: LearnerConfig, seeds: Sequence[int]) -> None:
+        if not isinstance(config, LearnerConfig):
+            raise ValueError(f"config must be a LearnerConfig, got {config!r}")
+        seeds = [int(s) for s in seeds]
+        if not seeds:
+            raise ValueError("seeds must hold at least one seed (one per learner)")
+        self.config = config
+        self.device = torch.device(config.device)
+        with torch_threads(config.threads):
+            self._build(seeds)
+
+    # ------------------------------------------------------------------ construction
+    def _build(self, seeds: list[int]) -> None:
+        cfg = self.config
+        self._learners = [_Learner(cfg, s) for s in seeds]
+        first = self._learners[0].network
+        self.names: tuple[str, ...] = tuple(n for n, _ in first.named_parameters())
+        k = len(seeds)
+        # Stacked parameters, each a leaf (K, …), and the optimizer state beside them.
+        self.params: dict[str, torch.Tensor] = {
+            n: torch.stack([dict(lr.network.named_parameters())[n].detach() for lr in self._learners])
+            .to(self.device)
+            .requires_grad_()
+            for n in self.names
+        }
+        self._state = {
+            n: (torch.zeros_like(p, requires_grad=False), torch.zeros_like(p, requires_grad=False))
+            for n, p in self.params.items()
+        }  # Adam: (exp_avg, exp_avg_sq); SGD: (momentum buffer, unused)
+        self.steps = torch.zeros(k, device=self.device)  # (K,) float32, as torch.optim's fused Adam keeps it
+        # Per-learner views (slices along K) for the fused per-tensor optimizer kernels; fixed storage.
+        self._views = {n: p.detach().unbind(0) for n, p in self.params.items()}
+        self._m_views = {n: s[0].unbind(0) for n, s in self._state.items()}
+        self._v_views = {n: s[1].unbind(0) for n, s in self._state.items()}
+        self._step_views = self.steps.unbind(0)
+        for i in range(k):
+            self._alias(i)
+        # Fixed structure of the network (the same for every learner: the config decides it).
+        self.beta = first.beta
+        self.units = list(first.layer_units)
+        self.n_conv = len(first.conv_w)
+        self.n_fc = len(first.fc_w)
+        self.n_location_classes = first.n_location_classes
+        self.n_classes = first.head_w.shape[0]
+        self._frozen: tuple[torch.Tensor, torch.Tensor] | None = None
+        if first.masks is not None:  # frozen overlap: the masks depend on the config only
+            self._frozen = (first.frozen_columns.to(self.device), first.frozen_task_weights.to(self.device))
+        self.trials = np.zeros(k, dtype=np.int64)
+
+    def _alias(self, k: int) -> None:
+        """Make learner ``k``'s network hold views of the stacked parameters (so probes see current weights)."""
+        net = self._learners[k].network.to(self.device)
+        for name in self.names:
+            module, _, attr = name.rpartition(".")
+            owner = net.get_submodule(module) if module else net
+            setattr(owner, attr, nn.Parameter(self._views[name][k], requires_grad=False))
+
+    @property
+    def n(self) -> int:
+        """K, the number of learners."""
+        return len(self._learners)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Each learner's seed."""
+        return tuple(lr.seed for lr in self._learners)
+
+    def reset(self, k: int, seed: int) -> None:
+        """Replace learner ``k`` by a fresh one built from ``seed`` (world, stream, weights, optimizer state)."""
+        if not 0 <= k < self.n:
+            raise ValueError(f"learner index must be an integer in [0, {self.n - 1}], got {k!r}")
+        with torch_threads(self.config.threads):
+            fresh = _Learner(self.config, int(seed))
+            named = dict(fresh.network.named_parameters())
+            with torch.no_grad():
+                for name in self.names:
+                    self._views[name][k].copy_(named[name])
+                    self._m_views[name][k].zero_()
+                    self._v_views[name][k].zero_()
+                self._step_views[k].zero_()
+            self._learners[k] = fresh
+            self._alias(k)
+            self.trials[k] = 0
+
+    # ------------------------------------------------------------------ per-learner access
+    def network(self, k: int) -> GatedNetwork:
+        """Learner ``k``'s network: a :class:`GatedNetwork` whose parameters are views of the stack (current weights).
+
+        Its parameters do not require grad (the stack trains, not the module); writing to them in place writes to
+        learner ``k``'s weights.
+        """
+        return self._learners[k].network
+
+    def world(self, k: int) -> DroneWorld:
+        """Learner ``k``'s drone world."""
+        return self._learners[k].world
+
+    def stream(self, k: int) -> DataStream:
+        """Learner ``k``'s data stream."""
+        return self._learners[k].stream
+
+    def probe_set(self, k: int, n: int) -> DroneBatch:
+        """Learner ``k``'s fixed held-out probe batch of ``n`` examples (its own generator, as ``TaskLearner``'s)."""
+        part = self._learners[k]
+        if part.probe_set is None or len(part.probe_set) != n:
+            generator = torch.Generator().manual_seed(part.probe_seed)
+            with torch_threads(self.config.threads):
+                part.probe_set = part.world.sample(n, generator).to(self.device)
+        return part.probe_set
+
+    def probe(self, k: int, n: int = 256) -> ProbeResult:
+        """Probe learner ``k``'s network on its ``n``-example probe set (no training, no effect on its stream)."""
+        with torch_threads(self.config.threads):
+            return probe(self.network(k), self.probe_set(k, n))
+
+    # ------------------------------------------------------------------ the batched network
+    def forward(
+        self, params: dict[str, torch.Tensor], gps: torch.Tensor, image: torch.Tensor, task: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of J stacked networks, class-major: location ``(J, L+1, B)`` and object ``(J, K+1, B)``.
+
+        ``params`` stacked ``(J, …)``; ``gps`` ``(J, 2, B)``; ``image`` ``(B, J, H, W)`` (one channel per network,
+        channels-last strides preferred); ``task`` ``(J, n_tasks)`` each network's summed one-hot task vector.
+        The same function as :meth:`GatedNetwork.forward` for each network. Fully connected activations are kept
+        feature-major, ``(J, units, B)``, so every weight gradient comes out of ``bmm`` in the weight's own layout.
+        """
+        j, b = gps.shape[0], gps.shape[2]
+        assert image.shape[:2] == (b, j) and task.shape == (j, N_TASKS), (gps.shape, image.shape, task.shape)
+        task_w = params["task_weights"]  # J n_tasks U
+        if self._frozen is not None:
+            task_w = torch.where(self._frozen[0], self._frozen[1], task_w)
+        gates = torch.sigmoid(torch.bmm(task[:, None, :], task_w)[:, 0] - self.beta).split(self.units, dim=1)  # J U_i
+        g = torch.relu(torch.baddbmm(params["gps_b"][..., None], params["gps_w"], gps) * gates[0][..., None])  # J G B
+        h = image  # B (J·C) H W
+        for i in range(self.n_conv):
+            c = gates[1 + i]  # J C
+            w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded in
+            h = F.conv2d(h, w, (params[f"conv_b.{i}"] * c).flatten(), stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
+            h = torch.relu(h)
+        h = h.permute(1, 2, 3, 0).reshape(j, -1, b)  # J (C·side²) B: one copy out of channels-last, per network C,H,W
+        h = torch.cat([g, h], dim=1)  # J (gps_units + C·side²) B
+        for i in range(self.n_fc):
+            fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
+            h = torch.relu(fc * gates[1 + self.n_conv + i][..., None])
+        logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J (L+1 + K+1) B
+        return logits[:, : self.n_location_classes], logits[:, self.n_location_classes :]
+
+    # ------------------------------------------------------------------ one trial
+    def trial(self, schedules: Sequence[Schedule | None]) -> np.ndarray:
+        """Run one trial of every learner with its schedule (``None``: that learner sits this call out).
+
+        ``schedules[k]`` is learner ``k``'s schedule (validated passes, see :func:`learners.tasks.check_schedule`).
+        Returns ``(K, n_tasks)`` accuracies in [0, 1], each task's batch accuracy on the pass that executed it,
+        before that pass's update; NaN for tasks not executed and for learners that sat out.
+        """
+        if len(schedules) != self.n:
+            raise ValueError(f"schedules must give one schedule (or None) per learner ({self.n}), got {len(schedules)}")
+        with torch_threads(self.config.threads):
+            return self._trial(list(schedules))
+
+    def _trial(self, schedules: list[Schedule | None]) -> np.ndarray:
+        accuracy = np.full((self.n, N_TASKS), np.nan)
+        members = [k for k, s in enumerate(schedules) if s is not None]  # learners training this call
+        if not members:
+            return accuracy
+        dev = self.device
+        batches = [self._learners[k].stream.next_batch() for k in members]
+        size = len(batches[0])
+        gps = torch.stack([bt.gps.T for bt in batches]).to(dev)  # M 2 B
+        image = torch.stack([bt.image[:, 0] for bt in batches], dim=-1).to(dev)  # B H W M
+        labels = torch.stack([bt.labels for bt in batches])  # M B 4
+        nulls = torch.tensor([self.n_location_classes - 1, self.n_classes - self.n_location_classes - 1])
+        targets = torch.cat([labels, nulls.expand(len(members), size, 2)], dim=2).to(dev)  # M B (4 + 2 nulls)
+        counts = torch.zeros(len(members), N_TASKS, device=dev)  # M n_tasks: correct answers per task
+        losses = []
+        n_slots = max(len(schedules[k]) for k in members)  # type: ignore[arg-type]
+        for slot in range(n_slots):
+            rows = [r for r, k in enumerate(members) if slot < len(schedules[k])]  # type: ignore[arg-type]
+            passes = [schedules[members[r]][slot] for r in rows]  # type: ignore[index]
+            losses.append(self._pass(members, rows, passes, gps, image, targets, counts))
+        loss_values = torch.cat(losses).cpu()
+        if not bool(torch.isfinite(loss_values).all()):
+            raise NonFiniteLossError(
+                f"non-finite training loss at trial(s) {sorted(set(self.trials[members].tolist()))} of learner(s) "
+                f"{members}: the network diverged; lower lr (now {self.config.lr}) or check the inputs"
+            )
+        done = np.zeros((len(members), N_TASKS), dtype=bool)
+        for r, k in enumerate(members):
+            done[r, [t for tasks in schedules[k] for t in tasks]] = True  # type: ignore[union-attr]
+        accuracy[members] = np.where(done, counts.cpu().numpy() / size, np.nan)
+        self.trials[members] += 1
+        return accuracy
+
+    def _pass(
+        self,
+        members: list[int],
+        rows: list[int],
+        passes: list[tuple[int, ...]],
+        gps: torch.Tensor,
+        image: torch.Tensor,
+        targets: torch.Tensor,
+        counts: torch.Tensor,
+    ) -> torch.Tensor:
+        """One pass slot for the learners ``members[rows]``, each executing its ``passes[j]``; returns their losses.
+
+        Answers are scored into ``counts`` (M, n_tasks) before the update; then each of these learners takes one
+        optimizer step; no other learner's parameters or optimizer state are touched.
+        """
+        dev = self.device
+        learners = [members[r] for r in rows]
+        everyone = len(learners) == self.n
+        task = torch.zeros(len(rows), N_TASKS)
+        columns = [[N_TASKS, N_TASKS + 1] for _ in rows]  # per row: target column at the location, object head
+        for j, tasks in enumerate(passes):
+            task[j, list(tasks)] = 1.0
+            for t in tasks:
+                columns[j][OUTPUTS.index(TASKS[t].output)] = t
+        task = task.to(dev)
+        if len(rows) == len(members):
+            row_index = None
+            part_gps, part_targets = gps, targets
+            part_image = image.permute(0, 3, 1, 2)  # B M H W, channels-last strides
+        else:
+            row_index = torch.tensor(rows, device=dev)
+            part_gps, part_targets = gps[row_index], targets[row_index]
+            part_image = image.index_select(3, row_index).permute(0, 3, 1, 2)
+        if everyone:
+            params = self.params
+        else:
+            index = torch.tensor(learners, device=dev)
+            with torch.no_grad():
+                params = {n: p.index_select(0, index).requires_grad_() for n, p in self.params.items()}
+        loc, obj = self.forward(params, part_gps, part_image, task)  # J L+1 B, J K+1 B
+        col = torch.tensor(columns, device=dev)  # J 2
+        j_range = torch.arange(len(rows), device=dev)
+        loss = torch.zeros(len(rows), device=dev)
+        for head, logits in ((_LOCATION, loc), (_OBJECT, obj)):
+            target = part_targets[j_range, :, col[:, head]]  # J B
+            loss = loss + F.cross_entropy(logits, target, reduction="none").mean(1)  # J
+            hits = (logits.detach().argmax(1) == target).sum(1).float()  # J
+            scored = [j for j in range(len(rows)) if columns[j][head] < N_TASKS]
+            if scored:
+                at = torch.tensor(scored, device=dev)
+                cells = (torch.tensor([rows[j] for j in scored], device=dev), col[at, head])
+                counts.index_put_(cells, hits[at])
+        loss.sum().backward()
+        self._step(params, learners, everyone)
+        return loss.detach()
+
+    def _step(self, params: dict[str, torch.Tensor], learners: list[int], everyone: bool) -> None:
+        """One optimizer step for ``learners`` (their gradients in ``params[n].grad``, rows in that order)."""
+        grads = []
+        for name in self.names:
+            grad = params[name].grad
+            assert grad is not None and grad.shape[0] == len(learners)
+            grads += grad.unbind(0)
+        views = [self._views[n][k] for n in self.names for k in learners]
+        with torch.no_grad():
+            if self.config.optimizer == "adam":
+                if everyone:
+                    self.steps.add_(1.0)
+                else:
+                    self.steps[learners] += 1.0
+                torch._fused_adam_(  # the kernel of torch.optim.Adam(fused=True), per learner slice
+                    views,
+                    grads,
+                    [self._m_views[n][k] for n in self.names for k in learners],
+                    [self._v_views[n][k] for n in self.names for k in learners],
+                    [],
+                    [self._step_views[k] for _ in self.names for k in learners],
+                    lr=self.config.lr,
+                    beta1=ADAM_BETAS[0],
+                    beta2=ADAM_BETAS[1],
+                    weight_decay=0.0,
+                    eps=ADAM_EPS,
+                    amsgrad=False,
+                    maximize=False,
+                )
+            else:  # SGD, momentum 0.9, no dampening: buf = 0.9·buf + g (= g at the first step), p −= lr·buf
+                if everyone:
+                    self.steps.add_(1.0)
+                else:
+                    self.steps[learners] += 1.0
+                buffers = [self._m_views[n][k] for n in self.names for k in learners]
+                torch._foreach_mul_(buffers, SGD_MOMENTUM)
+                torch._foreach_add_(buffers, grads)
+                torch._foreach_add_(views, buffers, alpha=-self.config.lr)
+        for p in params.values():
+            p.grad = None
