@@ -27,6 +27,12 @@ ENV_IDS: dict[str, str] = {
     "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy",
 }
 
+#: Native vector envs (``gym.make_vec(id, num_envs=K, vectorization_mode="vector_entry_point")``), by id.
+VECTOR_ENTRY_POINTS: dict[str, str] = {
+    "tradeoff/SerialParallel-v0": "envs.serial_parallel_vector:make_vector",
+    "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel_vector:make_noisy_vector",
+}
+
 #: Each id's config builder ``make_config(preset=..., config=None, **settings)``: what its constructor calls.
 CONFIG_BUILDERS: dict[str, str] = {
     "tradeoff/LearningCurves-v0": "envs.learning_curves:make_config",
@@ -37,7 +43,7 @@ CONFIG_BUILDERS: dict[str, str] = {
 
 for _env_id, _entry_point in ENV_IDS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point)
+        register(id=_env_id, entry_point=_entry_point, vector_entry_point=VECTOR_ENTRY_POINTS.get(_env_id))
 
 
 def check_settings(env_id: str, **kwargs: Any) -> Any:

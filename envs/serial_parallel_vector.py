@@ -1,0 +1,245 @@
+"""K SerialParallel episodes in lockstep, their K networks trained as one tensor program: a native Gymnasium VectorEnv.
+
+``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=K, vectorization_mode="vector_entry_point", **settings)``
+returns :class:`SerialParallelVectorEnv`: the same episodes as K :class:`envs.serial_parallel.SerialParallelEnv`
+in a ``SyncVectorEnv`` (same seeds, costs, data, initial weights, rewards up to float summation order), with the K
+learners held by one :class:`learners.batched.BatchedLearner` so a step costs little more than one env's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from envs.common import (
+    HorizonSpec,
+    RewardRule,
+    SummaryObservation,
+    check_positive_int,
+    draw_cost,
+    reset_info,
+    step_info,
+)
+from envs.serial_parallel import SerialParallelConfig, make_config, make_noisy_config
+from learners.batched import BatchedLearner
+from learners.probes import ProbeResult
+from learners.tasks import N_TASKS
+
+
+class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
+    """K independent ``tradeoff/SerialParallel-v0`` episodes whose learners train in one batched computation.
+
+    Sub-env ``k`` is the single env: its own seed (hence world, data stream, initial weights), its own hidden
+    cost, its own strategy choice every step; only the arithmetic is shared. Its learner is learner ``k`` of
+    ``env.learner`` (:class:`learners.batched.BatchedLearner`).
+
+    ## Action Space
+    ``MultiDiscrete([n_strategies] * K)``: one strategy per sub-env (0 = serial, 1 = parallel by default); serial
+    and parallel mixed freely in one step. ``single_action_space`` is the single env's ``Discrete(n_strategies)``.
+
+    ## Observation Space
+    ``Box(-1, 1, (K, 1 + 2·n_strategies), float32)``: row ``k`` is sub-env ``k``'s
+    :class:`envs.common.SummaryObservation`.
+
+    ## Rewards
+    ``(K,)`` float64: row ``k`` is the single env's reward for its action, accuracies and cost, from the same
+    :class:`envs.interface.RewardRule` (``env.reward_rule``). Costs are hidden from agents; oracles and the Sagiv
+    baseline may read ``env.costs`` ``(K,)`` (drawn per sub-env at each of its resets, as the single env draws it).
+
+    ## Episode End and Autoreset
+    Every sub-env truncates after ``horizon`` trials, never terminates: episodes started together end together.
+    Autoreset mode ``NEXT_STEP`` (``metadata["autoreset_mode"]``, Gymnasium's default): the step after a sub-env's
+    last trial resets it instead of training it — its action is ignored, its reward is 0, terminated and truncated
+    are False, its observation and info are those of a fresh episode (a new learner seed and cost drawn from the
+    sub-env's own generator, as ``SyncVectorEnv`` calls the single env's ``reset()``). A run loop that stops at
+    the horizon never pays for those resets.
+
+    ## Seeding and resets
+    ``reset(seed=s)`` seeds sub-env ``k`` with ``s + k`` (a list gives one seed per sub-env, ``None`` entries
+    keep that sub-env's generator running), exactly as ``SyncVectorEnv`` does: sub-env ``k`` then plays what
+    ``gym.make(id).reset(seed=s + k)`` plays. ``reset(options={"reset_mask": mask})`` (``(K,)`` bool numpy array,
+    at least one True) resets only the masked sub-envs; the others keep their learners, episodes and observations.
+
+    ## Info
+    Gymnasium's vector convention: ``info[key]`` stacks the single env's ``info[key]`` over sub-envs and
+    ``info["_" + key]`` ``(K,)`` bool marks which sub-envs have it. Step keys: ``task_rewards``,
+    ``task_accuracy``, ``task_performed`` ``(K, n_tasks)``, ``raw_accuracy`` ``(K,)``, ``strategy`` ``(K,)``
+    names, ``trial`` ``(K,)``, ``pick_counts`` ``(K, n_strategies)``; every ``probe_every`` trials ``metrics``
+    holds each probed sub-env's probe (a dict of ``(K,)`` arrays with their masks). Reset keys as the single
+    env's (``strategies``, ``serial``, ``horizon``, ``n_tasks``, ``trial``, ``pick_counts``, ``threads``).
+
+    ## Arguments
+    ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (:func:`make_config`), e.g.
+    ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=16, vectorization_mode="vector_entry_point",
+    horizon=5000, cost=0.5, device="cuda")``. ``render_mode`` is accepted and ignored.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: SerialParallelConfig | None = None,
+        *,
+        preset: str = "default",
+        render_mode: str | None = None,
+        **settings: Any,
+    ) -> None:
+        self.num_envs = check_positive_int(num_envs, "num_envs")
+        self.render_mode = render_mode
+        self.config = cfg = make_config(preset, config=config, **settings)
+        self.single_action_space = gym.spaces.Discrete(len(cfg.strategies))
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._summaries = [SummaryObservation(len(cfg.strategies), cfg.horizon) for _ in range(self.num_envs)]
+        self.single_observation_space = self._summaries[0].space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.costs = np.full(self.num_envs, draw_cost(cfg.cost, np.random.default_rng(0)))  # replaced at reset
+        self.learner: BatchedLearner | None = None
+        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self._picks = np.zeros((self.num_envs, len(cfg.strategies)), dtype=np.int64)
+        self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+
+    @property
+    def reward_rule(self) -> RewardRule:
+        """How accuracies become rewards (:class:`envs.interface.RewardRule`): the single env's; costs not in it."""
+        return self.config.reward_rule
+
+    # ------------------------------------------------------------------ reset
+    def _draw(self, k: int, seed: int | None) -> int:
+        """Sub-env ``k``'s reset draws, in the single env's order: the learner seed first, then the cost."""
+        if seed is not None or self._rngs[k] is None:
+            self._rngs[k] = seeding.np_random(seed)[0]
+        rng = self._rngs[k]
+        learner_seed = int(rng.integers(2**63 - 1))
+        self.costs[k] = draw_cost(self.config.cost, rng)
+        self._picks[k] = 0
+        self._obs[k] = self._summaries[k].reset()
+        self._autoreset[k] = False
+        return learner_seed
+
+    def _reset_info(self) -> dict:
+        info = reset_info(self.config.strategies, self.config.horizon, N_TASKS)
+        info["threads"] = self.config.learner.threads
+        return info
+
+    def reset(
+        self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every sub-env (or those in ``options["reset_mask"]``); ``(K, obs) observations`` and vector info."""
+        k_all = self.num_envs
+        seeds = self._seeds(seed)
+        mask = self._reset_mask(options)
+        if self.learner is None and not mask.all():
+            raise ValueError("the first reset() resets every sub-env: call it without options['reset_mask']")
+        learner_seeds = {k: self._draw(k, seeds[k]) for k in range(k_all) if mask[k]}
+        if mask.all():
+            self.learner = BatchedLearner(self.config.learner, [learner_seeds[k] for k in range(k_all)])
+        else:
+            for k, learner_seed in learner_seeds.items():
+                self.learner.reset(k, learner_seed)  # type: ignore[union-attr]
+        info: dict[str, Any] = {}
+        for k in learner_seeds:
+            info = self._add_info(info, self._reset_info(), k)
+        return self._obs.copy(), info
+
+    def _seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
+        """One seed per sub-env, as ``SyncVectorEnv``: ``None`` → all None, an int ``s`` → ``s + k``, or a list."""
+        if seed is None:
+            return [None] * self.num_envs
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+            return [int(seed) + k for k in range(self.num_envs)]
+        if isinstance(seed, (list, tuple)) and len(seed) == self.num_envs:
+            return list(seed)
+        raise ValueError(
+            f"seed must be None, an int or a list of {self.num_envs} ints/None (one per sub-env), got {seed!r}"
+        )
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
+        """``options["reset_mask"]`` validated, or all True."""
+        if options is None or "reset_mask" not in options:
+            return np.ones(self.num_envs, dtype=bool)
+        mask = options["reset_mask"]
+        valid = isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,)
+        if not valid or not mask.any():
+            raise ValueError(
+                f"options['reset_mask'] must be a numpy bool array of shape ({self.num_envs},) with at least one True, "
+                f"got {mask!r}"
+            )
+        return mask
+
+    # ------------------------------------------------------------------ step
+    def _check_actions(self, actions: object) -> np.ndarray:
+        """``(K,)`` int64 actions, or a ValueError naming the allowed shape and values."""
+        n = self.single_action_space.n
+        allowed = f"an array of shape ({self.num_envs},) of integers in [0, {n - 1}] (one strategy per sub-env)"
+        try:
+            array = np.asarray(actions)
+            integral = array.dtype.kind in "iu" or (array.dtype.kind == "f" and bool(np.all(array == np.round(array))))
+        except (TypeError, ValueError):
+            array, integral = np.zeros(0), False
+        if array.shape != (self.num_envs,) or not integral or not np.all((array >= 0) & (array < n)):
+            raise ValueError(f"actions must be {allowed}, got {actions!r}")
+        return array.astype(np.int64)
+
+    def step(self, actions: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """One trial of every sub-env with its action (sub-envs past their last trial are reset instead)."""
+        if self.learner is None:
+            raise RuntimeError("call reset() before step()")
+        actions = self._check_actions(actions)
+        cfg = self.config
+        resetting = self._autoreset.copy()
+        for k in np.flatnonzero(resetting):
+            self.learner.reset(int(k), self._draw(int(k), None))
+        stepping = ~resetting
+        schedules = [cfg.schedules[a] if go else None for a, go in zip(actions, stepping)]
+        task_accuracy = self.learner.trial(schedules)  # (K, n_tasks), NaN rows for resetting sub-envs
+        task_rewards = np.full_like(task_accuracy, np.nan)
+        rewards = np.zeros(self.num_envs)
+        for cost in np.unique(self.costs[stepping]):
+            group = stepping & (self.costs == cost)
+            task_rewards[group], rewards[group] = cfg.reward_rule.apply(actions[group], task_accuracy[group], cost)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        info: dict[str, Any] = {}
+        for k in range(self.num_envs):
+            if not stepping[k]:
+                info = self._add_info(info, self._reset_info(), k)
+                continue
+            a = int(actions[k])
+            self._picks[k, a] += 1
+            self._obs[k] = self._summaries[k].update(a, float(rewards[k]))
+            trial = self._summaries[k].trial
+            metrics = {}
+            if cfg.probe_every is not None and trial % cfg.probe_every == 0:
+                metrics = self.probe(k).metrics()
+            single = step_info(cfg.strategies[a], task_rewards[k], task_accuracy[k], trial, self._picks[k], **metrics)
+            info = self._add_info(info, single, k)
+            truncated[k] = trial >= cfg.horizon
+        self._autoreset = truncated.copy()
+        return self._obs.copy(), rewards, np.zeros(self.num_envs, dtype=bool), truncated, info
+
+    def probe(self, k: int) -> ProbeResult:
+        """Probe sub-env ``k``'s network on its fixed probe set (no training, no effect on its data stream)."""
+        if self.learner is None:
+            raise RuntimeError("call reset() before probe()")
+        return self.learner.probe(k, self.config.probe_size)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Drop the learners (their memory); a closed env cannot step."""
+        self.learner = None
+
+
+def make_vector(num_envs: int = 1, **settings: Any) -> SerialParallelVectorEnv:
+    """``vector_entry_point`` of ``tradeoff/SerialParallel-v0``: :class:`SerialParallelVectorEnv` with ``num_envs``."""
+    return SerialParallelVectorEnv(num_envs, **settings)
+
+
+def make_noisy_vector(num_envs: int = 1, *, render_mode: str | None = None, **settings: Any) -> SerialParallelVectorEnv:
+    """``vector_entry_point`` of ``tradeoff/SerialParallelNoisy-v0``: the vector env with the ``noisy`` preset."""
+    return SerialParallelVectorEnv(num_envs, make_noisy_config(**settings), render_mode=render_mode)
