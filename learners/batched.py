@@ -294,6 +294,8 @@ class BatchedLearner:
         dev = self.device
         learners = [members[r] for r in rows]
         everyone = len(learners) == self.n
+        first = learners[0]
+        contiguous = learners == list(range(first, first + len(learners)))
         task = torch.zeros(len(rows), N_TASKS)
         columns = [[N_TASKS, N_TASKS + 1] for _ in rows]  # per row: target column at the location, object head
         for j, tasks in enumerate(passes):
@@ -309,11 +311,11 @@ class BatchedLearner:
             row_index = torch.tensor(rows, device=dev)
             part_gps, part_targets = gps[row_index], targets[row_index]
             part_image = image.index_select(3, row_index).permute(0, 3, 1, 2)
-        if everyone:
-            params = self.params
-        else:
-            index = torch.tensor(learners, device=dev)
-            with torch.no_grad():
+        with torch.no_grad():  # leaves for this pass: views of the stack where the learners are a range, else copies
+            if contiguous:
+                params = {n: p.detach()[first : first + len(learners)].requires_grad_() for n, p in self.params.items()}
+            else:
+                index = torch.tensor(learners, device=dev)
                 params = {n: p.index_select(0, index).requires_grad_() for n, p in self.params.items()}
         loc, obj = self.forward(params, part_gps, part_image, task)  # J L+1 B, J K+1 B
         col = torch.tensor(columns, device=dev)  # J 2
