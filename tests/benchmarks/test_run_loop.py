@@ -104,3 +104,19 @@ def test_lockstep_refuses_shared_agents_and_wrong_counts():
         run_episodes(vector, [agent, agent], [0, 1])
     with pytest.raises(ValueError, match="needs 2 distinct agents and 2 seeds"):
         run_episodes(vector, [RandomAgent(), RandomAgent()], [0])
+
+
+def test_lockstep_on_the_native_serial_parallel_vector_env_matches_single_runs():
+    """K episodes trained as one batched program give the single runs' frames (rewards within 1e-5, 20 trials)."""
+    settings = {"horizon": 20, "batch_size": 8, "cost": 0.3}
+    names, seeds = ["ucb1", "serial", "meta-learner"], [0, 5, 9]
+    vector = gym.make_vec("tradeoff/SerialParallel-v0", num_envs=3, vectorization_mode="vector_entry_point", **settings)
+    single = gym.make("tradeoff/SerialParallel-v0", **settings)
+    frames = run_episodes(vector, [make_agent(n, single) for n in names], seeds, agent_names=names,
+                          env_id="tradeoff/SerialParallel-v0")
+    for frame, name, seed in zip(frames, names, seeds):
+        alone = run_episode(gym.make("tradeoff/SerialParallel-v0", **settings), make_agent(name, single), seed,
+                            agent_name=name)
+        assert (frame.action == alone.action).all()
+        np.testing.assert_allclose(frame.reward, alone.reward, atol=1e-5)
+        np.testing.assert_allclose(frame.filter(like="task_reward_"), alone.filter(like="task_reward_"), atol=1e-5)
