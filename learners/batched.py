@@ -42,7 +42,7 @@ from learners.gated_network import GatedNetwork
 from learners.probes import ProbeResult, probe
 from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule
 from learners.threads import torch_threads
-from learners.trial import LearnerConfig, NonFiniteLossError, _generators
+from learners.trial import LearnerConfig, LearnerParts, NonFiniteLossError
 
 #: Adam's hyperparameters besides lr: PyTorch's defaults, as ``TaskLearner``'s ``torch.optim.Adam``.
 ADAM_BETAS: tuple[float, float] = (0.9, 0.999)
@@ -51,26 +51,6 @@ ADAM_EPS = 1e-8
 SGD_MOMENTUM = 0.9
 
 _LOCATION, _OBJECT = OUTPUTS.index("location"), OUTPUTS.index("object")
-
-
-class _Learner:
-    """One learner's own parts: world, data stream, probe seed and a network whose parameters alias the stack."""
-
-    def __init__(self, config: LearnerConfig, seed: int) -> None:
-        gens = _generators(seed)  # the same split as TaskLearner: world, data, init, probe
-        self.seed = seed
-        self.probe_seed = int(gens["probe"].initial_seed())
-        self.world = DroneWorld(config.world, gens["world"])
-        self.stream = DataStream(self.world, gens["data"], config.batch_size, config.chunk)
-        self.network = GatedNetwork(
-            config.network,
-            image_size=config.world.image_size,
-            n_locations=self.world.n_locations,
-            n_types=self.world.n_types,
-            n_tasks=N_TASKS,
-            generator=gens["init"],
-        )
-        self.probe_set: DroneBatch | None = None
 
 
 class BatchedLearner:
@@ -96,7 +76,7 @@ class BatchedLearner:
     # ------------------------------------------------------------------ construction
     def _build(self, seeds: list[int]) -> None:
         cfg = self.config
-        self._learners = [_Learner(cfg, s) for s in seeds]
+        self._learners = [LearnerParts(cfg, s) for s in seeds]
         first = self._learners[0].network
         self.names: tuple[str, ...] = tuple(n for n, _ in first.named_parameters())
         k = len(seeds)
@@ -155,7 +135,7 @@ class BatchedLearner:
         if not 0 <= k < self.n:
             raise ValueError(f"learner index must be an integer in [0, {self.n - 1}], got {k!r}")
         with torch_threads(self.config.threads):
-            fresh = _Learner(self.config, int(seed))
+            fresh = LearnerParts(self.config, int(seed))
             named = dict(fresh.network.named_parameters())
             with torch.no_grad():
                 for name in self.names:

@@ -106,6 +106,30 @@ def _generators(seed: int) -> dict[str, torch.Generator]:
     }
 
 
+class LearnerParts:
+    """One learner's own parts from its seed: world, data stream, probe seed, initial network (CPU).
+
+    The one construction shared by :class:`TaskLearner` and :class:`learners.batched.BatchedLearner`, so learner
+    ``k`` of a batch and a TaskLearner with the same seed have the same world, data and initial weights.
+    """
+
+    def __init__(self, config: LearnerConfig, seed: int) -> None:
+        gens = _generators(seed)  # world, data, init, probe
+        self.seed = seed
+        self.probe_seed = int(gens["probe"].initial_seed())
+        self.world = DroneWorld(config.world, gens["world"])
+        self.stream = DataStream(self.world, gens["data"], config.batch_size, config.chunk)
+        self.network = GatedNetwork(
+            config.network,
+            image_size=config.world.image_size,
+            n_locations=self.world.n_locations,
+            n_types=self.world.n_types,
+            n_tasks=N_TASKS,
+            generator=gens["init"],
+        )
+        self.probe_set: DroneBatch | None = None
+
+
 class TaskLearner:
     """A fresh gated network in a fresh drone world, trained one trial at a time.
 
@@ -122,18 +146,9 @@ class TaskLearner:
     def _build(self, seed: int) -> None:
         cfg = self.config
         self.device = torch.device(cfg.device)
-        gens = _generators(seed)
-        self._probe_seed = int(gens["probe"].initial_seed())
-        self.world = DroneWorld(cfg.world, gens["world"])
-        self.stream = DataStream(self.world, gens["data"], cfg.batch_size, cfg.chunk)
-        self.network = GatedNetwork(
-            cfg.network,
-            image_size=cfg.world.image_size,
-            n_locations=self.world.n_locations,
-            n_types=self.world.n_types,
-            n_tasks=N_TASKS,
-            generator=gens["init"],
-        ).to(self.device)
+        parts = LearnerParts(cfg, seed)
+        self._probe_seed, self.world, self.stream = parts.probe_seed, parts.world, parts.stream
+        self.network = parts.network.to(self.device)
         params = [p for p in self.network.parameters() if p.requires_grad]
         if cfg.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=True)
