@@ -24,7 +24,7 @@ def write_report(results_dir: Path | str) -> Path:
     manifest = store.manifest()
     experiment = load_experiment(manifest["experiment"])
     root = store.root
-    frame = store.load()
+    frame, damaged = store.read()  # one inspection: intact runs' rows, and the damaged runs left as found
     expected = len(manifest["runs"])
     failures = store.failures()
     lines = [
@@ -54,7 +54,6 @@ def write_report(results_dir: Path | str) -> Path:
     if failures:
         lines += ["", "## Failed runs", "", "Rerun with the same command to retry them; tracebacks in `failed/`.", ""]
         lines += [f"- `{run_id}`: {text.strip().splitlines()[-1]}" for run_id, text in failures.items()]
-    damaged = store.damaged()  # reads only: the files are left as found, a resumed sweep reruns them
     if damaged:
         lines += ["", "## Damaged runs", "", "Their files were found damaged and are left out of this report "
                   "(and left as found); rerun the same command to rerun them.", ""]

@@ -322,10 +322,6 @@ class ResultStore:
         complete, damaged = self.inspect(specs)
         return complete, [f"{run_id}: {why}; rerunning" for run_id, why in damaged.items()]
 
-    def damaged(self) -> dict[str, str]:
-        """run id -> why, for every run of the manifest whose files are damaged. Reads only."""
-        return self.inspect(self._manifest_specs())[1]
-
     def _damage(self, spec: RunSpec, data_path: Path, record_path: Path) -> str | None:
         """Why a recorded run cannot be trusted, or None if it is intact."""
         try:
@@ -360,15 +356,20 @@ class ResultStore:
         """One stored run's rows."""
         return pd.read_parquet(self._paths(run_id)[0])
 
-    def load(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """Completed, intact runs' rows concatenated in manifest order (default: every intact run)."""
+    def read(self) -> tuple[pd.DataFrame, dict[str, str]]:
+        """Every intact run's rows (manifest order) and run id -> why for every damaged run: one inspection.
+
+        Reads only: damaged files are left as found (a resumed sweep reruns them).
+        """
         specs = self._manifest_specs()
-        complete, _ = self.inspect(specs)
-        selected = None if run_ids is None else set(run_ids)
-        wanted = [s.run_id for s in specs if s.run_id in complete and (selected is None or s.run_id in selected)]
-        if not wanted:
-            return pd.DataFrame()
-        return pd.concat([self.load_run(run_id) for run_id in wanted], ignore_index=True)
+        complete, damaged = self.inspect(specs)
+        wanted = [s.run_id for s in specs if s.run_id in complete]
+        frame = pd.concat([self.load_run(run_id) for run_id in wanted], ignore_index=True) if wanted else pd.DataFrame()
+        return frame, damaged
+
+    def load(self) -> pd.DataFrame:
+        """Every intact run's rows concatenated in manifest order."""
+        return self.read()[0]
 
     def run_seconds(self) -> dict[str, float]:
         """run id -> its share of the measured worker seconds (episode time ÷ runs derived from it)."""
