@@ -139,13 +139,15 @@ class RewardRule:
     def _delay(self, action: int | np.ndarray) -> np.ndarray:
         return self.delays[np.asarray(action, dtype=np.int64)]
 
-    def task_rewards(self, action: int | np.ndarray, task_accuracy: np.ndarray, cost: float) -> np.ndarray:
+    def task_rewards(
+        self, action: int | np.ndarray, task_accuracy: np.ndarray, cost: float | np.ndarray
+    ) -> np.ndarray:
         """Per-task rewards of trials played with ``action``: shape of ``task_accuracy`` ``(..., n_tasks)``.
 
-        ``action`` is one strategy index or one per trial ``(...)``; NaN accuracies stay NaN.
+        ``action`` and ``cost`` are one value for all trials or one per trial ``(...)``; NaN accuracies stay NaN.
         """
         accuracy = np.asarray(task_accuracy, dtype=np.float64)
-        scaled_cost = self._delay(action)[..., None] * float(cost)  # (..., 1)
+        scaled_cost = (self._delay(action) * np.asarray(cost, dtype=np.float64))[..., None]  # (..., 1)
         if self.cost_mode == "divide":
             return accuracy / (1.0 + scaled_cost)
         performed = ~np.isnan(accuracy)
@@ -170,7 +172,7 @@ class RewardRule:
         return float(value) if np.ndim(value) == 0 else value
 
     def apply(
-        self, action: int | np.ndarray, task_accuracy: np.ndarray, cost: float
+        self, action: int | np.ndarray, task_accuracy: np.ndarray, cost: float | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | float]:
         """(per-task rewards, reward) of trial(s) played with ``action`` — what the env's ``step`` returns."""
         task_rewards = self.task_rewards(action, task_accuracy, cost)

@@ -202,9 +202,9 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         task_accuracy = self.learner.trial(schedules)  # (K, n_tasks), NaN rows for resetting sub-envs
         task_rewards = np.full_like(task_accuracy, np.nan)
         rewards = np.zeros(self.num_envs)
-        for cost in np.unique(self.costs[stepping]):
-            group = stepping & (self.costs == cost)
-            task_rewards[group], rewards[group] = cfg.reward_rule.apply(actions[group], task_accuracy[group], cost)
+        task_rewards[stepping], rewards[stepping] = cfg.reward_rule.apply(
+            actions[stepping], task_accuracy[stepping], self.costs[stepping]  # each sub-env's own cost
+        )
         truncated = np.zeros(self.num_envs, dtype=bool)
         info: dict[str, Any] = {}
         for k in range(self.num_envs):

@@ -110,3 +110,14 @@ def test_serial_parallel_step_reward_is_the_rule_applied_to_task_accuracy():
     assert frame.serial.all()
     rebuilt = rediscount(frame.assign(**{c: frame[c] * 1.6 for c in frame.filter(like="task_reward_")}), 0.6, rule)
     np.testing.assert_allclose(rebuilt.reward, frame.reward, rtol=1e-12)
+
+
+def test_one_cost_per_trial_equals_one_call_per_cost():
+    rule = RewardRule(THREE, "additive", "sum")
+    rng = np.random.default_rng(1)
+    accuracy, actions, costs = rng.random((20, 4)), rng.integers(3, size=20), rng.random(20)
+    task_rewards, rewards = rule.apply(actions, accuracy, costs)
+    for t in range(20):
+        one_tasks, one = rule.apply(int(actions[t]), accuracy[t], float(costs[t]))
+        np.testing.assert_allclose(task_rewards[t], one_tasks)
+        assert rewards[t] == pytest.approx(one)
