@@ -165,13 +165,9 @@ class BatchedLearner:
         return self._learners[k].stream
 
     def probe_set(self, k: int, n: int) -> DroneBatch:
-        """Learner ``k``'s fixed held-out probe batch of ``n`` examples (its own generator, as ``TaskLearner``'s)."""
-        part = self._learners[k]
-        if part.probe_set is None or len(part.probe_set) != n:
-            generator = torch.Generator().manual_seed(part.probe_seed)
-            with torch_threads(self.config.threads):
-                part.probe_set = part.world.sample(n, generator).to(self.device)
-        return part.probe_set
+        """Learner ``k``'s fixed held-out probe batch of ``n`` examples (the same as ``TaskLearner``'s)."""
+        with torch_threads(self.config.threads):
+            return self._learners[k].probe_set(n, self.device)
 
     def probe(self, k: int, n: int = 256) -> ProbeResult:
         """Probe learner ``k``'s network on its ``n``-example probe set (no training, no effect on its stream)."""

@@ -127,7 +127,18 @@ class LearnerParts:
             n_tasks=N_TASKS,
             generator=gens["init"],
         )
-        self.probe_set: DroneBatch | None = None
+        self._probe_set: DroneBatch | None = None
+
+    def probe_set(self, n: int, device: torch.device) -> DroneBatch:
+        """The fixed held-out probe batch (its own generator: drawing it never changes training).
+
+        Drawn on the first call; later calls with the same ``n`` return the same examples. The caller holds
+        the learner's thread count.
+        """
+        if self._probe_set is None or len(self._probe_set) != n:
+            generator = torch.Generator().manual_seed(self.probe_seed)
+            self._probe_set = self.world.sample(n, generator).to(device)
+        return self._probe_set
 
 
 class TaskLearner:
@@ -147,7 +158,8 @@ class TaskLearner:
         cfg = self.config
         self.device = torch.device(cfg.device)
         parts = LearnerParts(cfg, seed)
-        self._probe_seed, self.world, self.stream = parts.probe_seed, parts.world, parts.stream
+        self._parts = parts
+        self.world, self.stream = parts.world, parts.stream
         self.network = parts.network.to(self.device)
         params = [p for p in self.network.parameters() if p.requires_grad]
         if cfg.optimizer == "adam":
@@ -155,7 +167,6 @@ class TaskLearner:
         else:
             self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, foreach=True)
         self.trials = 0
-        self._probe_set: DroneBatch | None = None
         self._null_cache: dict[tuple[int, int], torch.Tensor] = {}
         self._pass_cache: dict[tuple[int, ...], tuple[torch.Tensor, tuple[int | None, int | None]]] = {}
 
@@ -227,15 +238,9 @@ class TaskLearner:
         return accuracy
 
     def probe_set(self, n: int) -> DroneBatch:
-        """The fixed held-out probe batch (its own generator: drawing it never changes training).
-
-        Drawn once, on the first call; later calls with the same ``n`` return the same examples.
-        """
-        if self._probe_set is None or len(self._probe_set) != n:
-            generator = torch.Generator().manual_seed(self._probe_seed)
-            with torch_threads(self.config.threads):
-                self._probe_set = self.world.sample(n, generator).to(self.device)
-        return self._probe_set
+        """The fixed held-out probe batch (:meth:`LearnerParts.probe_set`: drawing it never changes training)."""
+        with torch_threads(self.config.threads):
+            return self._parts.probe_set(n, self.device)
 
     def probe(self, n: int = 256) -> ProbeResult:
         """Probe the network on the ``n``-example probe set: serial/parallel execution error, layer correlations."""
