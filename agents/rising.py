@@ -1,0 +1,176 @@
+"""Rested rising bandits: R-ed-UCB (Metelli et al. 2022) and the horizon-aware CURE-UCB (Song et al. 2026).
+
+Both treat each strategy as an arm whose expected reward ``μ_i(n)`` is non-decreasing in its own pull count
+``n`` (rested) and assume it is concave (increments ``γ_i(n) = μ_i(n+1) − μ_i(n)`` non-increasing), so a
+slope measured over past pulls, extrapolated forward, can only overestimate the future (optimism).
+Our curves are sigmoidal — convex, then concave (SPEC §9): before an arm's midpoint the past slope
+*underestimates* its future, so both are pessimistic about a strategy that has not started to rise yet
+(a "late bloomer" whose reward is still flat), and exact only once every arm is past its inflection.
+
+Both agents estimate from the same per-arm sliding window: with ``N`` pulls of arm ``i`` and
+``h = ⌊ε·N⌋`` (the window grows with ``N``), the last ``h`` rewards ``X_{N−h+1} … X_N`` and the ``h`` before
+them. Pulls are 1-based; rounds ``t`` are 1-based (``t − 1`` trials played so far). An arm with ``h = 0``
+(fewer than ``1/ε`` pulls) has an infinite index, so every arm is pulled ``⌈1/ε⌉`` times first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agents.base import BaseAgent, argmax_random_tie, check_reward
+from learners.checks import check_number
+
+
+class _WindowedRisingAgent(BaseAgent):
+    """Per-arm reward history as prefix sums, so a window's sums cost O(1) per arm and decision."""
+
+    def __init__(self, *, epsilon: float, sigma: float, alpha: float) -> None:
+        self.epsilon = check_number(epsilon, "epsilon", 0.0, 0.5, low_open=True)
+        self.sigma = check_number(sigma, "sigma", 0.0)
+        self.alpha = check_number(alpha, "alpha", 0.0, low_open=True)
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        # prefix[i, n] = Σ_{l ≤ n} X_l of arm i; weighted[i, n] = Σ_{l ≤ n} l·X_l (1-based pulls, index 0 = empty)
+        self.prefix = np.zeros((self.n_actions, self.horizon + 1))
+        self.weighted = np.zeros((self.n_actions, self.horizon + 1))
+        self.counts = np.zeros(self.n_actions, dtype=np.int64)
+        self.round = 1  # t: the round about to be played (1-based)
+
+    def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        reward = check_reward(reward)
+        n = self.counts[action] + 1  # this pull's 1-based index
+        self.prefix[action, n] = self.prefix[action, n - 1] + reward
+        self.weighted[action, n] = self.weighted[action, n - 1] + n * reward
+        self.counts[action] = n
+        self.round += 1
+
+    def window_sums(self, arm: int) -> tuple[int, int, float, float, float, float]:
+        """``(N, h, A, B, LA, LB)`` of ``arm``: A = Σ X_l and LA = Σ l·X_l over l = N−h+1…N; B and LB over
+        the same window shifted back by h (Σ X_{l−h}, Σ l·X_{l−h} over l = N−h+1…N)."""
+        n = int(self.counts[arm])
+        h = int(np.floor(self.epsilon * n))
+        p, q = self.prefix[arm], self.weighted[arm]
+        a = p[n] - p[n - h]
+        b = p[n - h] - p[n - 2 * h]
+        la = q[n] - q[n - h]
+        lb = q[n - h] - q[n - 2 * h] + h * b  # Σ_m (m + h)·X_m over m = N−2h+1…N−h
+        return n, h, a, b, la, lb
+
+    def bonus_scale(self, h: int) -> float:
+        """``σ·sqrt(10·log(1/δ_t) / h³)`` with ``δ_t = t^−α``: Metelli et al.'s rested bonus per unit of
+        projection distance."""
+        return self.sigma * np.sqrt(10.0 * self.alpha * np.log(max(self.round, 2)) / h**3)
+
+    def index(self, arm: int) -> float:
+        raise NotImplementedError
+
+    def indices(self) -> np.ndarray:
+        """``(n_actions,)`` every arm's index (``inf`` for an arm with an empty window)."""
+        return np.array([self.index(arm) for arm in range(self.n_actions)])
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        return argmax_random_tie(self.indices(), self.rng)
+
+
+class RisingUCBAgent(_WindowedRisingAgent):
+    """R-ed-UCB (Metelli, Trovò, Pirola, Restelli, "Stochastic Rising Bandits", ICML 2022), rested arms.
+
+    Index of arm ``i`` at round ``t`` with ``N`` pulls and window ``h = ⌊ε·N⌋``:
+
+        μ̂_i(t) = (1/h) Σ_{l=N−h+1}^{N} [ X_l + (t − l)·(X_l − X_{l−h}) / h ]
+        β_i(t) = σ·(t − N + h − 1)·sqrt(10·log(1/δ_t) / h³),   δ_t = t^−α
+        B_i(t) = μ̂_i(t) + β_i(t)
+
+    ``μ̂`` projects each recent reward forward to pull ``t`` (the count the arm would have had it been pulled
+    every round, the rested oracle's comparison point) with the slope measured over ``h`` pulls; for concave
+    curves its expectation is ≥ ``μ_i(t)`` (optimism), and for a linear curve it equals ``μ_i(t)`` exactly.
+
+    Hyperparameters: ``epsilon`` the window fraction in (0, 1/2] (default 1/8); ``sigma`` the rewards'
+    sub-Gaussian scale (default 0.05: our rewards are batch accuracies with sd ≈ 0.03; the worst case for
+    [0, 1] rewards, 0.5, makes the bonus swamp the estimate over a 1000-trial horizon); ``alpha`` > 0 in
+    ``δ_t = t^−α`` (default 1).
+    """
+
+    name = "r-ed-ucb"
+
+    def __init__(self, *, epsilon: float = 0.125, sigma: float = 0.05, alpha: float = 1.0) -> None:
+        super().__init__(epsilon=epsilon, sigma=sigma, alpha=alpha)
+
+    def estimate(self, arm: int) -> float:
+        """``μ̂_i(t)`` (NaN for an arm with an empty window)."""
+        n, h, a, b, la, lb = self.window_sums(arm)
+        if h == 0:
+            return float("nan")
+        t = self.round
+        # Σ (t − l)(X_l − X_{l−h}) = t·(A − B) − (LA − LB)
+        return a / h + (t * (a - b) - (la - lb)) / h**2
+
+    def index(self, arm: int) -> float:
+        n, h = int(self.counts[arm]), int(np.floor(self.epsilon * self.counts[arm]))
+        if h == 0:
+            return float("inf")
+        return self.estimate(arm) + (self.round - n + h - 1) * self.bonus_scale(h)
+
+
+class CumulativeRisingUCBAgent(_WindowedRisingAgent):
+    """CURE-UCB (Song, Gan, Yoon, Wang, Chen, Ok, "Rising Multi-Armed Bandits with Known Horizons", 2026).
+
+    The paper's index ranks an arm by the cumulative reward it can still yield over the remaining budget —
+    recent level + projected future gain + exploration bonus — so a late bloomer beats an early peaker when
+    the horizon is long enough, and "linear-then-flat" arms stop being extrapolated past their ceiling.
+    Its exact estimator was not available to us; this is that index built from R-ed-UCB's window estimates
+    (what we implement, exactly):
+
+    * level at the last pull: ``ℓ̂ = A/h + ĝ·(h − 1)/2`` (the window mean sits at the window's centre), slope
+      ``ĝ = max(0, (A − B)/h²)`` (rising arms; ``A``, ``B`` the sums of the last and previous ``h`` rewards);
+    * optimistic reward at the ``j``-th future pull, ``j = 1 … R`` with ``R = τ − t + 1`` the trials left
+      (this one included): ``min(r_max, ℓ̂ + ĝ·j + β_j)`` with R-ed-UCB's bonus at projection distance ``j``,
+      ``β_j = σ·(j + h − 1)·sqrt(10·log(1/δ_t)/h³)``, ``δ_t = t^−α``; ``r_max`` the rewards' known bound
+      (concavity makes the linear projection optimistic, the bound keeps it finite over a long horizon);
+    * index = that sum over the remaining trials ÷ ``R``: the predicted mean reward if we committed to the
+      arm until the end (dividing by ``R``, the same for every arm, does not change the argmax).
+
+    Hyperparameters as :class:`RisingUCBAgent`, plus ``reward_max`` (default 1.0: accuracies, mean over tasks;
+    ``None`` = unbounded).
+    """
+
+    name = "cure-ucb"
+
+    def __init__(
+        self, *, epsilon: float = 0.125, sigma: float = 0.05, alpha: float = 1.0, reward_max: float | None = 1.0
+    ) -> None:
+        super().__init__(epsilon=epsilon, sigma=sigma, alpha=alpha)
+        self.reward_max = None if reward_max is None else check_number(reward_max, "reward_max", -np.inf)
+
+    def level_and_slope(self, arm: int) -> tuple[float, float]:
+        """``(ℓ̂, ĝ)`` of ``arm``: estimated reward at its last pull and per-pull slope (NaN if no window)."""
+        n, h, a, b, _, _ = self.window_sums(arm)
+        if h == 0:
+            return float("nan"), float("nan")
+        slope = max(0.0, (a - b) / h**2)
+        return a / h + slope * (h - 1) / 2.0, slope
+
+    def index(self, arm: int) -> float:
+        h = int(np.floor(self.epsilon * self.counts[arm]))
+        if h == 0:
+            return float("inf")
+        level, slope = self.level_and_slope(arm)
+        scale = self.bonus_scale(h)
+        remaining = max(self.horizon - self.round + 1, 1)
+        # optimistic value at future pull j: first + step·(j − 1), j = 1…R, capped at reward_max
+        first = level + slope + scale * h
+        step = slope + scale
+        return _capped_linear_sum(first, step, remaining, self.reward_max) / remaining
+
+
+def _capped_linear_sum(first: float, step: float, count: int, cap: float | None) -> float:
+    """``Σ_{j=0}^{count−1} min(cap, first + step·j)`` for ``step ≥ 0`` in closed form (no cap: ``None``)."""
+    if cap is None or first + step * (count - 1) <= cap:
+        return count * first + step * count * (count - 1) / 2.0
+    if first >= cap:
+        return count * cap
+    below = int(np.floor((cap - first) / step)) + 1  # terms j = 0 … below−1 lie under the cap
+    return below * first + step * below * (below - 1) / 2.0 + (count - below) * cap
