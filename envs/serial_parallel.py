@@ -32,9 +32,10 @@ from envs.common import (
     reset_info,
     step_info,
 )
+from learners.batched import TaskLearner
 from learners.probes import ProbeResult
 from learners.tasks import N_TASKS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, Schedule, check_schedule
-from learners.trial import LearnerConfig, TaskLearner
+from learners.trial import LearnerConfig
 
 #: Input-noise std of the noisy variant (Fig 5B): Gaussian noise on every pixel and GPS coordinate.
 NOISY_INPUT_NOISE = 0.2

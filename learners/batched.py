@@ -1,16 +1,21 @@
 """K independent task learners trained as one tensor program: parameters stacked on a leading K axis.
 
-:class:`BatchedLearner` is K :class:`learners.trial.TaskLearner` s in one: learner ``k`` has its own seed, and so
-its own drone world (region map), data stream, initial weights and probe set — each built by exactly the code a
-``TaskLearner`` with that seed runs, so its data stream is the same example for example, and its initial weights
-the same number for number. What differs is how the K networks train: their parameters are stacked, ``(K, …)``,
-and one call trains all K for one trial with a per-learner schedule (serial and parallel mixed in one call).
+:class:`BatchedLearner` trains K learners at once: learner ``k`` has its own seed, and so its own drone world
+(region map), data stream, initial weights and probe set, each built by :class:`learners.trial.LearnerParts`.
+Their parameters are stacked, ``(K, …)``, and one call trains all K for one trial with a per-learner schedule
+(serial and parallel mixed in one call). :class:`TaskLearner` is the K = 1 view the single environment uses:
+one implementation of training, not two.
 
-Pass structure (SPEC §2–§3, as :meth:`TaskLearner.trial`): a trial runs *pass slots* 0, 1, …; learner ``k`` takes
-slot ``s`` iff its schedule has a pass ``s`` (serial: 4 single-task passes, parallel: 2 pair passes), is scored on
-that pass's forward (before the update) and then takes one optimizer step. In a slot it does not take, a learner
-is left out of the computation altogether: its parameters, optimizer moments and Adam step count do not move.
-So a serial learner takes 4 optimizer steps per trial and a parallel one 2, whatever the others do.
+Pass structure (SPEC §2–§3): a trial runs *pass slots* 0, 1, …; learner ``k`` takes slot ``s`` iff its schedule
+has a pass ``s`` (serial: 4 single-task passes, parallel: 2 pair passes), is scored on that pass's forward
+(before the update) and then takes one optimizer step. In a slot it does not take, a learner is left out of the
+computation altogether: its parameters, optimizer moments and Adam step count do not move. So a serial learner
+takes 4 optimizer steps per trial and a parallel one 2, whatever the others do.
+
+Batch dependence: learner ``k``'s numbers depend, at float level, on which other learners share its pass (a
+reduction over a tensor of J·C channels sums in another order for another J; oneDNN computes one group with
+another algorithm than many), about 1e-8 per pass: its accuracies equal a lone learner's over the first trials,
+and the trajectories drift apart later as float noise does. The same batch replays bit for bit.
 
 Batching (hand-written: on one CPU thread a K = 16 forward+backward pass took 14.7 ms, against 23.9 ms for
 ``torch.func.vmap`` over ``functional_call`` of the network, measured side by side): fully
@@ -18,12 +23,10 @@ connected layers are batched matmuls (``baddbmm`` over K); conv layers one group
 channels-last) whose per-channel gate is folded into the filters and bias (``conv(x, w ⊙ c) + b ⊙ c`` =
 ``(conv(x, w) + b) ⊙ c``, which spares two full passes over the largest activations; the bias is added apart
 from the convolution, whose oneDNN bias gradient is slow for many small groups). The optimizer is PyTorch's
-own fused Adam kernel (the one ``TaskLearner``'s ``Adam(fused=True)`` runs) over the per-learner slices of the
-stacked tensors, so each learner's update is exactly Adam's with that learner's own step count; SGD with momentum
-0.9 likewise runs ``TaskLearner``'s foreach update over the slices. Learners left out of a slot are left out of
-its lists. The float results differ from a lone ``TaskLearner``'s only by summation order (1e-8 per pass), so
-learner ``k``'s accuracies equal a ``TaskLearner``'s with the same seed over the first trials; the trajectories
-drift apart later as float noise does.
+own fused Adam kernel (the one ``torch.optim.Adam(fused=True)`` runs) over the per-learner slices of the
+stacked tensors, so each learner's update is exactly Adam's with that learner's own step count; SGD with
+momentum 0.9 runs ``torch.optim.SGD``'s foreach update over the slices. Learners left out of a slot are left
+out of its lists.
 
 Everything runs with the learner's own torch thread count (:mod:`learners.threads`); no global RNG is used.
 """
@@ -44,10 +47,10 @@ from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule
 from learners.threads import torch_threads
 from learners.trial import LearnerConfig, LearnerParts, NonFiniteLossError
 
-#: Adam's hyperparameters besides lr: PyTorch's defaults, as ``TaskLearner``'s ``torch.optim.Adam``.
+#: Adam's hyperparameters besides lr: PyTorch's defaults (``torch.optim.Adam``).
 ADAM_BETAS: tuple[float, float] = (0.9, 0.999)
 ADAM_EPS = 1e-8
-#: SGD's momentum, as ``TaskLearner``'s ``torch.optim.SGD``.
+#: SGD's momentum (``torch.optim.SGD(momentum=0.9)``).
 SGD_MOMENTUM = 0.9
 
 _LOCATION, _OBJECT = OUTPUTS.index("location"), OUTPUTS.index("object")
@@ -56,7 +59,7 @@ _LOCATION, _OBJECT = OUTPUTS.index("location"), OUTPUTS.index("object")
 class BatchedLearner:
     """K fresh gated networks in K fresh drone worlds, trained one trial per :meth:`trial` call.
 
-    ``seeds[k]`` determines learner ``k`` exactly as ``TaskLearner(config, seeds[k])``'s seed does. Attributes:
+    ``seeds[k]`` determines learner ``k`` (:class:`LearnerParts`), as ``TaskLearner(config, seeds[k])``. Attributes:
     ``config``; ``n`` (K); ``seeds`` (K,); ``trials`` ``(K,)`` int, trials each learner has run; ``params`` the
     stacked parameters by name (``gps_w`` ``(K, units, 2)``, ``conv_w.0`` ``(K, C, 1, 3, 3)``, …, as
     ``GatedNetwork.named_parameters()`` with a leading K); ``steps`` ``(K,)`` optimizer steps each learner took.
@@ -165,7 +168,7 @@ class BatchedLearner:
         return self._learners[k].stream
 
     def probe_set(self, k: int, n: int) -> DroneBatch:
-        """Learner ``k``'s fixed held-out probe batch of ``n`` examples (the same as ``TaskLearner``'s)."""
+        """Learner ``k``'s fixed held-out probe batch of ``n`` examples (:meth:`LearnerParts.probe_set`)."""
         with torch_threads(self.config.threads):
             return self._learners[k].probe_set(n, self.device)
 
@@ -359,3 +362,51 @@ class BatchedLearner:
                 torch._foreach_add_(views, first, alpha=-self.config.lr)
         for p in params.values():
             p.grad = None
+
+
+class TaskLearner:
+    """One learner (a fresh gated network in a fresh drone world), trained one trial at a time: K = 1.
+
+    The :class:`BatchedLearner` of one seed, seen as one learner: ``seed`` determines everything (world, data
+    stream, initial weights, probe set — each from its own generator, so the data stream is the same whatever
+    the schedules played, and probing never changes training), and its numbers equal those of learner ``k`` of
+    any batch with the same seed up to float drift (see the module's docstring). Attributes: ``config``,
+    ``seed``, ``device``, ``world``, ``stream``, ``network`` (a :class:`GatedNetwork` viewing the current weights;
+    writing to its parameters in place writes the learner's weights), ``trials`` and ``steps`` (optimizer steps).
+    """
+
+    def __init__(self, config: LearnerConfig, seed: int) -> None:
+        self._batch = BatchedLearner(config, [int(seed)])
+        self.config, self.device = config, self._batch.device
+        self.seed = self._batch.seeds[0]
+        self.world, self.stream, self.network = self._batch.world(0), self._batch.stream(0), self._batch.network(0)
+
+    @property
+    def trials(self) -> int:
+        """Trials run so far."""
+        return int(self._batch.trials[0])
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps taken so far (4 per serial trial, 2 per parallel trial)."""
+        return int(self._batch.steps[0])
+
+    def next_batch(self) -> DroneBatch:
+        """The next batch of the data stream, on the learner's device (advances the stream, as a trial would)."""
+        with torch_threads(self.config.threads):
+            return self.stream.next_batch().to(self.device)
+
+    def trial(self, schedule: Schedule) -> np.ndarray:
+        """Run one trial with ``schedule`` (answer, score, train per pass); ``(n_tasks,)`` accuracies in [0, 1].
+
+        Tasks the schedule does not execute are NaN (a valid schedule executes every task).
+        """
+        return self._batch.trial([schedule])[0]
+
+    def probe_set(self, n: int) -> DroneBatch:
+        """The fixed held-out probe batch (:meth:`LearnerParts.probe_set`: drawing it never changes training)."""
+        return self._batch.probe_set(0, n)
+
+    def probe(self, n: int = 256) -> ProbeResult:
+        """Probe the network on the ``n``-example probe set: serial/parallel execution error, layer correlations."""
+        return self._batch.probe(0, n)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 import envs  # noqa: F401  (registers the ids)
 from learners.tasks import OUTPUTS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, TASKS, Schedule, task_vector
-from learners.trial import TaskLearner
+from learners.trial import LearnerConfig, LearnerParts
 
 
 def env_ms(env: gym.Env, action: int, trials: int) -> float:
@@ -33,15 +33,17 @@ def env_ms(env: gym.Env, action: int, trials: int) -> float:
 
 
 class RawTrainer:
-    """The floor: the same network and optimizer, bare forward/cross-entropy/backward/step per pass."""
+    """The floor: the same network (a learner's parts from the same seed), ``torch.optim.Adam(fused=True)``, bare
+    forward/cross-entropy/backward/step per pass."""
 
-    def __init__(self, learner: TaskLearner, schedule: Schedule) -> None:
-        self.learner = learner
-        net = learner.network
+    def __init__(self, config: LearnerConfig, seed: int, schedule: Schedule) -> None:
+        self.parts = LearnerParts(config, seed)
+        net = self.network = self.parts.network
+        self.optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, fused=True)
         self.passes = []
         for tasks in schedule:
             heads = {TASKS[t].output: t for t in tasks}
-            self.passes.append((task_vector(tasks, learner.device), heads.get(OUTPUTS[0]), heads.get(OUTPUTS[1])))
+            self.passes.append((task_vector(tasks), heads.get(OUTPUTS[0]), heads.get(OUTPUTS[1])))
         self.loc_null = net.n_location_classes - 1
         self.obj_null = net.head_w.shape[0] - net.n_location_classes - 1
 
@@ -49,7 +51,7 @@ class RawTrainer:
         """Pre-generate ``trials`` batches from the learner's stream, with every pass's targets (untimed)."""
         prepared = []
         for _ in range(trials):
-            b = self.learner.next_batch()
+            b = self.parts.stream.next_batch()
             n = len(b)
             targets = [
                 (
@@ -63,7 +65,7 @@ class RawTrainer:
 
     def ms(self, prepared: list) -> float:
         """ms per trial of bare training over ``prepared`` batches."""
-        net, opt = self.learner.network, self.learner.optimizer
+        net, opt = self.network, self.optimizer
         start = time.perf_counter()
         for b, targets in prepared:
             for (x_t, _, _), (loc_y, obj_y) in zip(self.passes, targets):
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         env.step(1)
     results = {}
     for name, action, schedule in (("serial", 0, SERIAL_SCHEDULE), ("parallel", 1, PARALLEL_SCHEDULE)):
-        raw = RawTrainer(TaskLearner(env.unwrapped.config.learner, seed=0), schedule)
+        raw = RawTrainer(env.unwrapped.config.learner, 0, schedule)
         raw.ms(raw.prepare(20))  # warm-up
         env_times, raw_times = [], []
         for _ in range(args.blocks):  # interleaved blocks: env and raw see the same machine load
