@@ -18,9 +18,11 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from envs.common import (
+    CostSpec,
     HorizonSpec,
     RewardRule,
     SummaryObservation,
+    check_cost,
     check_positive_int,
     draw_cost,
     reset_info,
@@ -77,7 +79,10 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
     ## Arguments
     ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (:func:`make_config`), e.g.
     ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=16, vectorization_mode="vector_entry_point",
-    horizon=5000, cost=0.5, device="cuda")``. ``render_mode`` is accepted and ignored.
+    horizon=5000, cost=0.5, device="cuda")``. ``costs`` (instead of ``cost``): one cost per sub-env, each a
+    number or a ``(low, high)`` range as ``cost`` is, so K episodes that differ only in their hidden cost run in
+    one batch (sub-env ``k`` then plays what the single env with ``cost=costs[k]`` plays). ``render_mode`` is
+    accepted and ignored.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -88,23 +93,38 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         config: SerialParallelConfig | None = None,
         *,
         preset: str = "default",
+        costs: Sequence[CostSpec] | None = None,
         render_mode: str | None = None,
         **settings: Any,
     ) -> None:
         self.num_envs = check_positive_int(num_envs, "num_envs")
         self.render_mode = render_mode
         self.config = cfg = make_config(preset, config=config, **settings)
+        self._cost_specs = self._check_costs(costs, "cost" in settings)
         self.single_action_space = gym.spaces.Discrete(len(cfg.strategies))
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._summaries = [SummaryObservation(len(cfg.strategies), cfg.horizon) for _ in range(self.num_envs)]
         self.single_observation_space = self._summaries[0].space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.costs = np.full(self.num_envs, draw_cost(cfg.cost, np.random.default_rng(0)))  # replaced at reset
+        self.costs = np.array([draw_cost(c, np.random.default_rng(0)) for c in self._cost_specs])  # drawn at reset
         self.learner: BatchedLearner | None = None
         self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
         self._picks = np.zeros((self.num_envs, len(cfg.strategies)), dtype=np.int64)
         self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+
+    def _check_costs(self, costs: Sequence[CostSpec] | None, cost_given: bool) -> list[CostSpec]:
+        """Each sub-env's cost spec: ``costs`` validated (one per sub-env), or the config's ``cost`` for all."""
+        if costs is None:
+            return [self.config.cost] * self.num_envs
+        if cost_given:
+            raise ValueError("give either cost (one for every sub-env) or costs (one per sub-env), not both")
+        if isinstance(costs, (str, bytes)) or not isinstance(costs, Sequence) or len(costs) != self.num_envs:
+            raise ValueError(
+                f"costs must be a list of {self.num_envs} costs (one per sub-env), each a number in [0, 1] or a "
+                f"(low, high) range, got {costs!r}"
+            )
+        return [check_cost(c, f"costs[{k}]") for k, c in enumerate(costs)]
 
     @property
     def reward_rule(self) -> RewardRule:
@@ -118,7 +138,7 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
             self._rngs[k] = seeding.np_random(seed)[0]
         rng = self._rngs[k]
         learner_seed = int(rng.integers(2**63 - 1))
-        self.costs[k] = draw_cost(self.config.cost, rng)
+        self.costs[k] = draw_cost(self._cost_specs[k], rng)
         self._picks[k] = 0
         self._obs[k] = self._summaries[k].reset()
         self._autoreset[k] = False

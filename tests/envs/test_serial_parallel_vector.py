@@ -88,6 +88,36 @@ def test_sub_env_k_plays_the_single_env_reset_with_seed_plus_k(env_id):
     assert truncated.all() and "parallel_error" in info["metrics"]
 
 
+def test_costs_give_each_sub_env_its_own_cost_as_the_single_env_with_that_cost():
+    costs = [0.0, (0.2, 0.4), 1.0]
+    vec = make_vec(costs=costs, horizon=4)
+    singles = [make_single(cost=c, horizon=4) for c in costs]
+    vec.reset(seed=7)
+    for k, env in enumerate(singles):
+        env.reset(seed=7 + k)
+        assert vec.costs[k] == env.unwrapped.cost
+    assert vec.costs[0] == 0.0 and 0.2 <= vec.costs[1] <= 0.4 and vec.costs[2] == 1.0
+    for _ in range(4):
+        _, rewards, _, _, _ = vec.step(np.zeros(K, dtype=int))  # all serial: the cost shows in every reward
+        for k, env in enumerate(singles):
+            assert rewards[k] == pytest.approx(env.step(0)[1], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"costs": [0.0, 0.5]}, r"costs must be a list of 3 costs \(one per sub-env\)"),
+        ({"costs": "0.5"}, "costs must be a list of 3"),
+        ({"costs": [0.0, 1.5, 0.0]}, r"costs\[1\] must lie in \[0.0, 1.0\], got 1.5"),
+        ({"costs": [0.0, (0.5, 0.1), 0.0]}, r"costs\[1\] range must have low <= high"),
+        ({"costs": [0.0, 0.5, 1.0], "cost": 0.5}, "either cost .* or costs"),
+    ],
+)
+def test_bad_costs_are_refused_with_what_is_allowed(settings, message):
+    with pytest.raises(ValueError, match=message):
+        make_vec(**settings)
+
+
 def test_same_seed_replays_bit_identically():
     runs = []
     for _ in range(2):
