@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 from benchmarks.experiment import RunSpec
 from benchmarks.experiments import experiment_names, experiment_settings, load_experiment
 from benchmarks.report import package_version, write_report
-from benchmarks.runner import run_sweep
+from benchmarks.runner import BATCH_SIZE, run_sweep
 from benchmarks.store import ResultStore, StoreError
 
 #: Seconds to wait for a Dask scheduler to answer before the sweep starts.
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "--set horizon=500 or --set 'agents=[\"serial\", \"ucb1\"]'")
     run.add_argument("--jobs", type=int, default=-1, help="local worker processes (default -1: all cores)")
     run.add_argument("--scheduler", help="Dask scheduler address; runs on that cluster instead of locally")
+    run.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                     help=f"most episodes played in lockstep on one vector env (default {BATCH_SIZE}; 1: each alone); "
+                          "a resumed sweep keeps its first batch size")
     run.add_argument("--out", help="results directory (default: results/<experiment>-<scale>); a directory "
                                    "of another sweep (other experiment, scale or settings) is refused")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -130,6 +133,8 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
     """Check the whole command before anything is written: settings, agents, env settings, --out, scheduler."""
     if args.jobs == 0 or args.jobs < -1:
         raise UsageError(f"--jobs must be -1 (all cores) or an integer >= 1, got {args.jobs}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be an integer >= 1, got {args.batch_size}")
     if args.costs is not None and not args.costs:
         raise UsageError("--costs needs at least one cost in [0, 1], e.g. --costs 0,0.5,1")
     if args.agents is not None and not args.agents:
@@ -162,6 +167,7 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         "settings": settings,
         "package_version": package_version(),
         "seeds": sorted({s.seed for s in specs}),
+        "batch_size": args.batch_size,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     store = ResultStore(out)
@@ -174,7 +180,7 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
 
 def _run(args: argparse.Namespace, specs: list[RunSpec], manifest: dict[str, Any], out: str) -> int:
     summary = run_sweep(specs, ResultStore(out), manifest, jobs=args.jobs, scheduler=args.scheduler,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, batch_size=args.batch_size)
     print(f"{args.experiment}: {summary.completed} runs done, {summary.skipped} already complete, "
           f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
     print(write_report(out))

@@ -7,6 +7,13 @@ Exact reuse: an agent whose choices ignore rewards (fixed strategies, uniform ra
 learning trajectory whatever the serialization cost, because the cost only rescales serial rewards. Such
 runs are executed once per (env settings without cost, agent, seed) at c = 0 and re-discounted for every
 cost of the sweep (:func:`rediscount`).
+
+Batches: episodes of an env with a native vector env (``envs.VECTOR_ENTRY_POINTS``) whose settings differ only in
+seed, cost and agent are played in lockstep on it, up to ``batch_size`` at a time (:func:`plan_batches`), so their
+networks train as one tensor program; each run is still written as its own atomic record. A learner's floats
+depend slightly on its batch (see :mod:`learners.batched`), so batches are a fixed function of the whole sweep
+(its specs in order and the batch size), never of which runs are already done or how many workers there are: a
+resumed sweep replays a batch whole and writes only its missing runs, and every run replays bit for bit.
 """
 
 from __future__ import annotations
@@ -28,8 +35,11 @@ from agents.registry import is_reward_independent
 from benchmarks.experiment import RunSpec
 from benchmarks.store import ResultStore
 from envs.interface import RewardRule
+from learners.checks import check_int
 
 TASK_PREFIX = "task_reward_"
+#: Most episodes one batch plays in lockstep (K of the vector env).
+BATCH_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -47,13 +57,17 @@ class WorkUnit:
 
 @dataclass
 class UnitResult:
-    """What a worker sends back: the frame (or a traceback), how long it took, the env's reward rule."""
+    """What a worker sends back: the frame (or a traceback), how long it took, the env's reward rule.
+
+    ``seconds`` is the wall time of the episode, or of the whole batch it was played in (``shared_by`` episodes).
+    """
 
     unit: WorkUnit
     frame: pd.DataFrame | None
     error: str | None
     seconds: float
     reward_rule: RewardRule | None = None
+    shared_by: int = 1
 
 
 @dataclass
@@ -87,6 +101,69 @@ def plan_units(specs: list[RunSpec]) -> list[WorkUnit]:
         )
         units.append(WorkUnit(played, tuple(members), reuse=True))
     return units
+
+
+def plan_batches(units: list[WorkUnit], batch_size: int = BATCH_SIZE) -> list[tuple[WorkUnit, ...]]:
+    """Units that can share a vector env, in batches of at most ``batch_size``; every other unit alone.
+
+    Units share a batch when their env id has a native vector env and their env settings are equal apart from
+    ``cost``. A group of n units is cut into ceil(n / batch_size) batches of near-equal size, in sweep order.
+    """
+    from envs import VECTOR_ENTRY_POINTS
+
+    check_int(batch_size, "batch_size", 1)
+    groups: dict[str, list[WorkUnit]] = {}
+    batches: list[tuple[WorkUnit, ...]] = []
+    for unit in units:
+        spec = unit.spec
+        if spec.env_id in VECTOR_ENTRY_POINTS and batch_size > 1:
+            others = sorted((k, v) for k, v in spec.env_kwargs.items() if k != "cost")
+            groups.setdefault(repr((spec.env_id, others, "cost" in spec.env_kwargs)), []).append(unit)
+        else:
+            batches.append((unit,))
+    for group in groups.values():
+        n_batches = -(-len(group) // batch_size)
+        batches += [tuple(part) for part in np.array_split(np.array(group, dtype=object), n_batches)]
+    return batches
+
+
+def execute_batch(batch: tuple[WorkUnit, ...]) -> list[UnitResult]:
+    """Play a batch's episodes in lockstep on the env's vector env (in a worker); never raises.
+
+    Each run's agent is built for its own sub-env (:meth:`SerialParallelVectorEnv.sub_env`: its cost, spec and
+    reward rule). If the batch fails, each unit is played alone, so a failure is charged to the run that caused it.
+    """
+    if len(batch) == 1:
+        return [execute_unit(batch[0])]
+    import gymnasium as gym
+    import torch
+
+    import envs  # noqa: F401  (registers the ids in a fresh worker)
+    from agents.registry import make_agent
+    from benchmarks.run_loop import run_episodes
+
+    torch.set_num_threads(1)  # one core per worker; the pool provides the parallelism
+    start = time.perf_counter()
+    specs = [unit.spec for unit in batch]
+    try:
+        kwargs = {k: v for k, v in specs[0].env_kwargs.items() if k != "cost"}
+        if "cost" in specs[0].env_kwargs:
+            kwargs["costs"] = [spec.env_kwargs["cost"] for spec in specs]
+        vector = gym.make_vec(specs[0].env_id, num_envs=len(batch), vectorization_mode="vector_entry_point", **kwargs)
+        agents = [make_agent(spec.agent, vector.sub_env(k), **spec.agent_kwargs) for k, spec in enumerate(specs)]
+        frames = run_episodes(
+            vector, agents, [spec.seed for spec in specs], run_ids=[spec.run_id for spec in specs],
+            env_id=specs[0].env_id, agent_names=[spec.agent for spec in specs],
+        )
+        rule = vector.reward_rule
+        vector.close()
+    except Exception:
+        return [execute_unit(unit) for unit in batch]
+    seconds = time.perf_counter() - start
+    return [
+        UnitResult(unit, frame, None, seconds, rule if unit.reuse else None, shared_by=len(batch))
+        for unit, frame in zip(batch, frames)
+    ]
 
 
 def execute_unit(unit: WorkUnit) -> UnitResult:
@@ -139,22 +216,22 @@ def member_frames(result: UnitResult) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
         yield member, frame
 
 
-def _results_locally(units: list[WorkUnit], jobs: int) -> Iterator[UnitResult]:
+def _results_locally(batches: list[tuple[WorkUnit, ...]], jobs: int) -> Iterator[list[UnitResult]]:
     if jobs == 1:
-        yield from map(execute_unit, units)
+        yield from map(execute_batch, batches)
         return
     from joblib import Parallel, delayed
 
-    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(execute_unit)(u) for u in units)
+    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(execute_batch)(b) for b in batches)
 
 
-def _results_on_cluster(units: list[WorkUnit], scheduler: str) -> Iterator[UnitResult]:
+def _results_on_cluster(batches: list[tuple[WorkUnit, ...]], scheduler: str) -> Iterator[list[UnitResult]]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as error:
         raise RuntimeError("--scheduler needs dask.distributed: pip install 'tradeoff-gym[cluster]'") from error
     with Client(scheduler, timeout="30s") as client:
-        futures = client.map(execute_unit, units, pure=False)
+        futures = client.map(execute_batch, batches, pure=False)
         for future in as_completed(futures):
             yield future.result()
 
@@ -167,9 +244,11 @@ def run_sweep(
     jobs: int = -1,
     scheduler: str | None = None,
     progress: bool = True,
+    batch_size: int = BATCH_SIZE,
 ) -> SweepSummary:
-    """Run every spec not already complete in ``store``; write each run as soon as it finishes.
+    """Run every spec not already complete in ``store``; write each run as soon as it (or its batch) finishes.
 
+    ``batch_size`` is the most episodes played in lockstep on one vector env (1: every episode alone).
     Holds the store's writer lock throughout (a second sweep into the same directory gets a StoreError),
     refuses a directory of another sweep (:meth:`ResultStore.open_sweep`), removes temporary files left by
     dead writers, and reruns failed and damaged runs.
@@ -187,27 +266,42 @@ def run_sweep(
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
         todo = [s for s in specs if s.run_id not in complete]
-        units = plan_units(todo)
+        batches = [  # planned over the whole sweep, so a run's batch never depends on what is already done
+            batch for batch in plan_batches(plan_units(specs), batch_size)
+            if any(m.run_id not in complete for unit in batch for m in unit.members)
+        ]
         summary = SweepSummary(total=len(specs), skipped=len(complete), problems=problems)
-        if not units:
+        if not batches:
             summary.seconds = time.perf_counter() - start
             return summary
-        results = _results_on_cluster(units, scheduler) if scheduler else _results_locally(units, jobs)
+        results = _results_on_cluster(batches, scheduler) if scheduler else _results_locally(batches, jobs)
         with tqdm(total=len(todo), desc=manifest.get("experiment", "sweep"), unit="run",
                   disable=not progress, file=sys.stderr) as bar:
-            for result in results:
-                if result.error is not None:
-                    for member in result.unit.members:
-                        path = store.write_failure(member, result.error)
-                        summary.failed.append(member.run_id)
-                        bar.write(f"run {member.run_id} failed; traceback in {path}")
-                else:
-                    for member, frame in member_frames(result):
-                        store.write_run(member, frame, result.seconds, shared_by=len(result.unit.members))
-                        summary.completed += 1
-                bar.update(len(result.unit.members))
+            for batch_results in results:
+                for result in batch_results:
+                    written = _write_result(store, result, complete, summary, bar.write)
+                    bar.update(written)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _write_result(
+    store: ResultStore, result: UnitResult, complete: set[str], summary: SweepSummary, say: Any
+) -> int:
+    """Write a unit's runs that are not complete yet (or their failure); returns how many were written."""
+    todo = [m for m in result.unit.members if m.run_id not in complete]
+    if result.error is not None:
+        for member in todo:
+            path = store.write_failure(member, result.error)
+            summary.failed.append(member.run_id)
+            say(f"run {member.run_id} failed; traceback in {path}")
+        return len(todo)
+    shared_by = len(result.unit.members) * result.shared_by
+    for member, frame in member_frames(result):
+        if member.run_id not in complete:
+            store.write_run(member, frame, result.seconds, shared_by=shared_by)
+            summary.completed += 1
+    return len(todo)
 
 
 def _resolve_jobs(jobs: int) -> int:

@@ -221,6 +221,12 @@ class ResultStore:
                 f"{self.root} holds {held}; this command asks {', '.join(asked)}; rerun with the same "
                 "settings to resume, or choose another --out"
             )
+        old_batch, new_batch = existing.get("batch_size"), manifest.get("batch_size")
+        if old_batch is not None and new_batch is not None and old_batch != new_batch:
+            raise StoreError(  # a learner's floats depend on its batch: one sweep, one batch plan
+                f"{self.root} was swept with --batch-size {old_batch}; resume with --batch-size {old_batch} "
+                f"(this command asks {new_batch}), or choose another --out"
+            )
         known = existing.get("runs") or {}
         wanted = {spec.run_id: spec_to_dict(spec) for spec in specs}
         clashes = [rid for rid, spec in wanted.items() if rid in known and known[rid] != spec]

@@ -8,6 +8,7 @@ learners held by one :class:`learners.batched.BatchedLearner` so a step costs li
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -244,6 +245,12 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         self._autoreset = truncated.copy()
         return self._obs.copy(), rewards, np.zeros(self.num_envs, dtype=bool), truncated, info
 
+    def sub_env(self, k: int) -> SubEnvView:
+        """What code that builds something for one sub-env may read of sub-env ``k`` (see :class:`SubEnvView`)."""
+        if not 0 <= k < self.num_envs:
+            raise ValueError(f"sub-env index must be an integer in [0, {self.num_envs - 1}], got {k!r}")
+        return SubEnvView(self, k)
+
     def probe(self, k: int) -> ProbeResult:
         """Probe sub-env ``k``'s network on its fixed probe set (no training, no effect on its data stream)."""
         if self.learner is None:
@@ -253,6 +260,41 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
     def close_extras(self, **kwargs: Any) -> None:
         """Drop the learners (their memory); a closed env cannot step."""
         self.learner = None
+
+
+class SubEnvView:
+    """Sub-env ``k`` of a vector env seen as the single env it plays: its spaces, config, reward rule, its spec
+    (the single env's id and settings with ``cost`` = the sub-env's own cost spec) and its current ``cost``.
+
+    For factories that build an agent from an env (e.g. Sagiv's agent, told the cost, reads ``unwrapped.cost``
+    when it is reset; an SB3 agent reads ``spec``): one view per sub-env, read-only, no ``step``/``reset``.
+    """
+
+    def __init__(self, vector: SerialParallelVectorEnv, k: int) -> None:
+        self._vector, self._k = vector, k
+        self.config = vector.config
+        self.action_space = vector.single_action_space
+        self.observation_space = vector.single_observation_space
+        spec = vector.spec
+        if spec is not None:
+            kwargs = {n: v for n, v in spec.kwargs.items() if n not in ("num_envs", "vectorization_mode", "costs")}
+            spec = dataclasses.replace(spec, kwargs={**kwargs, "cost": vector._cost_specs[k]})
+        self.spec = spec
+
+    @property
+    def unwrapped(self) -> SubEnvView:
+        """The view itself (as ``env.unwrapped`` of a single env)."""
+        return self
+
+    @property
+    def cost(self) -> float:
+        """The sub-env's current hidden cost (drawn at its reset)."""
+        return float(self._vector.costs[self._k])
+
+    @property
+    def reward_rule(self) -> RewardRule:
+        """The single env's reward rule."""
+        return self._vector.reward_rule
 
 
 def make_vector(num_envs: int = 1, **settings: Any) -> SerialParallelVectorEnv:

@@ -103,6 +103,26 @@ def test_costs_give_each_sub_env_its_own_cost_as_the_single_env_with_that_cost()
             assert rewards[k] == pytest.approx(env.step(0)[1], abs=1e-5)
 
 
+def test_a_sub_env_view_is_the_single_env_an_agent_factory_needs_with_its_own_cost():
+    from agents.registry import make_agent
+    from benchmarks.run_loop import unbatch_info
+
+    costs = [0.0, (0.2, 0.4), 1.0]
+    vec = make_vec(costs=costs, horizon=4)
+    views = [vec.sub_env(k) for k in range(K)]
+    agents = [make_agent("sagiv", view) for view in views]  # Sagiv's agent is told its episode's cost
+    obs, info = vec.reset(seed=2)
+    for k, (view, agent) in enumerate(zip(views, agents)):
+        assert view.unwrapped is view and view.unwrapped.cost == vec.costs[k]
+        assert view.spec.id == SP and view.spec.kwargs["cost"] == costs[k] and view.spec.max_episode_steps == 4
+        assert "costs" not in view.spec.kwargs and "num_envs" not in view.spec.kwargs
+        assert view.action_space == vec.single_action_space and view.reward_rule == vec.reward_rule
+        agent.reset(unbatch_info(info, k), np.random.default_rng(0))
+        assert agent.cost == vec.costs[k]
+    with pytest.raises(ValueError, match=r"sub-env index must be an integer in \[0, 2\]"):
+        vec.sub_env(3)
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [

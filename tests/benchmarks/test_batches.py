@@ -1,0 +1,110 @@
+"""Sweeps in vector batches: which runs share a batch, the same frames as runs played alone, a fixed batch plan."""
+
+import textwrap
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+
+from agents.registry import make_agent
+from benchmarks.cli import main
+from benchmarks.experiment import RunSpec
+from benchmarks.run_loop import run_episode
+from benchmarks.runner import plan_batches, plan_units, run_sweep
+from benchmarks.store import ResultStore
+
+SP, LC = "tradeoff/SerialParallel-v0", "tradeoff/LearningCurves-v0"
+#: A small learner so episodes take well under a second (as tests/envs/test_serial_parallel_vector.py).
+SMALL = dict(
+    image_size=16, grid=2, sprite_size=7, batch_size=8, gps_units=8, conv_channels=(4, 8), hidden_units=(16,)
+)
+COSTS = (0.0, 0.5, 1.0)
+
+
+def specs_for(agents=("serial", "ucb1", "sagiv"), seeds=(0, 1), horizon=12, env_id=SP, **settings) -> list[RunSpec]:
+    return [
+        RunSpec(f"b/h{horizon}/c{cost:g}/{agent}/{seed}", env_id, agent, seed,
+                env_kwargs={**SMALL, **settings, "horizon": horizon, "cost": cost}, tags={"cost": cost})
+        for cost in COSTS for agent in agents for seed in seeds
+    ]
+
+
+def table(out) -> pd.DataFrame:
+    return ResultStore(out).load().sort_values(["run_id", "trial"]).reset_index(drop=True)
+
+
+def test_runs_share_a_batch_when_only_seed_cost_and_agent_differ():
+    sp = specs_for()  # 2 reused serial units (one per seed, played at c = 0) + 12 ucb1/sagiv runs
+    longer = specs_for(horizon=13, agents=("ucb1",))  # other settings: a batch of their own
+    curves = [RunSpec(f"lc/{s}", LC, "ucb1", s, env_kwargs={"cost": 0.5}) for s in range(3)]  # no vector env
+    units = plan_units(sp + longer + curves)
+    batches = plan_batches(units, batch_size=16)
+    sizes = sorted(len(b) for b in batches)
+    assert sizes == [1, 1, 1, 6, 14]
+    for batch in batches:
+        assert len({(u.spec.env_id, u.spec.env_kwargs.get("horizon")) for u in batch}) == 1
+    assert sorted(len(b) for b in plan_batches(units, batch_size=5)) == [1, 1, 1, 3, 3, 4, 5, 5]  # 14: 5+5+4, 6: 3+3
+    assert len(plan_batches(units, batch_size=1)) == len(units)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        plan_batches(units, batch_size=0)
+
+
+def test_a_batched_sweep_gives_the_frames_of_runs_played_alone(tmp_path):
+    specs = specs_for()
+    summary = run_sweep(specs, ResultStore(tmp_path), {"experiment": "test"}, jobs=1, progress=False)
+    assert summary.completed == len(specs) and not summary.failed
+    store = ResultStore(tmp_path)
+    for spec in specs:
+        env = gym.make(spec.env_id, **spec.env_kwargs)
+        alone = run_episode(env, make_agent(spec.agent, env), spec.seed, run_id=spec.run_id, env_id=spec.env_id,
+                            agent_name=spec.agent)
+        batched = store.load_run(spec.run_id)
+        np.testing.assert_array_equal(batched["action"], alone["action"], err_msg=spec.run_id)
+        rewards = ["reward", "raw_accuracy", *[c for c in alone if c.startswith("task_reward_")]]
+        np.testing.assert_allclose(batched[rewards], alone[rewards], rtol=0, atol=1e-5, err_msg=spec.run_id)
+
+
+def test_a_resumed_sweep_replays_whole_batches_and_matches_the_uninterrupted_one(tmp_path):
+    specs = specs_for()
+    runs = {"clean": tmp_path / "clean", "resumed": tmp_path / "resumed"}
+    for out in runs.values():
+        run_sweep(specs, ResultStore(out), {"experiment": "test"}, jobs=1, progress=False, batch_size=5)
+    lost = sorted((runs["resumed"] / "runs").glob("*.parquet"))[::4]  # runs of several batches, as after a kill
+    for path in lost:
+        path.unlink()
+        path.with_suffix(".json").unlink()
+    summary = run_sweep(specs, ResultStore(runs["resumed"]), {"experiment": "test"}, jobs=1, progress=False,
+                        batch_size=5)
+    assert summary.completed == len(lost) and summary.skipped == len(specs) - len(lost)
+    pd.testing.assert_frame_equal(table(runs["resumed"]), table(runs["clean"]))  # bit for bit
+
+
+def test_a_failing_run_in_a_batch_fails_alone(tmp_path, monkeypatch):
+    (tmp_path / "broken_sp_agents.py").write_text(textwrap.dedent("""
+        from agents.baselines import RandomAgent
+
+        class BrokenAgent(RandomAgent):
+            def act(self, obs, info):
+                if info["trial"] == 5:
+                    raise RuntimeError("agent exploded at trial 5")
+                return super().act(obs, info)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    specs = specs_for(agents=("ucb1", "broken_sp_agents:BrokenAgent"), seeds=(0,))
+    summary = run_sweep(specs, ResultStore(tmp_path / "out"), {"experiment": "test"}, jobs=1, progress=False)
+    assert sorted(summary.failed) == sorted(s.run_id for s in specs if "Broken" in s.agent)
+    assert summary.completed == 3
+    failures = ResultStore(tmp_path / "out").failures()
+    assert len(failures) == 3 and all("agent exploded at trial 5" in text for text in failures.values())
+
+
+def test_resuming_with_another_batch_size_is_refused(tmp_path, capsys):
+    args = ["run", "fig5", "--scale", "smoke", "--agents", "serial,ucb1", "--costs", "0,1", "--set", "horizon=4",
+            "--no-progress", "--jobs", "1", "--out", str(tmp_path)]
+    assert main([*args, "--batch-size", "4"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--batch-size", "8"]) == 2
+    assert "was swept with --batch-size 4; resume with --batch-size 4" in capsys.readouterr().err
+    assert main([*args, "--batch-size", "0"]) == 2
+    assert "--batch-size must be an integer >= 1, got 0" in capsys.readouterr().err
