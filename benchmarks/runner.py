@@ -274,6 +274,9 @@ def run_sweep(
         if not batches:
             summary.seconds = time.perf_counter() - start
             return summary
+        if progress and any(len(batch) > 1 for batch in batches):
+            print(f"{len(todo)} runs to do in {len(batches)} batches of up to {batch_size} episodes played in "
+                  "lockstep; runs arrive a batch at a time", file=sys.stderr)
         results = _results_on_cluster(batches, scheduler) if scheduler else _results_locally(batches, jobs)
         with tqdm(total=len(todo), desc=manifest.get("experiment", "sweep"), unit="run",
                   disable=not progress, file=sys.stderr) as bar:

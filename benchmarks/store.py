@@ -272,9 +272,9 @@ class ResultStore:
     def write_run(self, spec: RunSpec, frame: pd.DataFrame, seconds: float, shared_by: int = 1) -> None:
         """Store one completed run: the Parquet file first, then its completion record.
 
-        ``seconds`` is the wall time of the episode that produced the frame; ``shared_by`` how many runs
-        were derived from that one episode (exact reuse), so each run's share of the work is
-        ``seconds / shared_by``.
+        ``seconds`` is the wall time of the episode, or of the batch of episodes, that produced the frame;
+        ``shared_by`` how many runs were derived from that work (the batch's episodes, times the costs an
+        exactly reused episode serves), so each run's share of the work is ``seconds / shared_by``.
         """
         data_path, record_path = self._paths(spec.run_id)
         data = frame_to_parquet_bytes(frame)
