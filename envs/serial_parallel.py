@@ -34,7 +34,7 @@ from envs.common import (
 )
 from learners.batched import TaskLearner
 from learners.probes import ProbeResult
-from learners.tasks import N_TASKS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, Schedule, check_schedule
+from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE, Schedule, TaskSet
 from learners.trial import LearnerConfig
 
 #: Input-noise std of the noisy variant (Fig 5B): Gaussian noise on every pixel and GPS coordinate.
@@ -66,20 +66,26 @@ class SerialParallelConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise fields in place once
         set_(self, "strategies", check_strategies(self.strategies))
+        if not isinstance(self.learner, LearnerConfig):
+            raise ValueError(f"learner must be a LearnerConfig, got {self.learner!r}")
         schedules = tuple(self.schedules)
         if len(schedules) != len(self.strategies):
             raise ValueError(
                 f"schedules must give one schedule per strategy ({len(self.strategies)}), got {len(schedules)}"
             )
-        set_(self, "schedules", tuple(check_schedule(s, f"schedules[{a}]") for a, s in enumerate(schedules)))
+        tasks = self.task_set  # the world's tasks: every schedule must run each of them once
+        set_(self, "schedules", tuple(tasks.check_schedule(s, f"schedules[{a}]") for a, s in enumerate(schedules)))
         set_(self, "horizon", check_positive_int(self.horizon, "horizon"))
         set_(self, "cost", check_cost(self.cost))
         set_(self, "reward_rule", RewardRule(self.strategies, self.cost_mode, "mean"))
-        if not isinstance(self.learner, LearnerConfig):
-            raise ValueError(f"learner must be a LearnerConfig, got {self.learner!r}")
         if self.probe_every is not None:
             set_(self, "probe_every", check_positive_int(self.probe_every, "probe_every"))
         set_(self, "probe_size", check_positive_int(self.probe_size, "probe_size"))
+
+    @property
+    def task_set(self) -> TaskSet:
+        """The learner's world's tasks (:attr:`learners.drone.DroneWorldConfig.task_set`)."""
+        return self.learner.world.task_set
 
 
 PRESETS: tuple[str, ...] = ("default", "noisy")
@@ -206,7 +212,7 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
         self.learner = TaskLearner(cfg.learner, learner_seed)
         self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
         obs = self._summary.reset()
-        info = reset_info(cfg.strategies, cfg.horizon, N_TASKS)
+        info = reset_info(cfg.strategies, cfg.horizon, cfg.task_set.n_tasks)
         info["threads"] = cfg.learner.threads
         return obs, info
 

@@ -32,7 +32,6 @@ from envs.common import (
 from envs.serial_parallel import SerialParallelConfig, make_config, make_noisy_config
 from learners.batched import BatchedLearner
 from learners.probes import ProbeResult
-from learners.tasks import N_TASKS
 
 
 class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
@@ -146,7 +145,7 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         return learner_seed
 
     def _reset_info(self) -> dict:
-        info = reset_info(self.config.strategies, self.config.horizon, N_TASKS)
+        info = reset_info(self.config.strategies, self.config.horizon, self.config.task_set.n_tasks)
         info["threads"] = self.config.learner.threads
         return info
 

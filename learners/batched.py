@@ -43,7 +43,7 @@ from torch import nn
 from learners.drone import DataStream, DroneBatch, DroneWorld
 from learners.gated_network import GatedNetwork
 from learners.probes import ProbeResult, probe
-from learners.tasks import N_TASKS, OUTPUTS, TASKS, Schedule
+from learners.tasks import Schedule
 from learners.threads import torch_threads
 from learners.trial import LearnerConfig, LearnerParts, NonFiniteLossError
 
@@ -52,8 +52,6 @@ ADAM_BETAS: tuple[float, float] = (0.9, 0.999)
 ADAM_EPS = 1e-8
 #: SGD's momentum (``torch.optim.SGD(momentum=0.9)``).
 SGD_MOMENTUM = 0.9
-
-_LOCATION, _OBJECT = OUTPUTS.index("location"), OUTPUTS.index("object")
 
 
 class BatchedLearner:
@@ -108,8 +106,10 @@ class BatchedLearner:
         self.units = list(first.layer_units)
         self.n_conv = len(first.conv_w)
         self.n_fc = len(first.fc_w)
-        self.n_location_classes = first.n_location_classes
-        self.n_classes = first.head_w.shape[0]
+        self.task_set = self._learners[0].task_set
+        self.n_tasks = self.task_set.n_tasks
+        self.inputs = first.inputs  # (name, kind, size) per input, in input order
+        self.head_sizes = first.head_sizes  # classes + null per output, in output order
         self._frozen: tuple[torch.Tensor, torch.Tensor] | None = None
         if first.masks is not None:  # frozen overlap: the masks depend on the config only
             self._frozen = (first.frozen_columns.to(self.device), first.frozen_task_weights.to(self.device))
@@ -175,39 +175,52 @@ class BatchedLearner:
     def probe(self, k: int, n: int = 256) -> ProbeResult:
         """Probe learner ``k``'s network on its ``n``-example probe set (no training, no effect on its stream)."""
         with torch_threads(self.config.threads):
-            return probe(self.network(k), self.probe_set(k, n))
+            return probe(self.network(k), self.probe_set(k, n), self.task_set)
 
     # ------------------------------------------------------------------ the batched network
     def forward(
-        self, params: dict[str, torch.Tensor], gps: torch.Tensor, image: torch.Tensor, task: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits of J stacked networks, class-major: location ``(J, L+1, B)`` and object ``(J, K+1, B)``.
+        self, params: dict[str, torch.Tensor], inputs: Sequence[torch.Tensor], task: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Logits of J stacked networks, class-major, one ``(J, classes_o + 1, B)`` per output (drone: location
+        ``(J, L+1, B)``, object ``(J, K+1, B)``).
 
-        ``params`` stacked ``(J, …)``; ``gps`` ``(J, 2, B)``; ``image`` ``(B, J, H, W)`` (one channel per network,
-        channels-last strides preferred); ``task`` ``(J, n_tasks)`` each network's summed one-hot task vector.
-        The same function as :meth:`GatedNetwork.forward` for each network. Fully connected activations are kept
-        feature-major, ``(J, units, B)``, so every weight gradient comes out of ``bmm`` in the weight's own layout.
+        ``params`` stacked ``(J, …)``; ``inputs`` in input order: a vector input ``(J, d, B)`` (gps: d = 2), the
+        image ``(B, J, H, W)`` (one channel per network, channels-last strides preferred); ``task``
+        ``(J, n_tasks)`` each network's summed one-hot task vector. The same function as
+        :meth:`GatedNetwork.forward` for each network. Fully connected activations are kept feature-major,
+        ``(J, units, B)``, so every weight gradient comes out of ``bmm`` in the weight's own layout.
         """
-        j, b = gps.shape[0], gps.shape[2]
-        assert image.shape[:2] == (b, j) and task.shape == (j, N_TASKS), (gps.shape, image.shape, task.shape)
+        j, b = task.shape[0], inputs[0].shape[-1] if self.inputs[0][1] == "vector" else inputs[0].shape[0]
+        assert task.shape == (j, self.n_tasks), (task.shape, self.n_tasks)
         task_w = params["task_weights"]  # J n_tasks U
         if self._frozen is not None:
             task_w = torch.where(self._frozen[0], self._frozen[1], task_w)
         gates = torch.sigmoid(torch.bmm(task[:, None, :], task_w)[:, 0] - self.beta).split(self.units, dim=1)  # J U_i
-        g = torch.relu(torch.baddbmm(params["gps_b"][..., None], params["gps_w"], gps) * gates[0][..., None])  # J G B
-        h = image  # B (J·C) H W
-        for i in range(self.n_conv):
-            c = gates[1 + i]  # J C
-            w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded in
-            h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
-            h = torch.relu(h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None])  # bias apart: oneDNN's is slow
-        h = h.permute(1, 2, 3, 0).reshape(j, -1, b)  # J (C·side²) B: one copy out of channels-last, per network C,H,W
-        h = torch.cat([g, h], dim=1)  # J (gps_units + C·side²) B
+        codes = []
+        layer = 0
+        for x, (name, kind, _) in zip(inputs, self.inputs):
+            if kind == "vector":  # x: J d B
+                assert x.shape[0] == j and x.shape[2] == b, (name, x.shape, j, b)
+                g = torch.baddbmm(params[f"{name}_b"][..., None], params[f"{name}_w"], x)  # J G B
+                codes.append(torch.relu(g * gates[layer][..., None]))
+                layer += 1
+                continue
+            assert x.shape[:2] == (b, j), (name, x.shape, j, b)
+            h = x  # B (J·C) H W
+            for i in range(self.n_conv):
+                c = gates[layer]  # J C
+                w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded
+                h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
+                h = torch.relu(h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None])  # bias apart: oneDNN's slow
+                layer += 1
+            codes.append(h.permute(1, 2, 3, 0).reshape(j, -1, b))  # J (C·side²) B: one copy out of channels-last
+        h = torch.cat(codes, dim=1)  # J (Σ encoder widths) B, encoders in input order
         for i in range(self.n_fc):
             fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
-            h = torch.relu(fc * gates[1 + self.n_conv + i][..., None])
-        logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J (L+1 + K+1) B
-        return logits[:, : self.n_location_classes], logits[:, self.n_location_classes :]
+            h = torch.relu(fc * gates[layer][..., None])
+            layer += 1
+        logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J Σ(classes_o + 1) B
+        return logits.split(self.head_sizes, dim=1)
 
     # ------------------------------------------------------------------ one trial
     def trial(self, schedules: Sequence[Schedule | None]) -> np.ndarray:
@@ -223,32 +236,38 @@ class BatchedLearner:
             return self._trial(list(schedules))
 
     def _trial(self, schedules: list[Schedule | None]) -> np.ndarray:
-        accuracy = np.full((self.n, N_TASKS), np.nan)
+        n_tasks = self.n_tasks
+        accuracy = np.full((self.n, n_tasks), np.nan)
         members = [k for k, s in enumerate(schedules) if s is not None]  # learners training this call
         if not members:
             return accuracy
         dev = self.device
         batches = [self._learners[k].stream.next_batch() for k in members]
         size = len(batches[0])
-        gps = torch.stack([bt.gps.T for bt in batches]).to(dev)  # M 2 B
-        image = torch.stack([bt.image[:, 0] for bt in batches], dim=-1).to(dev)  # B H W M
-        labels = torch.stack([bt.labels for bt in batches])  # M B 4
-        nulls = torch.tensor([self.n_location_classes - 1, self.n_classes - self.n_location_classes - 1])
-        targets = torch.cat([labels, nulls.expand(len(members), size, 2)], dim=2).to(dev)  # M B (4 + 2 nulls)
-        counts = torch.zeros(len(members), N_TASKS, device=dev)  # M n_tasks: correct answers per task
+        inputs = []  # per input: vector M d B; image B H W M
+        for i, (_, kind, _) in enumerate(self.inputs):
+            if kind == "vector":
+                inputs.append(torch.stack([bt.inputs[i].T for bt in batches]).to(dev))
+            else:
+                inputs.append(torch.stack([bt.inputs[i][:, 0] for bt in batches], dim=-1).to(dev))
+        labels = torch.stack([bt.labels for bt in batches])  # M B n_tasks
+        nulls = torch.tensor([k - 1 for k in self.head_sizes])  # each head's null class
+        n_out = len(self.head_sizes)
+        targets = torch.cat([labels, nulls.expand(len(members), size, n_out)], dim=2).to(dev)  # M B (n_tasks + nulls)
+        counts = torch.zeros(len(members), n_tasks, device=dev)  # M n_tasks: correct answers per task
         losses = []
         n_slots = max(len(schedules[k]) for k in members)  # type: ignore[arg-type]
         for slot in range(n_slots):
             rows = [r for r, k in enumerate(members) if slot < len(schedules[k])]  # type: ignore[arg-type]
             passes = [schedules[members[r]][slot] for r in rows]  # type: ignore[index]
-            losses.append(self._pass(members, rows, passes, gps, image, targets, counts))
+            losses.append(self._pass(members, rows, passes, inputs, targets, counts))
         loss_values = torch.cat(losses).cpu()
         if not bool(torch.isfinite(loss_values).all()):
             raise NonFiniteLossError(
                 f"non-finite training loss at trial(s) {sorted(set(self.trials[members].tolist()))} of learner(s) "
                 f"{members}: the network diverged; lower lr (now {self.config.lr}) or check the inputs"
             )
-        done = np.zeros((len(members), N_TASKS), dtype=bool)
+        done = np.zeros((len(members), n_tasks), dtype=bool)
         for r, k in enumerate(members):
             done[r, [t for tasks in schedules[k] for t in tasks]] = True  # type: ignore[union-attr]
         accuracy[members] = np.where(done, counts.cpu().numpy() / size, np.nan)
@@ -260,8 +279,7 @@ class BatchedLearner:
         members: list[int],
         rows: list[int],
         passes: list[tuple[int, ...]],
-        gps: torch.Tensor,
-        image: torch.Tensor,
+        inputs: list[torch.Tensor],
         targets: torch.Tensor,
         counts: torch.Tensor,
     ) -> torch.Tensor:
@@ -275,36 +293,42 @@ class BatchedLearner:
         everyone = len(learners) == self.n
         first = learners[0]
         contiguous = learners == list(range(first, first + len(learners)))
-        task = torch.zeros(len(rows), N_TASKS)
-        columns = [[N_TASKS, N_TASKS + 1] for _ in rows]  # per row: target column at the location, object head
+        n_tasks, task_set = self.n_tasks, self.task_set
+        task = torch.zeros(len(rows), n_tasks)
+        # Per row, the target column at each head: the executed task's label there, else that head's null.
+        columns = [[n_tasks + o for o in range(len(self.head_sizes))] for _ in rows]
         for j, tasks in enumerate(passes):
             task[j, list(tasks)] = 1.0
             for t in tasks:
-                columns[j][OUTPUTS.index(TASKS[t].output)] = t
+                columns[j][task_set.output_index(t)] = t
         task = task.to(dev)
+        kinds = [kind for _, kind, _ in self.inputs]
         if len(rows) == len(members):
-            row_index = None
-            part_gps, part_targets = gps, targets
-            part_image = image.permute(0, 3, 1, 2)  # B M H W, channels-last strides
+            part_targets = targets
+            # images: B M H W, channels-last strides
+            part_inputs = [x if k == "vector" else x.permute(0, 3, 1, 2) for x, k in zip(inputs, kinds)]
         else:
             row_index = torch.tensor(rows, device=dev)
-            part_gps, part_targets = gps[row_index], targets[row_index]
-            part_image = image.index_select(3, row_index).permute(0, 3, 1, 2)
+            part_targets = targets[row_index]
+            part_inputs = [
+                x[row_index] if k == "vector" else x.index_select(3, row_index).permute(0, 3, 1, 2)
+                for x, k in zip(inputs, kinds)
+            ]
         with torch.no_grad():  # leaves for this pass: views of the stack where the learners are a range, else copies
             if contiguous:
                 params = {n: p.detach()[first : first + len(learners)].requires_grad_() for n, p in self.params.items()}
             else:
                 index = torch.tensor(learners, device=dev)
                 params = {n: p.index_select(0, index).requires_grad_() for n, p in self.params.items()}
-        loc, obj = self.forward(params, part_gps, part_image, task)  # J L+1 B, J K+1 B
-        col = torch.tensor(columns, device=dev)  # J 2
+        heads = self.forward(params, part_inputs, task)  # per output: J classes+1 B
+        col = torch.tensor(columns, device=dev)  # J n_outputs
         j_range = torch.arange(len(rows), device=dev)
         loss = torch.zeros(len(rows), device=dev)
-        for head, logits in ((_LOCATION, loc), (_OBJECT, obj)):
+        for head, logits in enumerate(heads):
             target = part_targets[j_range, :, col[:, head]]  # J B
             loss = loss + F.cross_entropy(logits, target, reduction="none").mean(1)  # J
             hits = (logits.detach().argmax(1) == target).sum(1).float()  # J
-            scored = [j for j in range(len(rows)) if columns[j][head] < N_TASKS]
+            scored = [j for j in range(len(rows)) if columns[j][head] < n_tasks]
             if scored:
                 at = torch.tensor(scored, device=dev)
                 cells = (torch.tensor([rows[j] for j in scored], device=dev), col[at, head])

@@ -1,6 +1,6 @@
 """A deterministic, vectorized synthetic drone world: the stand-in for the paper's AirSim ocean (SPEC §1).
 
-Every example has two stimulus inputs and four labels:
+By default (the paper's 2 × 2 world) every example has two stimulus inputs and four labels:
 
 * ``gps`` ``(2,)`` — the (x, y) position, in [-1, 1]², of the area the drone is asked about: a point drawn
   uniformly inside one of the ``L = grid²`` grid cells (the *GPS cell*);
@@ -11,6 +11,19 @@ Every example has two stimulus inputs and four labels:
 * labels: T1 GPS→location = the GPS cell; T2 GPS→object = the type expected in that area (a fixed
   region→type map, drawn per world); T3 image→location = the image cell; T4 image→object = the type in
   the image, which is the GPS area's expected type with probability ``region_match`` and uniform otherwise.
+
+Two settings grow it into a larger world with the same generator (``tradeoff/Multitask-v0``'s 3 × 3 world):
+
+* ``depth=True`` adds an output, ``depth`` (3 classes): GPS→depth = the area's depth class (a fixed region→depth
+  map, drawn per world); image→depth = the sprite's size (its scale level: the three levels of ``scales``),
+  which is the GPS area's depth with probability ``region_match`` and uniform otherwise;
+* ``sonar_size=D > 0`` adds an input, ``sonar`` ``(D,)``: a 1-D echo trace of a *sonar contact* in its own
+  grid cell, of its own type and depth — a Gaussian echo at the position of the contact's cell (location), a
+  ringing at ``type + 1`` cycles per trace (object), a baseline level (depth), plus noise; the contact's type
+  and depth match the GPS area's with probability ``region_match``.
+
+Tasks are every input × output, input-major (:attr:`DroneWorldConfig.task_set`); the labels follow that order.
+The extra draws come after the 2 × 2 world's, so the default world is unchanged by these settings' existence.
 
 All randomness comes from ``torch.Generator`` objects passed in; the sprite bank is fixed (no randomness).
 """
@@ -24,25 +37,45 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from learners.checks import check_int, check_number, check_positive_int
+from learners.checks import check_bool, check_int, check_number, check_positive_int
+from learners.tasks import DRONE, TaskSet
 
 OBJECT_TYPES: tuple[str, ...] = ("whale", "dolphin", "orca", "boat")
+#: Depth classes of the ``depth`` output: the sprite bank's three scale levels.
+N_DEPTHS = 3
+
+
+class InputShape(NamedTuple):
+    """One stimulus input: its name, kind (``"vector"``: ``(size,)``; ``"image"``: ``(1, size, size)``) and size."""
+
+    name: str
+    kind: str
+    size: int
 
 
 class DroneBatch(NamedTuple):
-    """A batch of examples. ``gps`` (B, 2) float32; ``image`` (B, 1, H, W) float32; ``labels`` (B, 4) int64."""
+    """A batch of examples. ``gps`` (B, 2) float32; ``image`` (B, 1, H, W) float32; ``labels`` (B, n_tasks) int64
+    in task order; ``sonar`` (B, D) float32 or ``None`` (a world without the sonar input)."""
 
     gps: torch.Tensor
     image: torch.Tensor
     labels: torch.Tensor
+    sonar: torch.Tensor | None = None
+
+    @property
+    def inputs(self) -> tuple[torch.Tensor, ...]:
+        """The stimulus inputs in the task set's input order: (gps, image) or (gps, image, sonar)."""
+        return (self.gps, self.image) if self.sonar is None else (self.gps, self.image, self.sonar)
 
     def to(self, device: torch.device | str) -> DroneBatch:
         """The same batch on ``device``."""
-        return DroneBatch(self.gps.to(device), self.image.to(device), self.labels.to(device))
+        sonar = None if self.sonar is None else self.sonar.to(device)
+        return DroneBatch(self.gps.to(device), self.image.to(device), self.labels.to(device), sonar)
 
     def slice(self, start: int, stop: int) -> DroneBatch:
         """Examples ``start:stop`` (views, no copy)."""
-        return DroneBatch(self.gps[start:stop], self.image[start:stop], self.labels[start:stop])
+        sonar = None if self.sonar is None else self.sonar[start:stop]
+        return DroneBatch(self.gps[start:stop], self.image[start:stop], self.labels[start:stop], sonar)
 
     def __len__(self) -> int:
         return self.gps.shape[0]
@@ -57,7 +90,9 @@ class DroneWorldConfig:
     at most :attr:`max_jitter`; ``rotations`` evenly spaced sprite angles; ``scales`` sprite scale range
     (low, high), 3 levels; ``region_match`` P(image object = the GPS area's expected type); ``input_noise``
     std of Gaussian noise added to both inputs (Fig 5B; 0 = the deterministic world); ``gps_noise`` std of
-    GPS jitter beyond the cell (in [-1, 1] units; makes T1/T2 noisy near cell borders).
+    GPS jitter beyond the cell (in [-1, 1] units; makes T1/T2 noisy near cell borders); ``depth`` adds the
+    depth output (3 classes: the sprite's scale level; see the module's docstring); ``sonar_size`` samples of
+    the sonar input (0: no sonar; else at least 4).
     """
 
     image_size: int = 24
@@ -70,6 +105,8 @@ class DroneWorldConfig:
     region_match: float = 0.75
     input_noise: float = 0.0
     gps_noise: float = 0.0
+    depth: bool = False
+    sonar_size: int = 0
 
     def __post_init__(self) -> None:
         for name in ("image_size", "sprite_size", "rotations"):
@@ -97,6 +134,27 @@ class DroneWorldConfig:
         object.__setattr__(self, "region_match", check_number(self.region_match, "region_match", 0.0, 1.0))
         for name in ("input_noise", "gps_noise"):
             object.__setattr__(self, name, check_number(getattr(self, name), name, 0.0))
+        object.__setattr__(self, "depth", check_bool(self.depth, "depth"))
+        if check_int(self.sonar_size, "sonar_size", 0) not in (0,) and self.sonar_size < 4:
+            raise ValueError(f"sonar_size must be 0 (no sonar input) or an integer >= 4, got {self.sonar_size!r}")
+
+    @property
+    def task_set(self) -> TaskSet:
+        """The world's tasks: inputs gps, image (+ sonar) × outputs location, object (+ depth), input-major."""
+        inputs = ("gps", "image") + (("sonar",) if self.sonar_size else ())
+        outputs = ("location", "object") + (("depth",) if self.depth else ())
+        return DRONE if (inputs, outputs) == (DRONE.inputs, DRONE.outputs) else TaskSet(inputs, outputs)
+
+    @property
+    def input_shapes(self) -> tuple[InputShape, ...]:
+        """Each input's kind and size, in input order: ``("vector", d)`` or ``("image", H)`` (one channel, H × H)."""
+        shapes = (InputShape("gps", "vector", 2), InputShape("image", "image", self.image_size))
+        return shapes + ((InputShape("sonar", "vector", self.sonar_size),) if self.sonar_size else ())
+
+    @property
+    def n_classes(self) -> tuple[int, ...]:
+        """Classes per output, in output order (each head adds a null class): L, K (, 3 depth levels)."""
+        return (self.n_locations, self.n_types) + ((N_DEPTHS,) if self.depth else ())
 
     @property
     def max_jitter(self) -> int:
@@ -188,6 +246,15 @@ class DroneWorld:
         self._waves = 0.04 * torch.randn(256, cfg.image_size, cfg.image_size, generator=generator)
         self._ramp = torch.linspace(-0.5, 0.5, cfg.image_size)
         self._cell_centre = (torch.arange(cfg.grid, dtype=torch.float32) + 0.5) * cell  # (grid,) pixels
+        self.task_set = cfg.task_set
+        self.n_classes = cfg.n_classes
+        # Drawn after everything the 2 × 2 world draws, so the default world's stream is unchanged.
+        self.region_depth: torch.Tensor | None = None
+        if cfg.depth:
+            base = torch.arange(self.n_locations) % N_DEPTHS
+            self.region_depth = base[torch.randperm(self.n_locations, generator=generator)]  # (L,)
+        if cfg.sonar_size:
+            self._sonar_pos = torch.linspace(0.0, 1.0, cfg.sonar_size)  # (D,) sample positions along the trace
 
     def sample(self, n: int, generator: torch.Generator) -> DroneBatch:
         """``n`` fresh examples, all drawn from ``generator`` (vectorized; no per-example loop)."""
@@ -198,8 +265,7 @@ class DroneWorld:
         img_cell = torch.randint(self.n_locations, (n,), generator=generator)
         match = draw(n) < cfg.region_match
         other = torch.randint(cfg.n_types, (n,), generator=generator)
-        expected = self.region_type[gps_cell]
-        obj = torch.where(match, expected, other)
+        obj = torch.where(match, self.region_type[gps_cell], other)
         variant = torch.randint(cfg.rotations * 3, (n,), generator=generator)
         jitter = torch.randint(-cfg.jitter, cfg.jitter + 1, (n, 2), generator=generator)
         contrast = 0.85 + 0.3 * draw(n, 1)
@@ -211,6 +277,15 @@ class DroneWorld:
         input_noise = (
             cfg.input_noise * torch.randn(n, size * size + 2, generator=generator) if cfg.input_noise > 0 else None
         )
+        expected = self.region_type[gps_cell]
+        extra_labels: dict[str, torch.Tensor] = {}
+        if self.region_depth is not None:  # image depth = the sprite's scale level; the rotation keeps its draw
+            area_depth = self.region_depth[gps_cell]
+            depth_match = draw(n) < cfg.region_match
+            img_depth = torch.where(depth_match, area_depth, torch.randint(N_DEPTHS, (n,), generator=generator))
+            variant = (variant // 3) * 3 + img_depth
+            extra_labels.update(gps_depth=area_depth, image_depth=img_depth)
+        sonar = self._sonar(n, expected, gps_cell, generator, extra_labels) if cfg.sonar_size else None
 
         # GPS: a uniform point inside the GPS cell, scaled to [-1, 1]².
         col, row = gps_cell % g, gps_cell // g
@@ -234,8 +309,51 @@ class DroneWorld:
         if input_noise is not None:
             image = image + input_noise[:, : size * size].view(n, size, size)
             gps = gps + input_noise[:, size * size :]
-        labels = torch.stack([gps_cell, expected, img_cell, obj], dim=1)  # (n, 4): T1, T2, T3, T4
-        return DroneBatch(gps.contiguous(), image.unsqueeze(1).contiguous(), labels)
+        if not extra_labels:
+            labels = torch.stack([gps_cell, expected, img_cell, obj], dim=1)  # (n, 4): T1, T2, T3, T4
+            return DroneBatch(gps.contiguous(), image.unsqueeze(1).contiguous(), labels)
+        by_task = {"gps-location": gps_cell, "gps-object": expected, "image-location": img_cell, "image-object": obj}
+        by_task.update({name.replace("_", "-"): value for name, value in extra_labels.items()})
+        labels = torch.stack([by_task[t.name] for t in self.task_set.tasks], dim=1)  # (n, n_tasks), task order
+        return DroneBatch(gps.contiguous(), image.unsqueeze(1).contiguous(), labels, sonar)
+
+    def _sonar(
+        self,
+        n: int,
+        expected: torch.Tensor,
+        gps_cell: torch.Tensor,
+        generator: torch.Generator,
+        labels: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """``n`` sonar traces ``(n, D)`` of contacts with their own cell, type and depth; adds their labels."""
+        cfg, L = self.config, self.n_locations
+        cell = torch.randint(L, (n,), generator=generator)
+        kind = torch.where(
+            torch.rand(n, generator=generator) < cfg.region_match,
+            expected,
+            torch.randint(cfg.n_types, (n,), generator=generator),
+        )
+        area_depth = self.region_depth[gps_cell] if self.region_depth is not None else torch.zeros_like(cell)
+        depth = torch.where(
+            torch.rand(n, generator=generator) < cfg.region_match,
+            area_depth,
+            torch.randint(N_DEPTHS, (n,), generator=generator),
+        )
+        shift, phase = torch.rand(n, 2, generator=generator).unbind(1)
+        noise = torch.randn(n, cfg.sonar_size + 1, generator=generator)
+        pos = self._sonar_pos[None, :]  # (1, D) in [0, 1]
+        centre = (cell.float() + 0.25 + 0.5 * shift)[:, None] / L  # (n, 1): within the contact's cell
+        echo = torch.exp(-0.5 * ((pos - centre) * (2.5 * L)) ** 2)  # width 0.4 of a cell
+        cycles = (kind + 1).float()[:, None]
+        ringing = 0.4 * torch.sin(2 * math.pi * (cycles * pos + 0.15 * phase[:, None]))
+        level = 0.3 * (depth.float()[:, None] - 1.0) + 0.05 * noise[:, :1]  # (n, 1)
+        trace = echo + ringing + level + 0.05 * noise[:, 1:]  # (n, D)
+        if cfg.input_noise > 0:
+            trace = trace + cfg.input_noise * torch.randn(n, cfg.sonar_size, generator=generator)
+        labels.update(sonar_location=cell, sonar_object=kind)
+        if self.region_depth is not None:
+            labels["sonar_depth"] = depth
+        return trace.contiguous()
 
 
 class DataStream:

@@ -15,27 +15,29 @@ import torch
 
 from learners.drone import DroneBatch
 from learners.gated_network import GatedNetwork
-from learners.tasks import N_TASKS, OUTPUTS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, TASKS, Schedule, task_vector
+from learners.tasks import DRONE, PARALLEL_SCHEDULE, Schedule, TaskSet, parallel_schedule
 
 
 @torch.no_grad()
-def execution_error(network: GatedNetwork, batch: DroneBatch, schedule: Schedule) -> np.ndarray:
+def execution_error(
+    network: GatedNetwork, batch: DroneBatch, schedule: Schedule, task_set: TaskSet = DRONE
+) -> np.ndarray:
     """``(n_tasks,)`` error rate of each task when ``batch`` is run through ``schedule``'s passes (no update)."""
     was_training = network.training
     network.eval()
-    error = np.full(N_TASKS, np.nan)
+    error = np.full(task_set.n_tasks, np.nan)
     device = batch.gps.device
     for tasks in schedule:
-        logits = network(batch.gps, batch.image, task_vector(tasks, device))[:2]  # (B, L+1), (B, K+1)
+        logits = network(*batch.inputs, task_set.task_vector(tasks, device))[:-1]  # per output (B, classes + 1)
         for t in tasks:
-            answer = logits[OUTPUTS.index(TASKS[t].output)].argmax(1)  # (B,)
+            answer = logits[task_set.output_index(t)].argmax(1)  # (B,)
             error[t] = float((answer != batch.labels[:, t]).float().mean())
     network.train(was_training)
     return error
 
 
 @torch.no_grad()
-def layer_correlations(network: GatedNetwork, batch: DroneBatch) -> np.ndarray:
+def layer_correlations(network: GatedNetwork, batch: DroneBatch, task_set: TaskSet = DRONE) -> np.ndarray:
     """``(n_layers, n_tasks, n_tasks)`` Pearson correlation of the tasks' mean representations per gated layer.
 
     A task whose mean representation is constant (e.g. a layer it gates fully off) has NaN correlations.
@@ -44,12 +46,13 @@ def layer_correlations(network: GatedNetwork, batch: DroneBatch) -> np.ndarray:
     network.eval()
     device = batch.gps.device
     means: list[list[torch.Tensor]] = [[] for _ in network.layer_names]  # [layer][task] → (units_flat,)
-    for t in range(N_TASKS):
-        activity = network(batch.gps, batch.image, task_vector((t,), device), keep=True)[2]
+    n_tasks = task_set.n_tasks
+    for t in range(n_tasks):
+        activity = network(*batch.inputs, task_set.task_vector((t,), device), keep=True)[-1]
         for layer, h in enumerate(activity):
             means[layer].append(h.mean(0).flatten())  # mean over examples: (units,) or (C·H·W,)
     network.train(was_training)
-    out = np.empty((len(means), N_TASKS, N_TASKS))
+    out = np.empty((len(means), n_tasks, n_tasks))
     for layer, vectors in enumerate(means):
         m = torch.stack(vectors).double()  # (n_tasks, D)
         centred = m - m.mean(1, keepdim=True)
@@ -65,39 +68,48 @@ class ProbeResult:
     """One probe of the network: per-task errors executed serially and in parallel, and layer correlations.
 
     ``serial_error`` / ``parallel_error`` ``(n_tasks,)``; ``correlations`` ``(n_layers, n_tasks, n_tasks)``;
-    ``layers`` the gated layers' names in order.
+    ``layers`` the gated layers' names in order; ``pair`` the task indices of 000 Fig 3C/4C's pair
+    (image→location, image→object), ``None`` if the task set lacks them.
     """
 
     serial_error: np.ndarray
     parallel_error: np.ndarray
     correlations: np.ndarray
     layers: tuple[str, ...]
+    pair: tuple[int, int] | None = (2, 3)
 
     def metrics(self) -> dict[str, float]:
         """Flat scalar metrics for ``info["metrics"]``.
 
         ``serial_error_<t>``, ``parallel_error_<t>`` (task ``t`` 0-based), ``parallel_error`` (mean over
-        tasks), and per layer ``corr_<layer>`` (mean over the 6 task pairs) and ``corr_<layer>_t3t4``
-        (T3 image-location vs T4 image-object, the pair of 000 Fig 3C/4C).
+        tasks), and per layer ``corr_<layer>`` (mean over the task pairs: 6 in the drone world) and
+        ``corr_<layer>_t3t4`` (T3 image-location vs T4 image-object, the pair of 000 Fig 3C/4C).
         """
         out: dict[str, float] = {}
-        for t in range(N_TASKS):
+        n_tasks = len(self.serial_error)
+        for t in range(n_tasks):
             out[f"serial_error_{t}"] = float(self.serial_error[t])
             out[f"parallel_error_{t}"] = float(self.parallel_error[t])
         out["parallel_error"] = float(np.mean(self.parallel_error))
-        upper = np.triu_indices(N_TASKS, k=1)
+        upper = np.triu_indices(n_tasks, k=1)
         for name, corr in zip(self.layers, self.correlations):
             pairs = corr[upper]
             out[f"corr_{name}"] = float(np.nanmean(pairs)) if np.isfinite(pairs).any() else float("nan")
-            out[f"corr_{name}_t3t4"] = float(corr[2, 3])
+            if self.pair is not None:
+                out[f"corr_{name}_t3t4"] = float(corr[self.pair])
         return out
 
 
-def probe(network: GatedNetwork, batch: DroneBatch) -> ProbeResult:
-    """Run every probe on ``batch``: serial and parallel execution error, layer correlations."""
+def probe(network: GatedNetwork, batch: DroneBatch, task_set: TaskSet = DRONE) -> ProbeResult:
+    """Run every probe on ``batch``: serial and full-parallel execution error, layer correlations."""
+    names = [t.name for t in task_set.tasks]  # type: ignore[union-attr]
+    pair = ("image-location", "image-object")
     return ProbeResult(
-        serial_error=execution_error(network, batch, SERIAL_SCHEDULE),
-        parallel_error=execution_error(network, batch, PARALLEL_SCHEDULE),
-        correlations=layer_correlations(network, batch),
+        serial_error=execution_error(network, batch, task_set.serial_schedule, task_set),
+        parallel_error=execution_error(
+            network, batch, PARALLEL_SCHEDULE if task_set == DRONE else parallel_schedule(task_set), task_set
+        ),
+        correlations=layer_correlations(network, batch, task_set),
         layers=tuple(network.layer_names),
+        pair=(names.index(pair[0]), names.index(pair[1])) if set(pair) <= set(names) else None,
     )

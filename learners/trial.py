@@ -1,7 +1,8 @@
 """What a task learner is: its settings (:class:`LearnerConfig`) and its parts from a seed (:class:`LearnerParts`).
 
 A trial (SPEC §2–§3) draws the next batch of the fixed-order data stream and runs it through the trial's
-*schedule* (serial: four single-task passes; parallel: the two valid pairs). Each pass is one forward pass, whose
+*schedule* (drone world — serial: four single-task passes; parallel: the two valid pairs; any world: passes of
+tasks with different inputs and outputs, :mod:`learners.tasks`). Each pass is one forward pass, whose
 predictions are scored (the task's batch accuracy, before any update on this pass) and whose loss —
 cross-entropy at the executed tasks' heads, plus the null class at an idle head — is then back-propagated
 and applied with one optimizer step. So serial takes four optimizer steps per trial, parallel two, and
@@ -21,7 +22,6 @@ import torch
 from learners.checks import check_choice, check_number, check_positive_int
 from learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
 from learners.gated_network import GatedNetwork, NetworkConfig
-from learners.tasks import N_TASKS
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 Optimizer = Literal["adam", "sgd"]
@@ -118,12 +118,12 @@ class LearnerParts:
         self.probe_seed = int(gens["probe"].initial_seed())
         self.world = DroneWorld(config.world, gens["world"])
         self.stream = DataStream(self.world, gens["data"], config.batch_size, config.chunk)
+        self.task_set = config.world.task_set
         self.network = GatedNetwork(
             config.network,
-            image_size=config.world.image_size,
-            n_locations=self.world.n_locations,
-            n_types=self.world.n_types,
-            n_tasks=N_TASKS,
+            inputs=config.world.input_shapes,
+            n_classes=config.world.n_classes,
+            n_tasks=self.task_set.n_tasks,
             generator=gens["init"],
         )
         self._probe_set: DroneBatch | None = None

@@ -33,7 +33,7 @@ def test_learner_k_starts_as_a_task_learner_with_its_seed():
         assert torch.equal(batched.world(k).region_type, single.world.region_type)
         for _ in range(3):  # the data stream, batch for batch
             a, b = batched.stream(k).next_batch(), single.next_batch()
-            assert all(torch.equal(x, y) for x, y in zip(a, b))
+            assert all(torch.equal(x, y) for x, y in zip((*a.inputs, a.labels), (*b.inputs, b.labels)))
         assert torch.equal(batched.probe_set(k, 16).image, single.probe_set(16).image)
 
 

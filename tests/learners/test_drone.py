@@ -14,7 +14,7 @@ def test_same_generators_give_identical_batches_and_different_seeds_differ():
     a = world(0).sample(64, torch.Generator().manual_seed(5))
     b = world(0).sample(64, torch.Generator().manual_seed(5))
     c = world(0).sample(64, torch.Generator().manual_seed(6))
-    for x, y in zip(a, b):
+    for x, y in zip((*a.inputs, a.labels), (*b.inputs, b.labels)):
         assert torch.equal(x, y)
     assert not torch.equal(a.image, c.image)
 

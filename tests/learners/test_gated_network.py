@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from learners.gated_network import GatedNetwork, NetworkConfig
+from learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
 from learners.trial import LearnerConfig
 
 SMALL = NetworkConfig(gps_units=8, conv_channels=(4, 8), hidden_units=(16,))
@@ -11,7 +11,7 @@ SMALL = NetworkConfig(gps_units=8, conv_channels=(4, 8), hidden_units=(16,))
 
 def network(config: NetworkConfig = SMALL, seed: int = 0, image_size: int = 16) -> GatedNetwork:
     return GatedNetwork(
-        config, image_size=image_size, n_locations=4, n_types=4, n_tasks=4,
+        config, inputs=drone_inputs(image_size), n_classes=(4, 4), n_tasks=4,
         generator=torch.Generator().manual_seed(seed),
     )
 

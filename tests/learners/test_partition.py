@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from learners.gated_network import GatedNetwork, NetworkConfig
+from learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
 from learners.partition import mask_task_weights, overlap_matrix, partition_masks
 
 
@@ -28,7 +28,7 @@ def test_masked_task_weights_switch_gates_on_and_off():
     masks = partition_masks(8, 4, 0.5)  # units 0-3 shared, then one exclusive unit per task
     net = GatedNetwork(
         NetworkConfig(beta=beta, overlap=0.5, gps_units=8, conv_channels=(8, 8), hidden_units=(8, 8)),
-        image_size=16, n_locations=4, n_types=4, n_tasks=4, generator=torch.Generator().manual_seed(0),
+        inputs=drone_inputs(16), n_classes=(4, 4), n_tasks=4, generator=torch.Generator().manual_seed(0),
     )
     # Masks on every other gated layer (gps, conv2, fc2); conv1 and fc1 keep learned task gates.
     assert [m is not None for m in net.masks] == [True, False, True, False, True]
