@@ -138,7 +138,97 @@ def cost_sweep_report(
         "Mean reward per trial over seeds with its 95 % bootstrap CI (scipy BCa), share of serial trials, and "
         "regret = the best fixed strategy's reward rate − the agent's.\n\n" + markdown_table(shown),
     ))
+    if facet is None:
+        crossover = crossover_cost(run_summary(frame, ["cost"]), pair=(fixed[0], fixed[1])) if len(fixed) == 2 else None
+        if crossover is not None:
+            items.append(ReportItem("Crossover cost c*", crossover_text(*crossover)))
+        path = episode_figure(frame, out_dir / f"{name}_reward_over_episode.png", f"{title}: reward over the episode")
+        items.append(ReportItem(
+            "Reward over the episode",
+            "Reward per trial in blocks of trials (mean over the block, then over seeds; band: 95 % bootstrap CI "
+            "over seeds), one panel per cost: when each agent chooses what, and what its choices let the shared "
+            "network learn later.", (path,),
+        ))
     return items
+
+
+def crossover_cost(
+    summary: pd.DataFrame, pair: tuple[str, str] = ("serial", "parallel"), seed: int = 0, resamples: int = 2000
+) -> tuple[float, float, float, int, tuple[float, float]] | None:
+    """The cost c* at which the two fixed strategies of ``pair`` pay the same, with a 95 % CI over seeds.
+
+    ``summary`` is :func:`run_summary` with a ``cost`` column. The difference of the two agents' mean reward rates
+    (over the seeds both have at every swept cost) is interpolated linearly between swept costs; c* is its first
+    sign change. The CI resamples seeds (bootstrap, ``resamples`` draws from ``seed``); a resample whose
+    difference never changes sign counts as below the smallest or above the largest swept cost, so the interval
+    may be open at the ends of the grid. Returns ``(c*, low, high, seeds, (min cost, max cost))``, c* = ±inf when
+    one strategy pays more at every swept cost, or None when the sweep lacks either agent or has < 2 costs.
+    """
+    runs = summary[summary.agent.isin(pair)]
+    rates = runs.pivot_table(index=["seed", "cost"], columns="agent", values="reward_rate", aggfunc="mean")
+    if set(pair) - set(rates.columns):
+        return None
+    diff = (rates[pair[0]] - rates[pair[1]]).unstack("cost").dropna()  # seeds × costs
+    costs = diff.columns.to_numpy(dtype=np.float64)
+    if costs.size < 2 or diff.empty:
+        return None
+    values = diff.to_numpy(dtype=np.float64)
+
+    def first_crossing(curve: np.ndarray) -> float:
+        if np.all(curve > 0):
+            return np.inf  # the first pays more everywhere: c* above the grid
+        if np.all(curve < 0):
+            return -np.inf
+        i = int(np.flatnonzero(np.sign(curve[1:]) != np.sign(curve[:-1]))[0]) if curve[0] != 0 else -1
+        if i < 0:
+            return float(costs[0])
+        return float(costs[i] + (costs[i + 1] - costs[i]) * curve[i] / (curve[i] - curve[i + 1]))
+
+    estimate = first_crossing(values.mean(axis=0))
+    rng = np.random.default_rng(seed)
+    draws = np.array([first_crossing(values[rng.integers(len(values), size=len(values))].mean(axis=0))
+                      for _ in range(resamples)])
+    low, high = np.quantile(draws, [0.025, 0.975], method="inverted_cdf")  # no interpolation across ±inf
+    return estimate, float(low), float(high), len(values), (float(costs[0]), float(costs[-1]))
+
+
+def crossover_text(estimate: float, low: float, high: float, seeds: int, grid: tuple[float, float]) -> str:
+    """A report paragraph for :func:`crossover_cost`'s result (names the first agent of the pair "serial")."""
+    def show(value: float) -> str:
+        return f"below {grid[0]:g}" if value == -np.inf else f"above {grid[1]:g}" if value == np.inf else f"{value:.3f}"
+
+    ci = f"95 % bootstrap CI over {seeds} seeds: {show(low)} … {show(high)}"
+    if np.isinf(estimate):
+        winner = "always-serial" if estimate > 0 else "always-parallel"
+        return (f"{winner} pays more at every swept cost ({grid[0]:g}–{grid[1]:g}): the crossover cost c\\* lies "
+                f"{show(estimate)} ({ci}).")
+    return (f"The cost at which always-serial and always-parallel pay the same: **c\\* = {show(estimate)}** "
+            f"({ci}; linear interpolation between swept costs). Below c\\* serial training pays more, above it "
+            "parallel.")
+
+
+def episode_figure(frame: pd.DataFrame, path: Path, title: str, blocks: int = 20, panels: int = 4) -> Path:
+    """Reward per block of trials vs trial, one line per agent (95 % CI over seeds), a panel per cost.
+
+    At most ``panels`` costs are shown, spread evenly over the swept ones (the smallest and largest always).
+    """
+    costs = np.sort(frame["cost"].unique())
+    shown = costs[np.unique(np.linspace(0, costs.size - 1, min(panels, costs.size)).round().astype(int))]
+    size = max(int(frame.trial.max() + 1) // blocks, 1)
+    data = frame[frame["cost"].isin(shown)].assign(block=lambda d: (d.trial // size) * size + size / 2)
+    per_run = data.groupby(["cost", "agent", "seed", "block"], sort=False).reward.mean().reset_index()
+    agents = sorted(per_run.agent.unique(), key=lambda a: (a not in FIXED_AGENTS, a))
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown) + 1.6, 3.6), sharey=True, squeeze=False)
+    for axis, cost in zip(axes[0], shown):
+        sns.lineplot(data=per_run[per_run["cost"] == cost], x="block", y="reward", hue="agent", hue_order=agents,
+                     errorbar=("ci", 95), seed=0, ax=axis, legend=axis is axes[0][-1],
+                     palette=dict(zip(agents, sns.color_palette("tab10", len(agents)))))
+        axis.set(xlabel="trial", title=f"c = {cost:g}")
+    axes[0][0].set_ylabel(f"reward (mean over blocks of {size} trials)")
+    axes[0][-1].legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.suptitle(f"{title} (mean over seeds, 95 % CI)", y=1.02)
+    return save_figure(fig, path)
 
 
 def cost_figure(

@@ -7,6 +7,7 @@ import pytest
 from benchmarks.analysis import (
     SCORE_COLUMNS,
     condition_score,
+    crossover_cost,
     normalised_score,
     run_summary,
     score_table,
@@ -74,6 +75,22 @@ def test_normalised_score_uses_the_experiment_reference_list_and_is_empty_withou
     assert normalised_score(frame, ["cost"], fixed=("agent",)).set_index("agent").score["agent"] == 1.0
     empty = normalised_score(frame[frame.agent == "agent"], ["cost"])
     assert empty.empty and list(empty.columns) == list(SCORE_COLUMNS)
+
+
+def test_crossover_cost_interpolates_where_serial_and_parallel_pay_the_same():
+    costs = (0.0, 0.1, 0.2, 0.5)
+    serial_raw = {seed: 0.80 + 0.01 * seed for seed in range(4)}  # paid ÷ (1 + c), as the paper's rule
+    rates = {("serial", c, s): raw / (1 + c) for c in costs for s, raw in serial_raw.items()}
+    rates |= {("parallel", c, s): 0.70 for c in costs for s in serial_raw}
+    estimate, low, high, seeds, grid = crossover_cost(run_summary(runs(rates), ["cost"]))
+    mean_raw = np.mean(list(serial_raw.values()))
+    at_01, at_02 = mean_raw / 1.1 - 0.7, mean_raw / 1.2 - 0.7  # the mean difference at the costs around c*
+    assert estimate == pytest.approx(0.1 + 0.1 * at_01 / (at_01 - at_02), abs=1e-12)  # 0.1663, exact c* 0.164
+    assert 0.1 <= low <= estimate <= high <= 0.2 and seeds == 4 and grid == (0.0, 0.5)
+    always_serial = {key: rate + 1.0 * (key[0] == "serial") for key, rate in rates.items()}
+    assert crossover_cost(run_summary(runs(always_serial), ["cost"]))[0] == np.inf
+    no_parallel = {key: rate for key, rate in rates.items() if key[0] == "serial"}
+    assert crossover_cost(run_summary(runs(no_parallel), ["cost"])) is None
 
 
 def test_run_summary_counts_serial_trials_by_the_flag_not_the_strategy_name():
