@@ -22,6 +22,7 @@ from gymnasium.envs.registration import register, registry
 #: Every id this package registers, with its entry point.
 ENV_IDS: dict[str, str] = {
     "tradeoff/LearningCurves-v0": "envs.learning_curves:LearningCurvesEnv",
+    "tradeoff/Multitask-v0": "envs.multitask:make_multitask",
     "tradeoff/SequentialTasks-v0": "envs.sequential:SequentialTasksEnv",
     "tradeoff/SerialParallel-v0": "envs.serial_parallel:SerialParallelEnv",
     "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy",
@@ -29,6 +30,7 @@ ENV_IDS: dict[str, str] = {
 
 #: Native vector envs (``gym.make_vec(id, num_envs=K, vectorization_mode="vector_entry_point")``), by id.
 VECTOR_ENTRY_POINTS: dict[str, str] = {
+    "tradeoff/Multitask-v0": "envs.multitask:make_multitask_vector",
     "tradeoff/SerialParallel-v0": "envs.serial_parallel_vector:make_vector",
     "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel_vector:make_noisy_vector",
 }
@@ -36,6 +38,7 @@ VECTOR_ENTRY_POINTS: dict[str, str] = {
 #: Each id's config builder ``make_config(preset=..., config=None, **settings)``: what its constructor calls.
 CONFIG_BUILDERS: dict[str, str] = {
     "tradeoff/LearningCurves-v0": "envs.learning_curves:make_config",
+    "tradeoff/Multitask-v0": "envs.multitask:make_config",
     "tradeoff/SequentialTasks-v0": "envs.sequential:make_config",
     "tradeoff/SerialParallel-v0": "envs.serial_parallel:make_config",
     "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy_config",

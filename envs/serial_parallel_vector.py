@@ -9,7 +9,7 @@ learners held by one :class:`learners.batched.BatchedLearner` so a step costs li
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -77,7 +77,8 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
     env's (``strategies``, ``serial``, ``horizon``, ``n_tasks``, ``trial``, ``pick_counts``, ``threads``).
 
     ## Arguments
-    ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (:func:`make_config`), e.g.
+    ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (``builder``, the id's config
+    builder: :func:`make_config`, :func:`make_noisy_config`, :func:`envs.multitask.make_config`), e.g.
     ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=16, vectorization_mode="vector_entry_point",
     horizon=5000, cost=0.5, device="cuda")``. ``costs`` (instead of ``cost``): one cost per sub-env, each a
     number or a ``(low, high)`` range as ``cost`` is, so K episodes that differ only in their hidden cost run in
@@ -92,14 +93,17 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         num_envs: int = 1,
         config: SerialParallelConfig | None = None,
         *,
-        preset: str = "default",
+        preset: str | None = None,
         costs: Sequence[CostSpec] | None = None,
         render_mode: str | None = None,
+        builder: Callable[..., SerialParallelConfig] = make_config,
         **settings: Any,
     ) -> None:
         self.num_envs = check_positive_int(num_envs, "num_envs")
         self.render_mode = render_mode
-        self.config = cfg = make_config(preset, config=config, **settings)
+        if preset is not None:  # else the builder's own default preset
+            settings["preset"] = preset
+        self.config = cfg = builder(config=config, **settings)
         self._cost_specs = self._check_costs(costs, "cost" in settings)
         self.single_action_space = gym.spaces.Discrete(len(cfg.strategies))
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -301,6 +305,6 @@ def make_vector(num_envs: int = 1, **settings: Any) -> SerialParallelVectorEnv:
     return SerialParallelVectorEnv(num_envs, **settings)
 
 
-def make_noisy_vector(num_envs: int = 1, *, render_mode: str | None = None, **settings: Any) -> SerialParallelVectorEnv:
+def make_noisy_vector(num_envs: int = 1, **settings: Any) -> SerialParallelVectorEnv:
     """``vector_entry_point`` of ``tradeoff/SerialParallelNoisy-v0``: the vector env with the ``noisy`` preset."""
-    return SerialParallelVectorEnv(num_envs, make_noisy_config(**settings), render_mode=render_mode)
+    return SerialParallelVectorEnv(num_envs, builder=make_noisy_config, **settings)

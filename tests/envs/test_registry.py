@@ -25,11 +25,11 @@ from envs.learning_curves import LearningCurvesConfig
 from envs.sequential import SequentialTasksConfig
 from envs.serial_parallel import NOISY_INPUT_NOISE, SerialParallelConfig
 
-LC, SP, NOISY, SEQ = (
+LC, SP, NOISY, SEQ, MT = (
     "tradeoff/LearningCurves-v0", "tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0",
-    "tradeoff/SequentialTasks-v0",
+    "tradeoff/SequentialTasks-v0", "tradeoff/Multitask-v0",
 )
-TORCH_IDS = [SP, NOISY, SEQ]
+TORCH_IDS = [SP, NOISY, SEQ, MT]
 _SMALL_NET = dict(
     image_size=16, grid=2, sprite_size=7, batch_size=8, gps_units=8, conv_channels=(4, 8), hidden_units=(16,)
 )
@@ -38,11 +38,15 @@ SMALL: dict[str, dict] = {
     LC: {"horizon": 50},
     SP: {"horizon": 20, **_SMALL_NET},
     NOISY: {"horizon": 20, **_SMALL_NET},
+    MT: {"horizon": 20, "sonar_size": 8, "sonar_units": 8, **_SMALL_NET},
     SEQ: {"n_tasks": 2, "max_trials": 12, "eval_every": 4, "n_train": 400, "n_holdout": 100, "channels": (4, 8, 8),
           "hidden": (16,)},
 }
 #: The setting that sets each id's episode length, and its default.
-HORIZON = {LC: ("horizon", 1000), SP: ("horizon", 5000), NOISY: ("horizon", 5000), SEQ: ("max_trials", 1500)}
+HORIZON = {
+    LC: ("horizon", 1000), SP: ("horizon", 5000), NOISY: ("horizon", 5000), SEQ: ("max_trials", 1500),
+    MT: ("horizon", 5000),
+}
 #: Every id at its defaults, and every preset by name. The neural defaults train full-size networks: slow.
 DEFAULTS_AND_PRESETS = [
     pytest.param(LC, {}, id="LearningCurves"),
@@ -52,6 +56,9 @@ DEFAULTS_AND_PRESETS = [
     pytest.param(SP, {"preset": "noisy"}, id="SerialParallel-noisy", marks=pytest.mark.slow),
     pytest.param(NOISY, {}, id="SerialParallelNoisy", marks=pytest.mark.slow),
     pytest.param(SEQ, {}, id="SequentialTasks", marks=pytest.mark.slow),
+    pytest.param(MT, {}, id="Multitask", marks=pytest.mark.slow),
+    pytest.param(MT, {"preset": "default", "table": "all", "depth": False}, id="Multitask-all-3x2",
+                 marks=pytest.mark.slow),
 ]
 
 
@@ -221,6 +228,7 @@ def test_sb3_fork_workers_after_torch_was_used_do_not_hang(caller_threads):
         (LC, {"preset": "sagiv2018", "parallel_midpoint": 600}, LearningCurvesConfig),
         (SP, {"horizon": 7, "lr": 1e-3, "render_mode": "rgb_array"}, SerialParallelConfig),
         (NOISY, {}, SerialParallelConfig),
+        (MT, {"horizon": 9, "table": "all", "sonar_size": 0}, SerialParallelConfig),
         (SEQ, {"n_tasks": 3}, SequentialTasksConfig),
         (f"envs:{SEQ}", {"max_episode_steps": 100, "disable_env_checker": True}, SequentialTasksConfig),
     ],
@@ -259,6 +267,9 @@ def test_check_settings_builds_neither_the_env_nor_its_data(monkeypatch):
         (SP, {"config": 42}, "config must be a SerialParallelConfig"),
         (NOISY, {"probe_every": True}, "probe_every must be an integer >= 1"),
         (NOISY, {"wings": 2}, r"unknown learner setting\(s\) \['wings'\]"),
+        (MT, {"table": "every"}, r"table must be one of \['chain', 'all'\]"),
+        (MT, {"strategies": ()}, "Multitask generates its strategy table"),
+        (MT, {"sonar_size": 2}, "sonar_size must be 0"),
         (SEQ, {"criterion": True}, r"criterion must lie in \(0.0, 1.0\]"),
         (SEQ, {"config": "x"}, "config must be a SequentialTasksConfig"),
         (SEQ, {"threads": 0}, "threads must be an integer >= 1"),
