@@ -1,0 +1,29 @@
+"""Seed 000's future work: which tasks to execute together. Agents choose among the schedules of the 3 × 3
+Multitask world (all serial, full parallel, the partial schedules between) across hidden costs.
+
+Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
+``sweep.py`` the runs, ``analysis.py`` the report items and the score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.experiments.multitask.analysis import SCORE, analyze, score
+from benchmarks.experiments.multitask.sweep import runs
+
+__all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
+
+DESCRIPTION = "Which schedule at which cost: fixed schedules and agents on the 3×3 Multitask world, cost sweep"
+#: Learning agents; the sweep adds one fixed run per schedule of the table (the reference for regret and scores).
+AGENTS = ["meta-learner", "sagiv", "ucb1", "gaussian-ts", "epsilon-greedy", "sw-ucb", "r-ed-ucb", "cure-ucb"]
+
+SCALES: dict[str, dict[str, Any]] = {
+    "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 20, "agents": ["meta-learner", "sagiv", "ucb1"]},
+    # One core, ≤ 15 minutes: 7 fixed schedules × 2 seeds (played once, re-discounted for every cost) and three
+    # learning agents × 3 costs × 2 seeds, τ = 1000, in batches on the vector env. The fixed schedules' rates
+    # are known at every cost from their accuracies, so the costs where agents play are few and spread out.
+    "quick": {"seeds": 2, "costs": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0], "agent_costs": [0.05, 0.2, 1.0],
+              "horizon": 1000, "agents": ["meta-learner", "sagiv", "ucb1"]},
+    "paper": {"seeds": 15, "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS},
+}
