@@ -18,6 +18,7 @@ from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWin
 from agents.base import Agent
 from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent
 from agents.meta_learner import MetaLearnerAgent
+from agents.navigator import NavigatorAgent
 from agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent
 from agents.sagiv import SagivAgent
 
@@ -67,6 +68,7 @@ AGENTS: dict[str, AgentEntry] = {
     "sagiv": AgentEntry(SagivAgent, factory=_sagiv_from_env),
     "r-ed-ucb": AgentEntry(RisingUCBAgent),
     "cure-ucb": AgentEntry(CumulativeRisingUCBAgent),
+    "navigator": AgentEntry(NavigatorAgent),
     **{
         f"sb3-{algo}": AgentEntry("agents.sb3:SB3Agent", factory="agents.sb3:make_sb3_agent", defaults={"algo": algo})
         for algo in ("ppo", "a2c", "dqn")

@@ -1,0 +1,293 @@
+"""The navigator: a cost-blind agent that decides when to explore and when to commit, by value of information.
+
+Why a new agent (issue 12): the strategies of a neural learner train one network, and the data of
+SerialParallel at τ = 5000 show that *interleaving* strategies is what hurts (early serial trials keep
+parallel on its plateau), while the paper's meta-learner and the stationary bandits interleave all the time.
+The navigator therefore plays in committed blocks and switches only when a one-switch lookahead says that
+what it would learn is worth more than what the switch costs.
+
+**Model.** Strategy ``a``'s expected reward after ``n`` picks of it is a logistic learning curve
+``r_a(n) = floor_a + (ceiling_a − floor_a)·σ(k_a·(n − m_a))`` (rested: its own pick count, the view of every
+learning-curve agent here, SPEC §4–5, §9). The hidden cost enters only as the curve's ceiling: a serial
+strategy's ceiling is ``raw_a / (1 + c_a)`` with ``c_a`` unknown, a parallel one's is ``raw_a``. The agent
+never sees the cost: it is a parameter of the posterior, learned from rewards alone (a ``c_a`` per serial
+strategy, so that the posterior factorises over strategies).
+
+**Prior** (empirical Bayes over the LearningCurves training family of :mod:`benchmarks.scripts.bench_navigator`,
+seed 1, kept apart from the evaluation family, seed 0; ranges in units of the horizon τ so that they carry
+over to any τ): onset ``m/τ`` uniform in ``onset`` (−0.1, 0.6), rate ``k·τ`` log-uniform in ``rate``
+(8, 80), raw ceiling uniform in ``ceiling`` (0.8, 1), floor as a share of the ceiling uniform in ``floor``
+(0, 0), cost ``c_a`` uniform in [0, 1]; independent across strategies.
+
+**Posterior.** Per strategy, ``n_particles`` particles from the prior, weighted by a Gaussian likelihood of
+that strategy's rewards (per-trial update, O(particles)). One particle set per strategy: with one joint set,
+resampling on the played strategy's data collapsed the other strategy's particles onto a few values (its
+onset quantiles became equal), and a late-rising strategy was written off after 20 flat picks. Noise
+variance = half the mean squared difference of consecutive rewards of one strategy (the batch noise) +
+``model_noise``² (the curves are only approximately logistic).
+When the effective sample size falls under half the particles, they are resampled and moved by
+``moves`` random-walk Metropolis steps on the likelihood of all data (binned into ``τ/100``-pick bins),
+so the posterior never collapses onto a single particle.
+
+**Decision** (every ``block·τ`` trials; the action is held in between). ``n_posterior`` draws from the
+posterior; if ``confident`` of them agree on the best strategy to commit to until the end, commit.
+Otherwise a one-switch lookahead ("play ``b`` for ``L`` trials, then commit to the strategy the posterior
+prefers by then") is valued for every strategy ``b`` and ``L`` in {block, 2·block, 4·block, …, the rest}:
+under each of ``n_hypotheses`` posterior draws taken as the truth, the posterior after observing ``b``'s
+expected rewards for ``L`` picks (``points`` evaluation points) picks the commitment, and the value is the
+block's reward plus that commitment's reward under the hypothesis. The agent plays the first block of the
+best option and decides again. Commit values are closed-form sums of the logistic curve (softplus).
+
+Cost-blindness: the agent reads rewards and the reset info (``strategies``, ``serial``, ``horizon``) only —
+no step info field (``task_accuracy`` and ``raw_accuracy`` with the reward would reveal ``c``).
+Any number of strategies ≥ 2 (with one, it plays it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from agents.base import BaseAgent, check_reward
+from envs.interface import SERIAL_FLAGS
+from learners.checks import check_int, check_number
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def _check_range(value: tuple[float, float], field: str, low: float, high: float | None) -> tuple[float, float]:
+    """A ``(low, high)`` pair inside [low, high] with low ≤ high, as floats; a ValueError naming ``field``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{field} must be a (low, high) pair, got {value!r}")
+    a, b = (check_number(v, field, low, high) for v in value)
+    if a > b:
+        raise ValueError(f"{field} must have low <= high, got {value!r}")
+    return (a, b)
+
+
+class NavigatorAgent(BaseAgent):
+    """Cost-blind Bayesian explore/commit agent for learners whose strategies share state (see module docstring).
+
+    Hyperparameters (keyword-only): ``block`` decision interval as a fraction of τ (0.02); ``n_particles``
+    (2048); ``model_noise`` (0.02); ``moves`` Metropolis steps per rejuvenation (2); ``n_posterior`` (512)
+    and ``n_hypotheses`` (64) posterior draws of the lookahead; ``points`` per lookahead block (8);
+    ``confident`` share of draws that must agree to commit without lookahead (0.99); prior ranges
+    ``onset`` (m/τ), ``rate`` (k·τ, log-uniform), ``ceiling`` (raw accuracy), ``floor`` (share of ceiling).
+    """
+
+    name = "navigator"
+
+    def __init__(
+        self,
+        *,
+        block: float = 0.02,
+        n_particles: int = 2048,
+        model_noise: float = 0.02,
+        moves: int = 6,
+        n_posterior: int = 512,
+        n_hypotheses: int = 64,
+        points: int = 8,
+        confident: float = 0.99,
+        onset: tuple[float, float] = (-0.1, 0.6),
+        rate: tuple[float, float] = (8.0, 80.0),
+        ceiling: tuple[float, float] = (0.8, 1.0),
+        low_ceiling: tuple[float, float] = (0.2, 0.05),
+        floor: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
+        self.block_fraction = check_number(block, "block", 0.0, 1.0, low_open=True)
+        self.n_particles = check_int(n_particles, "n_particles", 16)
+        self.model_noise = check_number(model_noise, "model_noise", 0.0)
+        self.moves = check_int(moves, "moves", 0)
+        self.n_posterior = check_int(n_posterior, "n_posterior", 2)
+        self.n_hypotheses = check_int(n_hypotheses, "n_hypotheses", 1)
+        if self.n_hypotheses > self.n_posterior:
+            raise ValueError(f"n_hypotheses must be <= n_posterior ({self.n_posterior}), got {n_hypotheses!r}")
+        self.points = check_int(points, "points", 1)
+        self.confident = check_number(confident, "confident", 0.5, 1.0)
+        self.onset = _check_range(onset, "onset", -np.inf, np.inf)
+        self.rate = _check_range(rate, "rate", 0.0, np.inf)
+        if self.rate[0] <= 0:
+            raise ValueError(f"rate must be a (low, high) pair of positive numbers, got {rate!r}")
+        self.ceiling = _check_range(ceiling, "ceiling", 0.0, np.inf)
+        # (lowest ceiling, prior mass below ceiling[0]): a strategy that never gets good must stay possible
+        if not isinstance(low_ceiling, (tuple, list)) or len(low_ceiling) != 2:
+            raise ValueError(f"low_ceiling must be a (lowest ceiling, prior share) pair, got {low_ceiling!r}")
+        self.low_ceiling = (check_number(low_ceiling[0], "low_ceiling", 0.0, self.ceiling[0]),
+                            check_number(low_ceiling[1], "low_ceiling share", 0.0, 1.0, high_open=True))
+        self.floor = _check_range(floor, "floor", 0.0, 1.0)
+
+    # ---- episode state -------------------------------------------------------------------------------------
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        """Draw the prior particles; clear the data. Reads ``strategies``, ``serial``, ``horizon`` only."""
+        super().reset(info, rng)
+        s, p = self.n_actions, self.n_particles
+        serial = np.asarray(info.get(SERIAL_FLAGS, (False,) * s), dtype=bool)
+        # θ per strategy and particle: log(k·τ), m/τ, raw ceiling, floor share, cost c (0 for a parallel one)
+        self.low = np.array([np.log(self.rate[0]), self.onset[0], self.low_ceiling[0], self.floor[0], 0.0])
+        self.high = np.array([np.log(self.rate[1]), self.onset[1], self.ceiling[1], self.floor[1], 1.0])
+        self.high_by_strategy = np.where(serial[:, None], self.high, np.append(self.high[:4], 0.0))  # (S, 5)
+        self.theta = self.low + (self.high_by_strategy[:, None, :] - self.low) * rng.random((s, p, 5))  # (S, P, 5)
+        # raw ceiling: uniform on `ceiling`, except a share low_ceiling[1] uniform on [low_ceiling[0], ceiling[0]]
+        (lo, hi), (bottom, share) = self.ceiling, self.low_ceiling
+        low_draw = rng.random((s, p)) < share
+        self.theta[:, :, 2] = np.where(low_draw, bottom + (lo - bottom) * rng.random((s, p)),
+                                       lo + (hi - lo) * rng.random((s, p)))
+        # log prior density of the raw ceiling on both pieces (the other coordinates are uniform in the box)
+        self._log_density = (np.log(share / (lo - bottom)) if share > 0 and lo > bottom else -np.inf,
+                             np.log((1.0 - share) / (hi - lo)) if hi > lo else 0.0)
+        for a in range(s):
+            self._unpack(a)
+        self.logw = np.zeros((s, p))
+        self.counts = np.zeros(s, dtype=np.int64)
+        self.block = max(1, int(round(self.block_fraction * self.horizon)))
+        self.bin_width = max(1, int(np.ceil(self.horizon / 100)))
+        n_bins = self.horizon // self.bin_width + 1
+        # binned sufficient statistics per strategy: count, Σ pick, Σ r, Σ r² (4, S, bins)
+        self.stats = np.zeros((4, s, n_bins))
+        self.last = np.full(s, np.nan)
+        self.diff_sq, self.diff_n = 0.0, 0
+        self.trial = 0
+        self.current = -1
+
+    def _unpack(self, a: int) -> None:
+        """Strategy ``a``'s curve parameters ``(P,)`` per pick from its θ."""
+        if not hasattr(self, "k"):
+            self.k, self.m, self.ceil, self.flo = (np.zeros((self.n_actions, self.n_particles)) for _ in range(4))
+        theta, tau = self.theta[a], float(self.horizon)
+        self.k[a] = np.exp(theta[:, 0]) / tau
+        self.m[a] = theta[:, 1] * tau
+        self.ceil[a] = theta[:, 2] / (1.0 + theta[:, 4])
+        self.flo[a] = theta[:, 3] * self.ceil[a]
+
+    def noise_var(self) -> float:
+        """Per-trial reward variance: batch noise from consecutive same-strategy rewards + model error²."""
+        noise = self.diff_sq / (2 * self.diff_n) if self.diff_n >= 5 else 0.05**2
+        return max(noise, 1e-4) + self.model_noise**2
+
+    def curves(self, a: int, idx: np.ndarray | slice, picks: np.ndarray) -> np.ndarray:
+        """``(P', J)`` expected reward of strategy ``a`` at pick counts ``picks`` ``(J,)``, its particles ``idx``."""
+        k, m = self.k[a, idx][:, None], self.m[a, idx][:, None]
+        fl, ce = self.flo[a, idx][:, None], self.ceil[a, idx][:, None]
+        return fl + (ce - fl) * expit(k * (np.asarray(picks, dtype=np.float64)[None, :] - m))
+
+    def commit_values(self, a: int, idx: np.ndarray | slice, count: float, remaining: int) -> np.ndarray:
+        """``(P',)`` strategy ``a``'s expected reward summed over ``remaining`` trials from pick ``count``."""
+        k, m = self.k[a, idx], self.m[a, idx]
+        # Σ_{j<R} σ(k(n + j − m)) ≈ ∫ σ over [n − ½, n + R − ½]
+        #   = (softplus(k(n + R − ½ − m)) − softplus(k(n − ½ − m))) / k
+        area = (_softplus(k * (count + remaining - 0.5 - m)) - _softplus(k * (count - 0.5 - m))) / k
+        return self.flo[a, idx] * remaining + (self.ceil[a, idx] - self.flo[a, idx]) * area
+
+    # ---- posterior (one particle set per strategy: its rewards say nothing about another's curve) ----------
+    def log_likelihood(self, a: int) -> np.ndarray:
+        """``(P,)`` Gaussian log-likelihood of strategy ``a``'s binned observations under its particles."""
+        count, pick, total, squares = (stat[a] for stat in self.stats)
+        used = np.flatnonzero(count)
+        if not used.size:
+            return np.zeros(self.n_particles)
+        f = self.curves(a, slice(None), pick[used] / count[used])  # (P, bins used)
+        sse = squares[used].sum() - 2.0 * f @ total[used] + (f**2) @ count[used]
+        return -sse / (2.0 * self.noise_var())
+
+    def _log_prior(self, raw_ceiling: np.ndarray) -> np.ndarray:
+        """Log prior density of raw ceilings ``(P,)`` (piecewise uniform; −inf where it has no mass)."""
+        below, above = self._log_density
+        return np.where(raw_ceiling < self.ceiling[0], below, above)
+
+    def weights(self, a: int) -> np.ndarray:
+        """``(P,)`` strategy ``a``'s normalised particle weights."""
+        w = np.exp(self.logw[a] - self.logw[a].max())
+        return w / w.sum()
+
+    def rejuvenate(self, a: int) -> None:
+        """Systematic resampling of strategy ``a``'s particles, then random-walk Metropolis steps in the prior box."""
+        cumulative = np.cumsum(self.weights(a))
+        positions = (self.rng.random() + np.arange(self.n_particles)) / self.n_particles
+        self.theta[a] = self.theta[a][np.minimum(np.searchsorted(cumulative, positions), self.n_particles - 1)]
+        self._unpack(a)
+        current = self.log_likelihood(a)
+        high = self.high_by_strategy[a]
+        width = high - self.low  # (5,)
+        prior = self._log_prior(self.theta[a][:, 2])
+        for _ in range(self.moves):
+            old = self.theta[a].copy()
+            # multi-scale random walk: each particle's step is 1 %, 5 % or 20 % of the prior box, so a cloud that
+            # resampling squeezed onto a few points spreads back over a broad posterior (a fixed 5 % step left an
+            # onset seen for 20 picks ten times too certain, and a strategy's ceiling guessed from its first rise)
+            scale = np.array([0.01, 0.05, 0.2])[self.rng.integers(3, size=self.n_particles)]  # (P,)
+            self.theta[a] = old + scale[:, None] * width * self.rng.standard_normal(old.shape)
+            inside = np.all((self.theta[a] >= self.low) & (self.theta[a] <= high), axis=1)
+            self._unpack(a)
+            proposed = self.log_likelihood(a)
+            proposed_prior = self._log_prior(self.theta[a][:, 2])
+            ratio = proposed + proposed_prior - current - prior
+            accept = inside & (np.log(self.rng.random(self.n_particles)) < ratio)
+            self.theta[a] = np.where(accept[:, None], self.theta[a], old)
+            self._unpack(a)
+            current = np.where(accept, proposed, current)
+            prior = np.where(accept, proposed_prior, prior)
+        self.logw[a] = 0.0
+
+    # ---- decision ------------------------------------------------------------------------------------------
+    def decide(self) -> int:
+        """Commit if the posterior agrees; else the first block of the best one-switch option."""
+        remaining, s, h = self.horizon - self.trial, self.n_actions, self.n_hypotheses
+        draws = [self.rng.choice(self.n_particles, size=self.n_posterior, p=self.weights(a)) for a in range(s)]
+        values = np.stack([self.commit_values(a, draws[a], self.counts[a], remaining) for a in range(s)], 1)  # (M, S)
+        share = np.bincount(values.argmax(axis=1), minlength=s) / self.n_posterior
+        if share.max() >= self.confident or s == 1:
+            return int(share.argmax())
+        variance = self.noise_var()
+        doubling = [self.block * 2**i for i in range(32) if self.block * 2 ** (i - 1) < remaining]
+        best_value, best_action = -np.inf, int(share.argmax())
+        for length in sorted({min(remaining, d) for d in doubling}):
+            # the others' expected commit values after `length` trials of b: their posteriors do not move
+            others = np.array([self.commit_values(a, draws[a], self.counts[a], remaining - length).mean()
+                               for a in range(s)])  # (S,)
+            for b in range(s):
+                j = min(self.points, length)
+                f = self.curves(b, draws[b], self.counts[b] + (np.arange(j) + 0.5) * length / j)  # (M, J)
+                fh = f[:h]  # (H, J): the first H draws, each taken as the truth
+                sse = (length / j) * ((fh**2).sum(1)[:, None] + (f**2).sum(1)[None, :] - 2.0 * fh @ f.T)  # (H, M)
+                log_post = -np.maximum(sse, 0.0) / (2.0 * variance)
+                post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+                post /= post.sum(axis=1, keepdims=True)
+                after = self.commit_values(b, draws[b], self.counts[b] + length, remaining - length)  # (M,)
+                expected = np.tile(others, (h, 1))  # (H, S): what the agent would expect after the block
+                expected[:, b] = post @ after
+                choice = expected.argmax(axis=1)  # (H,)
+                truth = np.tile(others, (h, 1))  # (H, S): the commitment's value under the hypothesis
+                truth[:, b] = after[:h]
+                block = self.commit_values(b, draws[b][:h], self.counts[b], length)  # (H,)
+                value = float(np.mean(block + truth[np.arange(h), choice]))
+                if value > best_value:
+                    best_value, best_action = value, b
+        return best_action
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        """The held action; every ``block`` trials, rejuvenate degenerate particle sets and decide again."""
+        if self.current < 0 or self.trial % self.block == 0:
+            for a in range(self.n_actions):
+                w = self.weights(a)
+                if 1.0 / (w**2).sum() < self.n_particles / 2:
+                    self.rejuvenate(a)
+            self.current = self.decide()
+        return self.current
+
+    def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
+        """Weight the strategy's particles by the reward's likelihood; bin the reward. Reads no info field."""
+        reward = check_reward(reward)
+        n = int(self.counts[action])
+        if np.isfinite(self.last[action]):
+            self.diff_sq += (reward - self.last[action]) ** 2
+            self.diff_n += 1
+        self.last[action] = reward
+        f = self.flo[action] + (self.ceil[action] - self.flo[action]) * expit(self.k[action] * (n - self.m[action]))
+        self.logw[action] -= (reward - f) ** 2 / (2.0 * self.noise_var())
+        self.stats[:, action, n // self.bin_width] += (1.0, n, reward, reward * reward)
+        self.counts[action] += 1
+        self.trial += 1

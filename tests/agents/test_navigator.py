@@ -1,0 +1,110 @@
+"""The navigator learns clearly best instances both ways, is cost-blind, and is deterministic under a seed."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from agents.baselines import OracleAgent
+from agents.navigator import NavigatorAgent
+from agents.registry import make_agent
+from benchmarks.run_loop import run_episode
+from envs.interface import METRICS, RAW_ACCURACY, TASK_ACCURACY, TASK_REWARDS, Strategy
+from envs.learning_curves import LogisticCurve
+
+ENV_ID = "tradeoff/LearningCurves-v0"
+
+# Clearly best, τ = 1000, rate 0.03: (a) c = 0 and parallel starts rising 300 picks after serial;
+# (b) c = 1 and parallel — the late starter, 200 picks behind — pays twice serial's ceiling;
+# (c) c = 1, identical curves.
+CLEARLY_BEST = {
+    "serial": ("serial", {"cost": 0.0, "curves": (LogisticCurve(0.03, 50.0), LogisticCurve(0.03, 350.0))}),
+    "parallel-late": ("parallel", {"cost": 1.0, "curves": (LogisticCurve(0.03, 50.0), LogisticCurve(0.03, 250.0))}),
+    "parallel": ("parallel", {"cost": 1.0, "curves": (LogisticCurve(0.03, 50.0), LogisticCurve(0.03, 50.0))}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CLEARLY_BEST))
+def test_navigator_learns_the_clearly_best_strategy(case):
+    best, settings = CLEARLY_BEST[case]
+    env = gym.make(ENV_ID, horizon=1000, **settings)
+    for seed in range(3):
+        oracle = run_episode(env, OracleAgent(env), seed).reward.sum()
+        frame = run_episode(env, make_agent("navigator", env), seed)
+        share = (frame[frame.trial >= 500].strategy == best).mean()
+        assert share >= 0.9, (case, seed, share)
+        assert frame.reward.sum() >= 0.85 * oracle, (case, seed, frame.reward.sum() / oracle)
+
+
+def _scaled_curve(scale: float):
+    return lambda n: scale * expit(0.03 * (np.asarray(n, dtype=np.float64) - 60.0))
+
+
+def test_navigator_is_cost_blind_identical_rewards_give_identical_actions():
+    # Two worlds with different hidden costs and different accuracies but the same reward stream: serial's
+    # accuracy is 0.5·σ at c = 0 and 1.0·σ at c = 1 (÷ 2 gives the same reward, exactly in floating point).
+    parallel = LogisticCurve(0.03, 200.0)
+    common = {"horizon": 300, "batch_size": None}
+    cheap = gym.make(ENV_ID, cost=0.0, curves=(_scaled_curve(0.5), parallel), **common)
+    dear = gym.make(ENV_ID, cost=1.0, curves=(_scaled_curve(1.0), parallel), **common)
+    a = run_episode(cheap, NavigatorAgent(), seed=3)
+    b = run_episode(dear, NavigatorAgent(), seed=3)
+    np.testing.assert_array_equal(a.reward.to_numpy(), b.reward.to_numpy())
+    assert (a.raw_accuracy != b.raw_accuracy).any()  # the worlds differ in what the agent must not read
+    np.testing.assert_array_equal(a.action.to_numpy(), b.action.to_numpy())
+    assert a.action.nunique() == 2  # it did explore: the equality is not that of a fixed strategy
+
+
+class ScrambledInfo(gym.Wrapper):
+    """Replaces every step-info field that could reveal the cost with random numbers."""
+
+    def __init__(self, env: gym.Env, seed: int) -> None:
+        super().__init__(env)
+        self._rng = np.random.default_rng(seed)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info)
+        info[TASK_ACCURACY] = self._rng.random(np.shape(info[TASK_ACCURACY]))
+        info[TASK_REWARDS] = self._rng.random(np.shape(info[TASK_REWARDS]))
+        info[RAW_ACCURACY] = float(self._rng.random())
+        info[METRICS] = {"junk": float(self._rng.random())}
+        return obs, reward, terminated, truncated, info
+
+
+def test_navigator_reads_no_accuracy_field():
+    env = gym.make(ENV_ID, horizon=300, cost=0.4)
+    plain = run_episode(env, NavigatorAgent(), seed=5)
+    scrambled = run_episode(ScrambledInfo(gym.make(ENV_ID, horizon=300, cost=0.4), seed=9), NavigatorAgent(), seed=5)
+    np.testing.assert_array_equal(plain.action.to_numpy(), scrambled.action.to_numpy())
+    np.testing.assert_array_equal(plain.reward.to_numpy(), scrambled.reward.to_numpy())
+
+
+def test_navigator_is_deterministic_under_a_seed_and_supports_more_strategies():
+    env = gym.make(ENV_ID, horizon=300, cost=0.5)
+    first, second = (run_episode(env, make_agent("navigator", env), seed=11) for _ in range(2))
+    np.testing.assert_array_equal(first.action.to_numpy(), second.action.to_numpy())
+    assert make_agent("navigator", env).name == "navigator"
+    three = (Strategy("serial", True), Strategy("parallel", False), Strategy("pairs", True, delay=0.5))
+    curves = (LogisticCurve(0.03, 50.0), LogisticCurve(0.03, 50.0), LogisticCurve(0.03, 50.0))
+    env3 = gym.make(ENV_ID, horizon=300, cost=1.0, strategies=three, curves=curves)
+    frame = run_episode(env3, NavigatorAgent(), seed=0)
+    assert set(frame.action) <= {0, 1, 2}
+    assert (frame[frame.trial >= 150].strategy == "parallel").mean() >= 0.8
+
+
+def test_hyperparameters_are_validated_and_nonfinite_rewards_refused():
+    with pytest.raises(ValueError, match=r"block must lie in \(0.0, 1.0\], got 0"):
+        NavigatorAgent(block=0)
+    with pytest.raises(ValueError, match="onset must have low <= high"):
+        NavigatorAgent(onset=(0.5, 0.1))
+    with pytest.raises(ValueError, match="n_hypotheses must be <= n_posterior"):
+        NavigatorAgent(n_posterior=8, n_hypotheses=16)
+    with pytest.raises(TypeError):
+        NavigatorAgent(0.1)  # keyword-only
+    agent = NavigatorAgent()
+    agent.reset({"strategies": ("serial", "parallel"), "serial": (True, False), "horizon": 10, "n_tasks": 4},
+                np.random.default_rng(0))
+    with pytest.raises(ValueError, match="reward must be a finite number"):
+        agent.observe(0, float("inf"), np.zeros(5), {})
