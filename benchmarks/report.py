@@ -37,7 +37,9 @@ def write_report(results_dir: Path | str) -> Path:
     seconds = store.run_seconds()
     if seconds:
         total = sum(seconds.values())
-        lines.append(f"- compute: {total:.1f} s over {len(seconds)} runs ({total / len(seconds):.2f} s per run)")
+        cpu = sum(store.run_seconds("cpu_seconds").values())
+        lines.append(f"- compute: {total:.1f} s of worker time over {len(seconds)} runs ({total / len(seconds):.2f} s "
+                     f"per run)" + (f", {cpu:.1f} s of CPU time" if cpu else ""))
     if not len(frame):
         lines += ["", "No completed runs to analyse."]
     else:

@@ -59,7 +59,8 @@ class WorkUnit:
 class UnitResult:
     """What a worker sends back: the frame (or a traceback), how long it took, the env's reward rule.
 
-    ``seconds`` is the wall time of the episode, or of the whole batch it was played in (``shared_by`` episodes).
+    ``seconds`` is the wall time of the episode, or of the whole batch it was played in (``shared_by`` episodes);
+    ``cpu_seconds`` the worker's CPU time for the same work (what the work costs on a machine shared with others).
     """
 
     unit: WorkUnit
@@ -68,6 +69,7 @@ class UnitResult:
     seconds: float
     reward_rule: RewardRule | None = None
     shared_by: int = 1
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -143,7 +145,7 @@ def execute_batch(batch: tuple[WorkUnit, ...]) -> list[UnitResult]:
     from benchmarks.run_loop import run_episodes
 
     torch.set_num_threads(1)  # one core per worker; the pool provides the parallelism
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     specs = [unit.spec for unit in batch]
     try:
         kwargs = {k: v for k, v in specs[0].env_kwargs.items() if k != "cost"}
@@ -159,9 +161,9 @@ def execute_batch(batch: tuple[WorkUnit, ...]) -> list[UnitResult]:
         vector.close()
     except Exception:
         return [execute_unit(unit) for unit in batch]
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return [
-        UnitResult(unit, frame, None, seconds, rule if unit.reuse else None, shared_by=len(batch))
+        UnitResult(unit, frame, None, seconds, rule if unit.reuse else None, len(batch), cpu_seconds)
         for unit, frame in zip(batch, frames)
     ]
 
@@ -176,7 +178,7 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     from benchmarks.run_loop import run_episode
 
     torch.set_num_threads(1)  # one core per worker; the pool provides the parallelism
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     spec = unit.spec
     try:
         env = gym.make(spec.env_id, **spec.env_kwargs)
@@ -186,7 +188,7 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
         env.close()
     except Exception:
         return UnitResult(unit, None, traceback.format_exc(), time.perf_counter() - start)
-    return UnitResult(unit, frame, None, time.perf_counter() - start, rule)
+    return UnitResult(unit, frame, None, time.perf_counter() - start, rule, 1, time.process_time() - cpu_start)
 
 
 def rediscount(frame: pd.DataFrame, cost: float, rule: RewardRule) -> pd.DataFrame:
@@ -302,7 +304,7 @@ def _write_result(
     shared_by = len(result.unit.members) * result.shared_by
     for member, frame in member_frames(result):
         if member.run_id not in complete:
-            store.write_run(member, frame, result.seconds, shared_by=shared_by)
+            store.write_run(member, frame, result.seconds, shared_by=shared_by, cpu_seconds=result.cpu_seconds)
             summary.completed += 1
     return len(todo)
 

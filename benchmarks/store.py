@@ -269,12 +269,15 @@ class ResultStore:
         return manifest
 
     # -- runs -----------------------------------------------------------------------------------
-    def write_run(self, spec: RunSpec, frame: pd.DataFrame, seconds: float, shared_by: int = 1) -> None:
+    def write_run(
+        self, spec: RunSpec, frame: pd.DataFrame, seconds: float, shared_by: int = 1, cpu_seconds: float | None = None
+    ) -> None:
         """Store one completed run: the Parquet file first, then its completion record.
 
-        ``seconds`` is the wall time of the episode, or of the batch of episodes, that produced the frame;
-        ``shared_by`` how many runs were derived from that work (the batch's episodes, times the costs an
-        exactly reused episode serves), so each run's share of the work is ``seconds / shared_by``.
+        ``seconds`` is the wall time of the episode, or of the batch of episodes, that produced the frame, and
+        ``cpu_seconds`` (when known) the worker's CPU time for it; ``shared_by`` how many runs were derived from
+        that work (the batch's episodes, times the costs an exactly reused episode serves), so each run's share
+        of the work is ``seconds / shared_by``.
         """
         data_path, record_path = self._paths(spec.run_id)
         data = frame_to_parquet_bytes(frame)
@@ -285,6 +288,7 @@ class ResultStore:
             "sha256": hashlib.sha256(data).hexdigest(),
             "seconds": round(seconds, 4),
             "shared_by": shared_by,
+            **({} if cpu_seconds is None else {"cpu_seconds": round(cpu_seconds, 4)}),
         }
         atomic_write_json(record_path, record)
         (self.failed_dir / f"{self.file_stem(spec.run_id)}.txt").unlink(missing_ok=True)
@@ -377,13 +381,16 @@ class ResultStore:
         """Every intact run's rows concatenated in manifest order."""
         return self.read()[0]
 
-    def run_seconds(self) -> dict[str, float]:
-        """run id -> its share of the measured worker seconds (episode time ÷ runs derived from it)."""
+    def run_seconds(self, kind: str = "seconds") -> dict[str, float]:
+        """run id -> its share of the measured worker seconds (the work's time ÷ runs derived from it).
+
+        ``kind`` ``"seconds"`` (wall) or ``"cpu_seconds"`` (CPU; runs recorded without it are left out).
+        """
         seconds = {}
         for path in self.runs_dir.glob("*.json"):
             try:
                 record = json.loads(path.read_text())
-                seconds[urllib.parse.unquote(path.stem)] = float(record["seconds"]) / int(record.get("shared_by", 1))
+                seconds[urllib.parse.unquote(path.stem)] = float(record[kind]) / int(record.get("shared_by", 1))
             except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, ZeroDivisionError):
                 continue
         return seconds

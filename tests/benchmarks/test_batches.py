@@ -1,5 +1,6 @@
 """Sweeps in vector batches: which runs share a batch, the same frames as runs played alone, a fixed batch plan."""
 
+import json
 import textwrap
 
 import gymnasium as gym
@@ -55,6 +56,9 @@ def test_a_batched_sweep_gives_the_frames_of_runs_played_alone(tmp_path):
     summary = run_sweep(specs, ResultStore(tmp_path), {"experiment": "test"}, jobs=1, progress=False)
     assert summary.completed == len(specs) and not summary.failed
     store = ResultStore(tmp_path)
+    records = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
+    assert all(r["cpu_seconds"] > 0 and r["seconds"] > 0 for r in records)  # a batch's time, shared by its runs
+    assert sorted({r["shared_by"] for r in records}) == [14, 42]  # 14 episodes; a reused one serves 3 costs
     for spec in specs:
         env = gym.make(spec.env_id, **spec.env_kwargs)
         alone = run_episode(env, make_agent(spec.agent, env), spec.seed, run_id=spec.run_id, env_id=spec.env_id,
