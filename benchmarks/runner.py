@@ -11,9 +11,10 @@ cost of the sweep (:func:`rediscount`).
 Batches: episodes of an env with a native vector env (``envs.VECTOR_ENTRY_POINTS``) whose settings differ only in
 seed, cost and agent are played in lockstep on it, up to ``batch_size`` at a time (:func:`plan_batches`), so their
 networks train as one tensor program; each run is still written as its own atomic record. A learner's floats
-depend slightly on its batch (see :mod:`learners.batched`), so batches are a fixed function of the whole sweep
-(its specs in order and the batch size), never of which runs are already done or how many workers there are: a
-resumed sweep replays a batch whole and writes only its missing runs, and every run replays bit for bit.
+depend slightly on its batch (see :mod:`learners.batched`), so batches are a fixed function of the sweep (its
+specs in order, the batch size, and its parts: the first sweep, then each extension by more agents, seeds or
+costs), never of which runs are already done or how many workers there are: a resumed sweep replays a batch whole
+and writes only its missing runs, and every run replays bit for bit.
 """
 
 from __future__ import annotations
@@ -263,13 +264,14 @@ def run_sweep(
         jobs = _resolve_jobs(jobs)
     with store.writer_lock():
         store.remove_stale_temp_files()
-        store.open_sweep(manifest, specs)
+        parts = store.open_sweep(manifest, specs)
         complete, problems = store.check(specs)
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
         todo = [s for s in specs if s.run_id not in complete]
-        batches = [  # planned over the whole sweep, so a run's batch never depends on what is already done
-            batch for batch in plan_batches(plan_units(specs), batch_size)
+        by_id = {spec.run_id: spec for spec in specs}
+        batches = [  # planned per part of the sweep, never from what is done: a run's batch is fixed
+            batch for part in parts for batch in plan_batches(plan_units([by_id[rid] for rid in part]), batch_size)
             if any(m.run_id not in complete for unit in batch for m in unit.members)
         ]
         summary = SweepSummary(total=len(specs), skipped=len(complete), problems=problems)

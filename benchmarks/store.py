@@ -190,8 +190,12 @@ class ResultStore:
                 return
 
     def check_resumable(self, manifest: dict[str, Any], specs: list[RunSpec]) -> None:
-        """StoreError unless this directory is new or holds exactly this sweep (same experiment, scale,
-        settings and runs). Reads only."""
+        """StoreError unless this directory is new, holds this sweep, or holds a sweep this one extends. Reads only.
+
+        Same experiment and scale required. Settings may differ only when every run the directory holds is among
+        this command's runs with the same spec: the command then *extends* the sweep (more agents, seeds or costs)
+        and the runs already done are kept. A change that alters or drops a held run is refused.
+        """
         self.check_usable()
         path = self.root / "manifest.json"
         if not path.exists():
@@ -207,7 +211,10 @@ class ResultStore:
         keys = sorted(k for k in {*old_settings, *new_settings}
                       if old_settings.get(k, missing) != new_settings.get(k, missing))
         scale_differs = existing.get("scale") != manifest.get("scale")
-        if keys or scale_differs:
+        known = existing.get("runs") or {}
+        wanted = {spec.run_id: spec_to_dict(spec) for spec in specs}
+        altered = [rid for rid in known if wanted.get(rid) != known[rid]]  # changed or dropped held runs
+        if scale_differs or (keys and altered):
 
             def show(settings: dict, key: str) -> str:
                 return f"{key} {settings[key]!r}" if key in settings else f"no {key}"
@@ -218,8 +225,11 @@ class ResultStore:
             asked = ([f"scale {manifest.get('scale')}"] if scale_differs else []) + [
                 show(new_settings, k) for k in keys]
             raise StoreError(
-                f"{self.root} holds {held}; this command asks {', '.join(asked)}; rerun with the same "
-                "settings to resume, or choose another --out"
+                f"{self.root} holds {held}; this command asks {', '.join(asked)}, which would change or drop runs "
+                f"it holds (e.g. {altered[0]!r}) — rerun with the same settings to resume, extend it only by adding "
+                "agents, seeds or costs, or choose another --out" if altered else
+                f"{self.root} holds {held}; this command asks {', '.join(asked)}; rerun with the same settings to "
+                "resume, or choose another --out"
             )
         old_batch, new_batch = existing.get("batch_size"), manifest.get("batch_size")
         if old_batch is not None and new_batch is not None and old_batch != new_batch:
@@ -227,33 +237,38 @@ class ResultStore:
                 f"{self.root} was swept with --batch-size {old_batch}; resume with --batch-size {old_batch} "
                 f"(this command asks {new_batch}), or choose another --out"
             )
-        known = existing.get("runs") or {}
-        wanted = {spec.run_id: spec_to_dict(spec) for spec in specs}
-        clashes = [rid for rid, spec in wanted.items() if rid in known and known[rid] != spec]
-        others = sorted(set(known) ^ set(wanted))
-        if clashes or others:
-            example = clashes[0] if clashes else others[0]
+        if altered or (not keys and set(wanted) != set(known)):
+            example = (altered or sorted(set(known) ^ set(wanted)))[0]
             raise StoreError(
                 f"{self.root} holds other runs than this command's (e.g. {example!r}) under the same settings "
                 "(the experiment's definition changed?); choose another --out"
             )
 
-    def open_sweep(self, manifest: dict[str, Any], specs: list[RunSpec]) -> None:
-        """Create the directory, or check that an existing one holds the same sweep, and record the specs.
+    def open_sweep(self, manifest: dict[str, Any], specs: list[RunSpec]) -> list[list[str]]:
+        """Create the directory, or check that an existing one holds this sweep or one it extends; record the specs.
 
         A directory of another experiment, scale, settings or set of runs is refused (StoreError, nothing
         touched): mixing them would report one sweep's settings over another's data. Resuming keeps the
-        manifest's original creation time.
+        manifest's original creation time. Returns the sweep's *parts*: the run ids of the first sweep, then of
+        each extension, in order (kept in the manifest), so a sweep plans its batches part by part and runs
+        already done are never replayed for an extension.
         """
         self.check_resumable(manifest, specs)
-        created = None
+        created, parts = None, []
         if (self.root / "manifest.json").exists():
-            created = self.manifest().get("created")
+            old = self.manifest()
+            created = old.get("created")
+            parts = old.get("parts") or [list(old.get("runs") or {})]
+        held = {rid for part in parts for rid in part}
+        new = [spec.run_id for spec in specs if spec.run_id not in held]
+        if new:
+            parts.append(new)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        record = {**manifest, "runs": {spec.run_id: spec_to_dict(spec) for spec in specs}}
+        record = {**manifest, "runs": {spec.run_id: spec_to_dict(spec) for spec in specs}, "parts": parts}
         if created is not None:
             record["created"] = created
         atomic_write_json(self.root / "manifest.json", record)
+        return parts
 
     def manifest(self) -> dict[str, Any]:
         """The directory's manifest (raises StoreError if missing or corrupt)."""

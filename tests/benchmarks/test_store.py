@@ -40,14 +40,13 @@ def done(tmp_path) -> Path:
     ("change", "message"),
     [
         (["--costs", "0.2"], "with costs [0.1]; this command asks costs [0.2]"),
-        (["--seeds", "2"], "with seeds 1; this command asks seeds 2"),
         (["--agents", "serial"], "with agents ['serial', 'ucb1']; this command asks agents ['serial']"),
         (["--set", "parallel_midpoints=[200]"], "parallel_midpoints [200, 600]; this command asks parallel_midpoints"),
         (["--scale", "quick"], "holds sagiv2018 at scale smoke with "),
     ],
-    ids=["costs", "seeds", "agents", "set", "scale"],
+    ids=["costs", "agents", "set", "scale"],
 )
-def test_a_sweep_with_other_settings_is_refused_and_touches_nothing(done, change, message, capsys):
+def test_a_sweep_that_would_change_or_drop_held_runs_is_refused_and_touches_nothing(done, change, message, capsys):
     before = snapshot(done)
     capsys.readouterr()
     argv = [*SMOKE, *AGENTS, *change, "--out", str(done)]
@@ -58,8 +57,28 @@ def test_a_sweep_with_other_settings_is_refused_and_touches_nothing(done, change
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
-    assert "rerun with the same settings to resume, or choose another --out" in err[0]
+    assert "rerun with the same settings to resume" in err[0] and "choose another --out" in err[0]
     assert snapshot(done) == before
+
+
+def test_more_agents_and_seeds_extend_a_sweep_keeping_the_runs_it_holds(done, capsys):
+    held = run_files(done)
+    first = json.loads((done / "manifest.json").read_text())
+    capsys.readouterr()
+    extended = [*SMOKE, "--agents", "serial,ucb1,random", "--seeds", "2", "--out", str(done)]
+    assert main(extended) == 0
+    assert "8 runs done, 4 already complete, 0 failed" in capsys.readouterr().out  # 2 midpoints × 3 agents × 2 seeds
+    after = snapshot(done)
+    assert all(after[name] == data for name, data in held.items() if name.startswith("runs/"))  # untouched
+    manifest = json.loads((done / "manifest.json").read_text())
+    assert manifest["parts"][0] == list(first["runs"]) and len(manifest["parts"]) == 2
+    assert len(manifest["parts"][1]) == 8 and manifest["created"] == first["created"]
+    assert manifest["settings"]["agents"] == ["serial", "ucb1", "random"] and manifest["settings"]["seeds"] == 2
+    assert "runs complete: 12 of 12" in (done / "report.md").read_text()
+    assert main(extended) == 0  # the extended sweep resumes as itself
+    assert "0 runs done, 12 already complete" in capsys.readouterr().out
+    assert main([*SMOKE, *AGENTS, "--out", str(done)]) == 2  # going back would drop runs it now holds
+    assert "would change or drop runs it holds" in capsys.readouterr().err
 
 
 def test_the_same_command_resumes_and_keeps_the_manifest(done, capsys):
