@@ -1,4 +1,4 @@
-"""Reference agents that ignore learning: fixed strategies, uniform random, and the oracle."""
+"""Reference agents that ignore learning: fixed strategies, two-phase schedules, uniform random, and the oracle."""
 
 from __future__ import annotations
 
@@ -35,6 +35,39 @@ class FixedAgent(BaseAgent):
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         return self._action
+
+
+class TwoPhaseAgent(BaseAgent):
+    """Plays ``first`` for the first ``round(switch · τ)`` trials of an episode, then ``then`` to the end.
+
+    A schedule fixed in advance (no rewards read), so the best one over a grid of switch points is a reference
+    stronger than the best fixed strategy: it shows whether adapting *when* to change strategy can pay at all
+    in a world, in hindsight. ``switch`` is a fraction of the horizon in [0, 1] (0: always ``then``).
+    """
+
+    name = "two-phase"
+    reward_independent = True
+
+    def __init__(self, first: str = "serial", then: str = "parallel", switch: float = 0.5) -> None:
+        for field, value in (("first", first), ("then", then)):
+            if not isinstance(value, str):
+                raise ValueError(f"{field} must be a strategy name, got {value!r}")
+        self.first, self.then = first, then
+        self.switch = check_number(switch, "switch", 0.0, 1.0)
+
+    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
+        super().reset(info, rng)
+        missing = [n for n in (self.first, self.then) if n not in self.strategies]
+        if missing:
+            raise ValueError(f"two-phase strategies {missing} are not among the env's {list(self.strategies)}")
+        self._actions = (self.strategies.index(self.first), self.strategies.index(self.then))
+        self._switch_trial = int(round(self.switch * self.horizon))
+        self._trial = 0
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        action = self._actions[self._trial >= self._switch_trial]
+        self._trial += 1
+        return action
 
 
 class RandomAgent(BaseAgent):

@@ -16,7 +16,7 @@ import gymnasium as gym
 
 from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from agents.base import Agent
-from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent
+from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent, TwoPhaseAgent
 from agents.meta_learner import MetaLearnerAgent
 from agents.navigator import NavigatorAgent
 from agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent
@@ -59,6 +59,7 @@ AGENTS: dict[str, AgentEntry] = {
     "parallel": AgentEntry(FixedAgent, defaults={"strategy": "parallel"}),
     "random": AgentEntry(RandomAgent),
     "mixed": AgentEntry(MixedAgent),
+    "two-phase": AgentEntry(TwoPhaseAgent),
     "ucb1": AgentEntry(UCB1Agent),
     "epsilon-greedy": AgentEntry(EpsilonGreedyAgent),
     "sw-ucb": AgentEntry(SlidingWindowUCBAgent),

@@ -29,6 +29,9 @@ RUN_KEYS = ("run_id", "env_id", "agent", "seed")
 #: rewards and that play one strategy throughout. The best of them at a cost (by mean reward rate over seeds)
 #: is "the best fixed strategy". Experiments name their own list (``FIXED_AGENTS`` in their analysis module).
 FIXED_AGENTS: tuple[str, ...] = ("serial", "parallel")
+#: Registry names of agents that are references fixed in advance with settings, not competitors: their runs
+#: (told apart by tags) are left out of agent tables and scores and summarised as a reference of their own.
+SCHEDULE_AGENTS: tuple[str, ...] = ("two-phase",)
 #: The columns of every experiment's ``score(frame)``, in order (``label`` only where rows are conditions).
 SCORE_COLUMNS = ("agent", "score", "ci_low", "ci_high", "n")
 
@@ -124,6 +127,8 @@ def cost_sweep_report(
     95 % bootstrap CIs over seeds, so figure and table agree. ``fixed``: the reference agents (regret).
     """
     tags = ["cost", *([facet] if facet else [])]
+    schedules = frame[frame.agent.isin(SCHEDULE_AGENTS)]
+    frame = frame[~frame.agent.isin(SCHEDULE_AGENTS)]
     table = agent_table(run_summary(frame, tags), by=tags, fixed=fixed)
     items = []
     for measure, label, suffix in (("reward_rate", "reward rate (mean reward per trial)", "reward"),
@@ -142,6 +147,8 @@ def cost_sweep_report(
         crossover = crossover_cost(run_summary(frame, ["cost"]), pair=(fixed[0], fixed[1])) if len(fixed) == 2 else None
         if crossover is not None:
             items.append(ReportItem("Crossover cost c*", crossover_text(*crossover)))
+        if len(schedules):
+            items.append(two_phase_item(frame, schedules, fixed))
         path = episode_figure(frame, out_dir / f"{name}_reward_over_episode.png", f"{title}: reward over the episode")
         items.append(ReportItem(
             "Reward over the episode",
@@ -150,6 +157,35 @@ def cost_sweep_report(
             "network learn later.", (path,),
         ))
     return items
+
+
+def two_phase_item(frame: pd.DataFrame, schedules: pd.DataFrame, fixed: Sequence[str]) -> ReportItem:
+    """The best two-phase schedule in hindsight per cost (tags ``phase_order``, ``phase_switch``), against the
+    best fixed strategy, and every agent's regret against both references (mean reward rates over seeds)."""
+    per_run = run_summary(schedules, ["cost", "phase_order", "phase_switch"])
+    means = per_run.groupby(["cost", "phase_order", "phase_switch"]).reward_rate.mean().reset_index()
+    best = means.loc[means.groupby("cost").reward_rate.idxmax()].set_index("cost")
+    agents = run_summary(frame, ["cost"]).groupby(["cost", "agent"]).reward_rate.mean().unstack("agent")
+    rows = []
+    for cost, row in best.iterrows():
+        fixed_rates = agents.loc[cost, [a for a in fixed if a in agents.columns]] if cost in agents.index else None
+        best_fixed = float(fixed_rates.max()) if fixed_rates is not None and len(fixed_rates) else np.nan
+        entry = {"cost": cost, "best two-phase": f"{row.phase_order} at {row.phase_switch:g}τ",
+                 "its rate": row.reward_rate, "best fixed rate": best_fixed,
+                 "two-phase gain": row.reward_rate - best_fixed}
+        for agent in agents.columns:
+            if agent not in fixed:
+                entry[f"{agent} regret"] = row.reward_rate - agents.loc[cost, agent]
+        rows.append(entry)
+    grid = ", ".join(f"{x:g}" for x in sorted(means.phase_switch.unique()))
+    return ReportItem(
+        "Two-phase schedules: could adapting when to switch pay at all?",
+        "A two-phase schedule plays one strategy until a switch point (a fraction of the horizon: "
+        f"{grid}), then the other to the end (both orders). Per cost, the best of them in hindsight (by mean reward "
+        "rate over seeds), its gain over the best fixed strategy (> 0: switching once beats never switching), and "
+        "each adaptive agent's regret against it (> 0: the agent falls short of the best schedule).\n\n"
+        + markdown_table(pd.DataFrame(rows)),
+    )
 
 
 def crossover_cost(
@@ -411,6 +447,7 @@ def normalised_score(frame: pd.DataFrame, by: Sequence[str], fixed: Sequence[str
     Per (agent, seed), the mean over the ``by`` groups (costs × other tags) of :func:`normalised_returns`; then
     :func:`score_table` over seeds. Empty (with the score columns) when the frame has no ``fixed`` runs.
     """
+    frame = frame[~frame.agent.isin(SCHEDULE_AGENTS)]  # references with settings, not competitors
     runs = normalised_returns(run_summary(frame, by), by, fixed)
     per_seed = runs.groupby(["agent", "seed"]).normalised.mean().reset_index()
     if per_seed.normalised.isna().all():

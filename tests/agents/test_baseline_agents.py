@@ -90,3 +90,14 @@ def test_agents_draw_only_from_their_own_stream():
     np.random.seed(1)  # noqa: NPY002  (the global numpy state must not matter)
     second = run_episode(env, EpsilonGreedyAgent(epsilon=0.5), seed=4)
     assert first.equals(second)
+
+
+def test_two_phase_agent_switches_once_at_its_fraction_of_the_horizon():
+    env = gym.make("tradeoff/LearningCurves-v0", horizon=40)
+    frame = run_episode(env, make_agent("two-phase", env, first="parallel", then="serial", switch=0.25), seed=0)
+    assert frame.strategy.tolist() == ["parallel"] * 10 + ["serial"] * 30
+    assert make_agent("two-phase", env).reward_independent  # reused across costs by sweeps
+    with pytest.raises(ValueError, match="switch must lie in"):
+        make_agent("two-phase", env, switch=1.5)
+    with pytest.raises(ValueError, match=r"two-phase strategies \['solo'\] are not among"):
+        run_episode(env, make_agent("two-phase", env, first="solo"), seed=0)

@@ -7,6 +7,7 @@ import pytest
 from benchmarks.analysis import (
     SCORE_COLUMNS,
     condition_score,
+    cost_sweep_report,
     crossover_cost,
     normalised_score,
     run_summary,
@@ -91,6 +92,29 @@ def test_crossover_cost_interpolates_where_serial_and_parallel_pay_the_same():
     assert crossover_cost(run_summary(runs(always_serial), ["cost"]))[0] == np.inf
     no_parallel = {key: rate for key, rate in rates.items() if key[0] == "serial"}
     assert crossover_cost(run_summary(runs(no_parallel), ["cost"])) is None
+
+
+def test_two_phase_schedules_are_a_reference_not_a_competitor(tmp_path):
+    rates = {("serial", c, s): 0.6 for c in (0.0, 1.0) for s in (0, 1)}
+    rates |= {("parallel", c, s): 0.5 for c in (0.0, 1.0) for s in (0, 1)}
+    rates |= {("ucb1", c, s): 0.55 + 0.1 * c for c in (0.0, 1.0) for s in (0, 1)}
+    frame = runs(rates)
+    schedules = []
+    for (order, switch), rate in {("serial→parallel", 0.2): 0.7, ("serial→parallel", 0.5): 0.65,
+                                  ("parallel→serial", 0.2): 0.4}.items():
+        for cost in (0.0, 1.0):
+            block = runs({("two-phase", cost, s): rate - 0.1 * cost for s in (0, 1)}, phase_order=order,
+                         phase_switch=switch)
+            schedules.append(block.assign(run_id=block.run_id + f"/{order}@{switch}"))
+    frame = pd.concat([frame, *schedules], ignore_index=True)
+    items = {item.title: item.text for item in cost_sweep_report(frame, tmp_path, name="t", title="T")}
+    text = items["Two-phase schedules: could adapting when to switch pay at all?"]
+    lines = [line for line in text.splitlines() if line.startswith("| 0.000") or line.startswith("| 1.000")]
+    # best schedule serial→parallel at 0.2: 0.7 at c = 0, 0.6 at c = 1; best fixed 0.6; ucb1 0.55 / 0.65
+    assert lines[0] == "| 0.000 | serial→parallel at 0.2τ | 0.700 | 0.600 | 0.100 | 0.150 |"
+    assert lines[1] == "| 1.000 | serial→parallel at 0.2τ | 0.600 | 0.600 | 0.000 | -0.050 |"
+    assert "two-phase" not in items["Reward rate per agent and cost"]  # not an agent in the tables
+    assert "two-phase" not in set(normalised_score(frame, ["cost"]).agent)  # nor in the score
 
 
 def test_run_summary_counts_serial_trials_by_the_flag_not_the_strategy_name():

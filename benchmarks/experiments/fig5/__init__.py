@@ -14,13 +14,19 @@ from benchmarks.experiments.fig5.sweep import runs
 __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 
 DESCRIPTION = "Fig 5A/C: reward rate and serial share vs hidden cost on SerialParallel, per agent"
-AGENTS = ["serial", "parallel", "meta-learner", "sagiv", "ucb1", "gaussian-ts", "sw-ucb", "epsilon-greedy"]
+AGENTS = [
+    "serial", "parallel", "navigator", "meta-learner", "sagiv", "ucb1", "r-ed-ucb", "cure-ucb", "gaussian-ts", "sw-ucb",
+    "epsilon-greedy",
+]
 
+# ``two_phase``: switch points (fractions of the horizon) of the two-phase schedules serial→parallel and
+# parallel→serial, the reference stronger than the best fixed strategy (see benchmarks/analysis.two_phase_item).
 SCALES: dict[str, dict[str, Any]] = {
-    "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 30, "agents": AGENTS},
+    "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 30, "agents": AGENTS, "two_phase": [0.5]},
     # Our world's crossover c* is ≈ 0.10 at τ = 1500–5000 (≈ 0 at τ = 1000, where parallel leads throughout),
     # so the quick scale samples costs densely around it and keeps the agents the paper compares.
     "quick": {"seeds": 2, "costs": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0], "horizon": 1500,
-              "agents": ["serial", "parallel", "meta-learner", "sagiv", "ucb1"]},
-    "paper": {"seeds": 15, "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS},
+              "agents": ["serial", "parallel", "meta-learner", "sagiv", "ucb1"], "two_phase": [0.2, 0.5]},
+    "paper": {"seeds": 15, "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS,
+              "two_phase": [0.1, 0.2, 0.3, 0.5, 0.7]},
 }

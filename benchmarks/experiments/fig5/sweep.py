@@ -5,25 +5,50 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.experiment import RunSpec
+from learners.checks import check_number
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 
 
 def cost_runs(name: str, env_id: str, settings: dict[str, Any]) -> list[RunSpec]:
-    """Every (cost, agent, seed) run of a cost sweep; run ids ``<name>/c<cost>/<agent>/<seed>``."""
-    return [
+    """Every (cost, agent, seed) run of a cost sweep; run ids ``<name>/c<cost>/<agent>/<seed>``.
+
+    With ``settings["two_phase"]`` (switch points as fractions of the horizon) also the two-phase schedules
+    serial→parallel and parallel→serial switching there (agent ``two-phase``, tags ``phase_order`` and
+    ``phase_switch``; run ids ``<name>/c<cost>/two-phase-<first>-<then>@<switch>/<seed>``): the stronger reference.
+    """
+    env_kwargs = {"horizon": int(settings["horizon"])}
+    switches = [check_number(x, "every two_phase switch (a fraction of the horizon)", 0.0, 1.0)
+                for x in settings.get("two_phase", ())]
+    specs = [
         RunSpec(
             run_id=f"{name}/c{cost:g}/{agent}/{seed}",
             env_id=env_id,
             agent=agent,
             seed=seed,
-            env_kwargs={"cost": float(cost), "horizon": int(settings["horizon"])},
+            env_kwargs={"cost": float(cost), **env_kwargs},
             tags={"cost": float(cost)},
         )
         for cost in settings["costs"]
         for agent in settings["agents"]
         for seed in range(settings["seeds"])
     ]
+    specs += [
+        RunSpec(
+            run_id=f"{name}/c{cost:g}/two-phase-{first}-{then}@{switch:g}/{seed}",
+            env_id=env_id,
+            agent="two-phase",
+            seed=seed,
+            env_kwargs={"cost": float(cost), **env_kwargs},
+            agent_kwargs={"first": first, "then": then, "switch": float(switch)},
+            tags={"cost": float(cost), "phase_order": f"{first}→{then}", "phase_switch": float(switch)},
+        )
+        for cost in settings["costs"]
+        for first, then in (("serial", "parallel"), ("parallel", "serial"))
+        for switch in switches
+        for seed in range(settings["seeds"])
+    ]
+    return specs
 
 
 def runs(settings: dict[str, Any]) -> list[RunSpec]:
