@@ -136,7 +136,9 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
 
     Each ``reset`` builds a fresh drone world and a fresh gated network; each ``step`` runs one trial of it
     with the chosen strategy on the next batch of a fixed-order data stream and answers with the trial's
-    reward. The learner is ``env.unwrapped.learner`` (:class:`learners.trial.TaskLearner`).
+    reward. The learner is ``env.unwrapped.learner`` (:class:`learners.trial.TaskLearner`). The world, and with it
+    the tasks, are settings (``learner.world``): ``tradeoff/Multitask-v0`` is this env on a 3 × 3 world with a
+    strategy table of schedules (:mod:`envs.multitask`); what follows describes the drone world.
 
     ## Action Space
     ``Discrete(n_strategies)``: 0 = serial (four single-task passes), 1 = parallel (passes T1+T4, T2+T3).

@@ -135,7 +135,7 @@ class DroneWorldConfig:
         for name in ("input_noise", "gps_noise"):
             object.__setattr__(self, name, check_number(getattr(self, name), name, 0.0))
         object.__setattr__(self, "depth", check_bool(self.depth, "depth"))
-        if check_int(self.sonar_size, "sonar_size", 0) not in (0,) and self.sonar_size < 4:
+        if 0 < check_int(self.sonar_size, "sonar_size", 0) < 4:
             raise ValueError(f"sonar_size must be 0 (no sonar input) or an integer >= 4, got {self.sonar_size!r}")
 
     @property

@@ -15,7 +15,7 @@ import torch
 
 from learners.drone import DroneBatch
 from learners.gated_network import GatedNetwork
-from learners.tasks import DRONE, PARALLEL_SCHEDULE, Schedule, TaskSet, parallel_schedule
+from learners.tasks import DRONE, Schedule, TaskSet, parallel_schedule
 
 
 @torch.no_grad()
@@ -106,9 +106,7 @@ def probe(network: GatedNetwork, batch: DroneBatch, task_set: TaskSet = DRONE) -
     pair = ("image-location", "image-object")
     return ProbeResult(
         serial_error=execution_error(network, batch, task_set.serial_schedule, task_set),
-        parallel_error=execution_error(
-            network, batch, PARALLEL_SCHEDULE if task_set == DRONE else parallel_schedule(task_set), task_set
-        ),
+        parallel_error=execution_error(network, batch, parallel_schedule(task_set), task_set),
         correlations=layer_correlations(network, batch, task_set),
         layers=tuple(network.layer_names),
         pair=(names.index(pair[0]), names.index(pair[1])) if set(pair) <= set(names) else None,
