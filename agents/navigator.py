@@ -47,14 +47,15 @@ best option and decides again. Commit values are closed-form sums of the logisti
 
 **Measured** (``python -m benchmarks.scripts.bench_navigator``, 100 instances of the evaluation family):
 0.938 of the oracle's return [0.921, 0.949], Sagiv's agent (told the cost) 0.915, the meta-learner 0.845;
-SerialParallel-v0, τ = 5000, seed 0: 0.995, 0.991, 0.969 and 0.944 of the best fixed strategy at c = 0,
-0.1, 0.3, 1. What did not work: one joint particle set (see Posterior); a fixed 5 % Metropolis step;
+SerialParallel-v0, τ = 5000 (fig5 paper scale, 2 seeds): 0.952, 0.995, 0.988 and 0.976 of the best fixed
+strategy at c = 0, 0.1, 0.3, 1 (worst seeds 0.905 at c = 0: it never tried serial; 0.951 at c = 1). What did
+not work: one joint particle set (see Posterior); a fixed 5 % Metropolis step;
 greedy commitment on the posterior mean (never tries the a-priori worse strategy: 0.57 of the oracle when
 serial is best); Thompson sampling on commit values (0.937 on the design family with the first version,
 explores too much); an
 opening block of each strategy (on SerialParallel, 100 serial trials at the start kept parallel on its
-plateau 1000 trials longer: 0.90 and 0.81 of the best fixed strategy at c = 0.3 and 1). Its remaining loss
-on SerialParallel at c = 1 is of that kind: one 100-trial serial block at trial 900 delays parallel's climb
+plateau 1000 trials longer: 0.90 and 0.81 of the best fixed strategy at c = 0.3 and 1). Its loss on
+SerialParallel at c = 1 is of that kind: one 100-trial serial block at trial 900 delays parallel's climb
 from trial ~2500 to ~3500 — the shared network, which a model in each strategy's own pick count cannot see.
 Overhead: 0.2–0.4 ms per SerialParallel trial (act + observe, amortized; 1–3 % of a trial), most of it in
 the block decisions (~20 ms each, every τ/50 trials).
