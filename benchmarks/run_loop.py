@@ -9,7 +9,7 @@ the same refusal of non-finite rewards, the same agent calls, the same frame.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -152,13 +152,15 @@ def run_episodes(
     run_ids: Sequence[str] | None = None,
     env_id: str | None = None,
     agent_names: Sequence[str] | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> list[pd.DataFrame]:
     """Play one episode per sub-env of ``envs`` in lockstep: agent ``k`` on sub-env ``k`` from root ``seeds[k]``.
 
     The K frames are those of K :func:`run_episode` calls with the same env settings, agents and seeds
     (sub-env ``k`` is reset with ``seed[k]``'s env seed, agent ``k`` gets its own stream). Sub-envs may end at
     different trials: a finished one is no longer recorded (its action is ignored by the vector env's
-    autoreset). One agent object per episode; they must not be shared.
+    autoreset). One agent object per episode; they must not be shared. ``on_step(trials)``, if given, is
+    called after every step with the trials recorded so far over all K episodes (progress of long batches).
     """
     k_envs = envs.num_envs
     if not (len(agents) == len(seeds) == k_envs) or len({id(a) for a in agents}) != k_envs:
@@ -181,6 +183,8 @@ def run_episodes(
             infos[k] = unbatch_info(info, k)
             episodes[k].record(int(actions[k]), float(rewards[k]), obs[k], infos[k])
         active &= ~(terminated | truncated)
+        if on_step is not None:
+            on_step(sum(len(episode.actions) for episode in episodes))
     return [episode.frame() for episode in episodes]
 
 

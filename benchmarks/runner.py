@@ -19,9 +19,13 @@ and writes only its missing runs, and every run replays bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -130,11 +134,13 @@ def plan_batches(units: list[WorkUnit], batch_size: int = BATCH_SIZE) -> list[tu
     return batches
 
 
-def execute_batch(batch: tuple[WorkUnit, ...]) -> list[UnitResult]:
+def execute_batch(batch: tuple[WorkUnit, ...], progress_file: str | None = None) -> list[UnitResult]:
     """Play a batch's episodes in lockstep on the env's vector env (in a worker); never raises.
 
     Each run's agent is built for its own sub-env (:meth:`SerialParallelVectorEnv.sub_env`: its cost, spec and
     reward rule). If the batch fails, each unit is played alone, so a failure is charged to the run that caused it.
+    ``progress_file``: where to keep the number of trials played so far (every few seconds), for the parent's
+    progress bar.
     """
     if len(batch) == 1:
         return [execute_unit(batch[0])]
@@ -157,6 +163,7 @@ def execute_batch(batch: tuple[WorkUnit, ...]) -> list[UnitResult]:
         frames = run_episodes(
             vector, agents, [spec.seed for spec in specs], run_ids=[spec.run_id for spec in specs],
             env_id=specs[0].env_id, agent_names=[spec.agent for spec in specs],
+            on_step=_ProgressWriter(progress_file) if progress_file else None,
         )
         rule = vector.reward_rule
         vector.close()
@@ -167,6 +174,68 @@ def execute_batch(batch: tuple[WorkUnit, ...]) -> list[UnitResult]:
         UnitResult(unit, frame, None, seconds, rule if unit.reuse else None, len(batch), cpu_seconds)
         for unit, frame in zip(batch, frames)
     ]
+
+
+class _ProgressWriter:
+    """``on_step`` callback of a worker: writes the trials played so far to a file, at most every 2 seconds."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.last = path, 0.0
+
+    def __call__(self, trials: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= 2.0:
+            self.last = now
+            temp = f"{self.path}.tmp"
+            with open(temp, "w") as handle:
+                handle.write(str(trials))
+            os.replace(temp, self.path)  # the parent never reads a half-written number
+
+
+class _ProgressReader:
+    """The parent's view of its workers' progress files: a thread that shows trials played on the bar."""
+
+    def __init__(self, bar: Any, batches: list[tuple[WorkUnit, ...]]) -> None:
+        self.bar = bar
+        self.total = sum(int(u.spec.env_kwargs.get("horizon", 0)) for b in batches if len(b) > 1 for u in b)
+        self.directory = tempfile.mkdtemp(prefix="tradeoff-progress-") if self.total else ""
+        self.finished = 0  # trials of batches already returned (their files are gone)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def file(self, index: int) -> str:
+        return os.path.join(self.directory, str(index))
+
+    def done(self, index: int, batch: tuple[WorkUnit, ...]) -> None:
+        """Count a returned batch's trials whole; drop its file."""
+        if len(batch) > 1 and self.total:
+            self.finished += sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch)
+            with contextlib.suppress(OSError):
+                os.unlink(self.file(index))
+
+    def _played(self) -> int:
+        played = self.finished
+        for name in os.listdir(self.directory):
+            if not name.endswith(".tmp"):
+                with contextlib.suppress(OSError, ValueError), open(os.path.join(self.directory, name)) as handle:
+                    played += int(handle.read() or 0)
+        return played
+
+    def _run(self) -> None:
+        while not self._stop.wait(2.0):
+            self.bar.set_postfix_str(f"trials {self._played():,} of {self.total:,}", refresh=True)
+
+    def __enter__(self) -> _ProgressReader:
+        if self.total:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def execute_unit(unit: WorkUnit) -> UnitResult:
@@ -219,22 +288,33 @@ def member_frames(result: UnitResult) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
         yield member, frame
 
 
-def _results_locally(batches: list[tuple[WorkUnit, ...]], jobs: int) -> Iterator[list[UnitResult]]:
+def _results_locally(
+    batches: list[tuple[WorkUnit, ...]], jobs: int, progress: _ProgressReader | None = None
+) -> Iterator[tuple[int, list[UnitResult]]]:
+    """(batch index, its results), as batches finish; workers keep their progress in ``progress``'s files."""
     if jobs == 1:
-        yield from map(execute_batch, batches)
+        yield from (_indexed_batch(i, b, progress.file(i) if progress else None) for i, b in enumerate(batches))
         return
     from joblib import Parallel, delayed
 
-    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(execute_batch)(b) for b in batches)
+    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_indexed_batch)(i, b, progress.file(i) if progress else None) for i, b in enumerate(batches)
+    )
 
 
-def _results_on_cluster(batches: list[tuple[WorkUnit, ...]], scheduler: str) -> Iterator[list[UnitResult]]:
+def _indexed_batch(index: int, batch: tuple[WorkUnit, ...], progress_file: str | None) -> tuple[int, list]:
+    """A worker's task: the batch's index (to match it with its progress file) and its results."""
+    return index, execute_batch(batch, progress_file)
+
+
+def _results_on_cluster(batches: list[tuple[WorkUnit, ...]], scheduler: str) -> Iterator[tuple[int, list]]:
+    """(batch index, its results), as the cluster's workers finish them (no trial-level progress)."""
     try:
         from dask.distributed import Client, as_completed
     except ImportError as error:
         raise RuntimeError("--scheduler needs dask.distributed: pip install 'tradeoff-gym[cluster]'") from error
     with Client(scheduler, timeout="30s") as client:
-        futures = client.map(execute_batch, batches, pure=False)
+        futures = client.map(_indexed_batch, range(len(batches)), batches, [None] * len(batches), pure=False)
         for future in as_completed(futures):
             yield future.result()
 
@@ -281,10 +361,13 @@ def run_sweep(
         if progress and any(len(batch) > 1 for batch in batches):
             print(f"{len(todo)} runs to do in {len(batches)} batches of up to {batch_size} episodes played in "
                   "lockstep; runs arrive a batch at a time", file=sys.stderr)
-        results = _results_on_cluster(batches, scheduler) if scheduler else _results_locally(batches, jobs)
+        watched = batches if progress and not scheduler else []  # trial-level progress from local workers only
         with tqdm(total=len(todo), desc=manifest.get("experiment", "sweep"), unit="run",
-                  disable=not progress, file=sys.stderr) as bar:
-            for batch_results in results:
+                  disable=not progress, file=sys.stderr) as bar, _ProgressReader(bar, watched) as trials:
+            results = (_results_on_cluster(batches, scheduler) if scheduler
+                       else _results_locally(batches, jobs, trials if trials.total else None))
+            for index, batch_results in results:
+                trials.done(index, batches[index])
                 for result in batch_results:
                     written = _write_result(store, result, complete, summary, bar.write)
                     bar.update(written)

@@ -1,6 +1,7 @@
 """Sweeps in vector batches: which runs share a batch, the same frames as runs played alone, a fixed batch plan."""
 
 import json
+import os
 import textwrap
 
 import gymnasium as gym
@@ -112,3 +113,25 @@ def test_resuming_with_another_batch_size_is_refused(tmp_path, capsys):
     assert "was swept with --batch-size 4; resume with --batch-size 4" in capsys.readouterr().err
     assert main([*args, "--batch-size", "0"]) == 2
     assert "--batch-size must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_long_batches_report_the_trials_they_have_played(tmp_path):
+    from benchmarks.run_loop import run_episodes
+    from benchmarks.runner import _ProgressReader, _ProgressWriter
+
+    vector = gym.make_vec(SP, num_envs=3, vectorization_mode="vector_entry_point", horizon=5, **SMALL)
+    seen = []
+    run_episodes(vector, [make_agent("ucb1", vector.sub_env(k)) for k in range(3)], [0, 1, 2], on_step=seen.append)
+    assert seen == [3, 6, 9, 12, 15]  # trials recorded over the three episodes after each step
+    batches = plan_batches(plan_units(specs_for(agents=("ucb1",), seeds=(0,))))  # one batch of 3 × 12 trials
+    shown = []
+    bar = type("Bar", (), {"set_postfix_str": lambda self, text, refresh: shown.append(text)})()
+    with _ProgressReader(bar, batches) as reader:
+        assert reader.total == 36
+        writer = _ProgressWriter(reader.file(0))
+        writer(7)
+        writer(9)  # within 2 s of the last write: skipped
+        assert reader._played() == 7
+        reader.done(0, batches[0])
+        assert reader._played() == 36
+    assert not os.path.exists(reader.directory)
