@@ -27,6 +27,7 @@ SCALES: dict[str, dict[str, Any]] = {
     # so the quick scale samples costs densely around it and keeps the agents the paper compares.
     "quick": {"seeds": 2, "costs": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0], "horizon": 1500,
               "agents": ["serial", "parallel", "meta-learner", "sagiv", "ucb1"], "two_phase": [0.2, 0.5]},
-    "paper": {"seeds": 15, "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS,
-              "two_phase": [0.1, 0.2, 0.3, 0.5, 0.7]},
+    # The paper's grid 0, 0.1, …, 1, plus 0.05 and 0.15 around our world's c* ≈ 0.1 (τ = 5000).
+    "paper": {"seeds": 15, "costs": [0.0, 0.05, 0.1, 0.15, *(round(0.1 * i, 1) for i in range(2, 11))],
+              "horizon": 5000, "agents": AGENTS, "two_phase": [0.1, 0.2, 0.3, 0.5, 0.7]},
 }
