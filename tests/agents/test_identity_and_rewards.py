@@ -40,7 +40,8 @@ def test_agents_sb3_does_not_import_the_registry():
 
 
 def test_reward_independence_is_a_property_of_the_class():
-    assert {n for n in agent_names() if is_reward_independent(n)} == {"serial", "parallel", "random", "mixed"}
+    independent = {n for n in agent_names() if is_reward_independent(n)}
+    assert independent == {"serial", "parallel", "random", "mixed", "two-phase"}
     assert is_reward_independent("agents.baselines:FixedAgent")
     assert not is_reward_independent("agents.bandits:UCB1Agent")
 
