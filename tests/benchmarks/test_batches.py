@@ -2,7 +2,6 @@
 
 import json
 import os
-import textwrap
 
 import gymnasium as gym
 import numpy as np
@@ -85,18 +84,8 @@ def test_a_resumed_sweep_replays_whole_batches_and_matches_the_uninterrupted_one
     pd.testing.assert_frame_equal(table(runs["resumed"]), table(runs["clean"]))  # bit for bit
 
 
-def test_a_failing_run_in_a_batch_fails_alone(tmp_path, monkeypatch):
-    (tmp_path / "broken_sp_agents.py").write_text(textwrap.dedent("""
-        from agents.baselines import RandomAgent
-
-        class BrokenAgent(RandomAgent):
-            def act(self, obs, info):
-                if info["trial"] == 5:
-                    raise RuntimeError("agent exploded at trial 5")
-                return super().act(obs, info)
-    """))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    specs = specs_for(agents=("ucb1", "broken_sp_agents:BrokenAgent"), seeds=(0,))
+def test_a_failing_run_in_a_batch_fails_alone(tmp_path, broken_agent):
+    specs = specs_for(agents=("ucb1", broken_agent), seeds=(0,))
     summary = run_sweep(specs, ResultStore(tmp_path / "out"), {"experiment": "test"}, jobs=1, progress=False)
     assert sorted(summary.failed) == sorted(s.run_id for s in specs if "Broken" in s.agent)
     assert summary.completed == 3

@@ -89,18 +89,8 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     pd.testing.assert_frame_equal(resumed, clean)
 
 
-def test_failing_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, monkeypatch, capsys):
-    (tmp_path / "broken_agents.py").write_text(textwrap.dedent("""
-        from agents.baselines import RandomAgent
-
-        class BrokenAgent(RandomAgent):
-            def act(self, obs, info):
-                if info["trial"] == 5:
-                    raise RuntimeError("agent exploded at trial 5")
-                return super().act(obs, info)
-    """))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    args = ["run", *tiny("serial,broken_agents:BrokenAgent"), "--jobs", "1",
+def test_failing_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, broken_agent, capsys):
+    args = ["run", *tiny(f"serial,{broken_agent}"), "--jobs", "1",
             "--out", str(tmp_path / "out")]
     assert main(args) == 1
     assert "6 runs done, 0 already complete, 6 failed" in capsys.readouterr().out
