@@ -1,0 +1,129 @@
+"""What sets the crossover cost c*: always-serial vs always-parallel on SerialParallel-v0 as one setting varies.
+
+For each value of one env setting (``--knob NAME=V1,V2,…``; any SerialParallel setting by name, e.g. ``lr``,
+``input_noise``, ``batch_size``, ``beta``, ``task_init``, ``hidden_units``) it plays ``--seeds`` always-serial and
+``--seeds`` always-parallel episodes at c = 0 in one batch on the vector env (seed s: the sweep's root seed s, so
+a pair shares its world, data and initial network) and computes, with the paper's rule (serial pays ÷ (1 + c)),
+
+    c* = mean raw accuracy of serial / mean raw accuracy of parallel − 1,
+
+with a 95 % bootstrap CI over seeds (c* ≤ 0: parallel pays more at every cost). Each value's per-trial raw
+accuracies are kept (``DIR/<knob>=<value>.parquet``) as soon as its batch ends, so a stopped study resumes;
+the table (``DIR/crossover.csv``, printed) and a figure of the learning curves per value
+(``DIR/crossover_<knob>.png``) are written at the end.
+
+    python -m benchmarks.scripts.crossover_study --knob lr=0.00025,0.0005,0.001 --seeds 5 --out results/cstar
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+
+import envs  # noqa: F401  (registers the ids)
+from agents.registry import make_agent
+from benchmarks.analysis import save_figure
+from benchmarks.run_loop import run_episodes
+
+ENV_ID = "tradeoff/SerialParallel-v0"
+
+
+def parse_knob(text: str) -> tuple[str, list]:
+    """``name=v1,v2`` → (name, values), each value JSON (numbers, true/false, lists) or a bare string."""
+    name, sep, values = text.partition("=")
+    if not sep or not name or not values:
+        raise SystemExit(f"--knob must be NAME=V1,V2,…, got {text!r}")
+
+    def value(item: str) -> object:
+        try:
+            return json.loads(item)
+        except json.JSONDecodeError:
+            return item
+
+    return name, [value(v) for v in values.split(";" if ";" in values else ",")]
+
+
+def play(knob: str, value: object, seeds: int, horizon: int) -> pd.DataFrame:
+    """Always-serial and always-parallel episodes (``seeds`` each) at c = 0 with ``knob = value``; one batch."""
+    settings = {knob: tuple(value) if isinstance(value, list) else value, "horizon": horizon, "cost": 0.0}
+    vector = gym.make_vec(ENV_ID, num_envs=2 * seeds, vectorization_mode="vector_entry_point", **settings)
+    names = ["serial"] * seeds + ["parallel"] * seeds
+    agents = [make_agent(name, vector.sub_env(k)) for k, name in enumerate(names)]
+    frames = run_episodes(vector, agents, [*range(seeds), *range(seeds)], agent_names=names, env_id=ENV_ID)
+    vector.close()
+    return pd.concat(frames, ignore_index=True)[["agent", "seed", "trial", "raw_accuracy"]].assign(value=str(value))
+
+
+def crossover(frame: pd.DataFrame, resamples: int = 2000) -> tuple[float, float, float]:
+    """c* and its 95 % bootstrap CI over seeds from one value's episodes."""
+    means = frame.groupby(["agent", "seed"]).raw_accuracy.mean().unstack("agent")  # seeds × {serial, parallel}
+    serial, parallel = means["serial"].to_numpy(), means["parallel"].to_numpy()
+    rng = np.random.default_rng(0)
+    draws = rng.integers(len(means), size=(resamples, len(means)))
+    boot = serial[draws].mean(1) / parallel[draws].mean(1) - 1.0
+    low, high = np.quantile(boot, [0.025, 0.975])
+    return float(serial.mean() / parallel.mean() - 1.0), float(low), float(high)
+
+
+def figure(frames: dict[str, pd.DataFrame], knob: str, path: Path, window: int = 250) -> Path:
+    """Raw accuracy (``window``-trial blocks, mean over seeds) vs trial: serial dashed, parallel solid, per value."""
+    import matplotlib.pyplot as plt
+
+    fig, axis = plt.subplots(figsize=(7.5, 4.2))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(frames)))
+    for color, (value, frame) in zip(colors, frames.items()):
+        blocks = frame.assign(block=frame.trial // window * window + window / 2)
+        curve = blocks.groupby(["agent", "block"]).raw_accuracy.mean()
+        for agent, style in (("serial", "--"), ("parallel", "-")):
+            axis.plot(curve[agent].index, curve[agent].to_numpy(), style, color=color,
+                      label=f"{knob}={value} {agent}")
+    axis.set(xlabel="trial", ylabel=f"raw accuracy ({window}-trial blocks, mean over seeds)", ylim=(0, 1),
+             title=f"SerialParallel-v0: always-serial (dashed) vs always-parallel, by {knob}")
+    axis.legend(fontsize=7, ncol=2, loc="lower right")
+    return save_figure(fig, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the study and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--knob", required=True, help="NAME=V1,V2,… (values as JSON; ';' separates list values)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--horizon", type=int, default=5000)
+    parser.add_argument("--out", default="results/crossover")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    knob, values = parse_knob(args.knob)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames, rows = {}, []
+    for value in values:
+        path = out / f"{knob}={value}_s{args.seeds}_h{args.horizon}.parquet".replace(" ", "")
+        if path.exists():
+            frame = pd.read_parquet(path)
+        else:
+            frame = play(knob, value, args.seeds, args.horizon)
+            frame.to_parquet(path, index=False)
+        frames[str(value)] = frame
+        estimate, low, high = crossover(frame)
+        raw = frame.groupby("agent").raw_accuracy.mean()
+        rows.append({"knob": knob, "value": str(value), "serial_raw": raw["serial"], "parallel_raw": raw["parallel"],
+                     "c_star": estimate, "ci_low": low, "ci_high": high, "seeds": args.seeds,
+                     "horizon": args.horizon})
+        print(f"{knob}={value}: serial {raw['serial']:.3f}  parallel {raw['parallel']:.3f}  "
+              f"c* = {estimate:.3f} [{low:.3f}, {high:.3f}]", flush=True)
+    table = pd.DataFrame(rows)
+    csv = out / "crossover.csv"
+    table = pd.concat([pd.read_csv(csv), table]).drop_duplicates(["knob", "value", "seeds", "horizon"], keep="last") \
+        if csv.exists() else table
+    table.to_csv(csv, index=False)
+    print(figure(frames, knob, out / f"crossover_{knob}.png"))
+
+
+if __name__ == "__main__":
+    main()
