@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> None:
               f"c* = {estimate:.3f} [{low:.3f}, {high:.3f}]", flush=True)
     table = pd.DataFrame(rows)
     csv = out / "crossover.csv"
-    table = pd.concat([pd.read_csv(csv), table]).drop_duplicates(["knob", "value", "seeds", "horizon"], keep="last") \
-        if csv.exists() else table
+    if csv.exists():  # earlier knobs' rows stay; a value measured again replaces its row
+        earlier = pd.read_csv(csv, dtype={"value": str})
+        table = pd.concat([earlier, table]).drop_duplicates(["knob", "value", "seeds", "horizon"], keep="last")
     table.to_csv(csv, index=False)
     print(figure(frames, knob, out / f"crossover_{knob}.png"))
 

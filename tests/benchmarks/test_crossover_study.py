@@ -18,8 +18,8 @@ def test_crossover_is_the_ratio_of_mean_raw_accuracies_minus_one():
 
 def test_the_study_writes_each_value_and_the_table(tmp_path, capsys):
     main(["--knob", "lr=0.0005,0.001", "--seeds", "1", "--horizon", "6", "--out", str(tmp_path)])
-    table = pd.read_csv(tmp_path / "crossover.csv")
-    assert table.value.tolist() == [0.0005, 0.001] and set(table.knob) == {"lr"}
+    table = pd.read_csv(tmp_path / "crossover.csv", dtype={"value": str})
+    assert table.value.tolist() == ["0.0005", "0.001"] and set(table.knob) == {"lr"}
     kept = pd.read_parquet(tmp_path / "lr=0.001_s1_h6.parquet")
     assert len(kept) == 12 and sorted(kept.agent.unique()) == ["parallel", "serial"]
     assert (tmp_path / "crossover_lr.png").stat().st_size > 10_000
