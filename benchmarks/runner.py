@@ -75,6 +75,7 @@ class UnitResult:
     reward_rule: RewardRule | None = None
     shared_by: int = 1
     cpu_seconds: float | None = None
+    batch_error: str | None = None  # why the batch it belonged to failed, when it was then played alone
 
 
 @dataclass
@@ -168,7 +169,8 @@ def execute_batch(batch: tuple[WorkUnit, ...], progress_file: str | None = None)
         rule = vector.reward_rule
         vector.close()
     except Exception:
-        return [execute_unit(unit) for unit in batch]
+        error = traceback.format_exc()
+        return [dataclasses.replace(execute_unit(unit), batch_error=error) for unit in batch]
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return [
         UnitResult(unit, frame, None, seconds, rule if unit.reuse else None, len(batch), cpu_seconds)
@@ -368,6 +370,10 @@ def run_sweep(
                        else _results_locally(batches, jobs, trials if trials.total else None))
             for index, batch_results in results:
                 trials.done(index, batches[index])
+                if batch_results[0].batch_error is not None:  # said, never silent: a batch that fails costs time
+                    reason = batch_results[0].batch_error.strip().splitlines()[-1]
+                    bar.write(f"warning: a batch of {len(batch_results)} runs failed ({reason}); its runs were "
+                              "played one by one", file=sys.stderr)
                 for result in batch_results:
                     written = _write_result(store, result, complete, summary, bar.write)
                     bar.update(written)

@@ -124,3 +124,15 @@ def test_long_batches_report_the_trials_they_have_played(tmp_path):
         reader.done(0, batches[0])
         assert reader._played() == 36
     assert not os.path.exists(reader.directory)
+
+
+def test_a_batch_that_fails_is_said_and_its_runs_are_played_alone(tmp_path, monkeypatch, capsys):
+    def refuse(*args, **kwargs):
+        raise ValueError("this vector env refuses the batch")
+
+    monkeypatch.setattr(gym, "make_vec", refuse)
+    specs = specs_for(agents=("ucb1",), seeds=(0,))
+    summary = run_sweep(specs, ResultStore(tmp_path), {"experiment": "test"}, jobs=1, progress=True)
+    assert summary.completed == 3 and not summary.failed
+    assert "warning: a batch of 3 runs failed (ValueError: this vector env refuses the batch); its runs were " \
+           "played one by one" in capsys.readouterr().err
