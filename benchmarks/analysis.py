@@ -343,39 +343,66 @@ def final_probe(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 def training_report(frame: pd.DataFrame, out_dir: Path, *, hue: str, figure: str, label: str) -> list[ReportItem]:
     """Fig 3/4-style analysis of probed training runs that differ in the ``hue`` tag.
 
-    A: learning curves and trials to 90 % raw accuracy; B: parallel-execution error over training;
-    C: per-layer mean correlation of task representations at the last probe.
+    A: learning curves, the area under them (mean raw accuracy: every run has one) and trials to 90 % raw
+    accuracy; B: parallel-execution error over training, as scored (heads may answer "null") and with the heads'
+    null class left out (what is left is the representations' error); C: per-layer correlation of task
+    representations at the last probe, the mean over task pairs and the T3–T4 pair (image→location,
+    image→object) that 000 Fig 3C/4C shows.
     """
     title = f"Fig {figure.removeprefix('fig')}"  # "fig3" -> "Fig 3"
     curve = learning_curve_figure(frame, hue, out_dir / f"{figure}a_learning.png", f"{title}A: learning by {label}")
     error = probe_figure(frame, "parallel_error", hue, out_dir / f"{figure}b_parallel_error.png",
                          f"{title}B: error when tasks execute in parallel", "parallel-execution error")
+    items_b = [error]
+    if "parallel_error_no_null" in frame.columns and frame["parallel_error_no_null"].notna().any():
+        items_b.append(probe_figure(
+            frame, "parallel_error_no_null", hue, out_dir / f"{figure}b_parallel_error_no_null.png",
+            f"{title}B: parallel execution, heads' null class left out", "parallel-execution error (no null)"))
     corr = final_probe(frame, "corr_")
-    corr = corr[~corr.metric.str.endswith("_t3t4")].assign(layer=lambda d: d.metric.str.removeprefix("corr_"))
-    fig, axis = plt.subplots(figsize=(6.4, 4))
-    sns.pointplot(data=corr, x="layer", y="value", hue=hue, errorbar=("ci", 95), seed=0, ax=axis,
-                  palette="viridis", dodge=0.3)
-    axis.set(ylabel="mean correlation of task representations",
-             title=f"{title}C: representation sharing at the end")
-    corr_path = save_figure(fig, out_dir / f"{figure}c_layer_correlation.png")
+    pair = corr.metric.str.extract(r"^corr_(?P<layer>.+?)(?:_t(?P<i>\d+)t(?P<j>\d+))?$")
+    corr = corr.assign(layer=pair.layer, pair=(pair.i + "–" + pair.j).where(pair.i.notna()))
+    mean_corr, t3t4 = corr[corr.pair.isna()], corr[corr.pair == "3–4"]
+    paths = []
+    for data, what, suffix in ((mean_corr, "mean over task pairs", "c_layer_correlation"),
+                               (t3t4, "T3–T4 (image→location, image→object)", "c_layer_correlation_t3t4")):
+        if data.empty:
+            continue
+        fig, axis = plt.subplots(figsize=(6.4, 4))
+        sns.pointplot(data=data, x="layer", y="value", hue=hue, errorbar=("ci", 95), seed=0, ax=axis,
+                      palette="viridis", dodge=0.3)
+        axis.set(ylabel=f"correlation of task representations\n({what})",
+                 title=f"{title}C: representation sharing at the end, {what}")
+        paths.append(save_figure(fig, out_dir / f"{figure}{suffix}.png"))
 
     tags = frame.groupby("run_id", sort=False)[hue].first()
     speed = trials_to_criterion(frame).rename("trials_to_90").to_frame().join(tags)
-    errors = final_probe(frame, "parallel_error")
-    errors = errors[errors.metric == "parallel_error"].groupby(hue).value.mean()
+    area = frame.groupby("run_id", sort=False).raw_accuracy.mean().rename("area").to_frame().join(tags)
+    probes = final_probe(frame, "parallel_error")
     table = speed.groupby(hue).trials_to_90.agg(["mean", "count"])
     table.columns = ["trials to 90 % (mean)", "runs reaching 90 %"]
+    table.insert(0, "area under the curve", area.groupby(hue).area.mean())
     table["runs"] = tags.value_counts()
-    table["final parallel error"] = errors
-    correlations = corr.groupby([hue, "layer"]).value.mean().unstack("layer").add_prefix("corr ")
-    table = table.join(correlations).reset_index()
+    for metric, column in (("parallel_error", "final parallel error"),
+                           ("parallel_error_no_null", "final parallel error, no null")):
+        values = probes[probes.metric == metric]
+        if len(values) and values.value.notna().any():
+            table[column] = values.groupby(hue).value.mean()
+    table = table.join(mean_corr.groupby([hue, "layer"]).value.mean().unstack("layer").add_prefix("corr "))
+    if not t3t4.empty:
+        table = table.join(t3t4.groupby([hue, "layer"]).value.mean().unstack("layer").add_prefix("T3–T4 "))
+    table = table.reset_index()
     return [
         ReportItem(f"{title}A: learning speed",
-                   "Trials until the 50-trial mean raw accuracy first reaches 90 % (runs that never do are "
-                   "left out of the mean), the last probe's parallel-execution error and layer correlations.\n\n"
+                   "Area under the learning curve (the run's mean raw accuracy: every run has one), trials until "
+                   "the 50-trial mean raw accuracy first reaches 90 % (runs that never do are left out of the "
+                   "mean), the last probe's parallel-execution error — as scored, and with the heads' null class "
+                   "left out — and layer correlations (mean over task pairs; the T3–T4 pair).\n\n"
                    + markdown_table(table), (curve,)),
-        ReportItem(f"{title}B: parallel-execution error", figures=(error,)),
-        ReportItem(f"{title}C: layer correlations at the end of training", figures=(corr_path,)),
+        ReportItem(f"{title}B: parallel-execution error",
+                   "As scored, and with each head's null class left out (its best real class counts as its "
+                   "answer): the gap between the two is the error of heads that decline to answer when another "
+                   "task's units are active, the rest the representations' own.", tuple(items_b)),
+        ReportItem(f"{title}C: layer correlations at the end of training", figures=tuple(paths)),
     ]
 
 

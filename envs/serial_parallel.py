@@ -183,7 +183,8 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
     ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
     ``strategy``, ``trial``, ``pick_counts``; every ``probe_every`` trials ``metrics`` holds the probe
     (:meth:`learners.probes.ProbeResult.metrics`: ``parallel_error_<t>``, ``serial_error_<t>``,
-    ``parallel_error``, ``corr_<layer>``, ``corr_<layer>_t3t4``). A NaN/inf training loss raises
+    ``parallel_error``, ``parallel_error_no_null``, ``corr_<layer>`` and per task pair ``corr_<layer>_t<i>t<j>``,
+    e.g. ``corr_conv1_t3t4``). A NaN/inf training loss raises
     :class:`learners.trial.NonFiniteLossError`.
     """
 

@@ -20,9 +20,15 @@ from learners.tasks import DRONE, Schedule, TaskSet, parallel_schedule
 
 @torch.no_grad()
 def execution_error(
-    network: GatedNetwork, batch: DroneBatch, schedule: Schedule, task_set: TaskSet = DRONE
+    network: GatedNetwork, batch: DroneBatch, schedule: Schedule, task_set: TaskSet = DRONE, *,
+    exclude_null: bool = False,
 ) -> np.ndarray:
-    """``(n_tasks,)`` error rate of each task when ``batch`` is run through ``schedule``'s passes (no update)."""
+    """``(n_tasks,)`` error rate of each task when ``batch`` is run through ``schedule``'s passes (no update).
+
+    ``exclude_null``: a head's answer is its best *real* class (the null class, "no response", left out), so
+    a task fails only when the network's representation points to the wrong class — not when its head
+    declines to answer because another task's units are active (what serial training teaches the heads).
+    """
     was_training = network.training
     network.eval()
     error = np.full(task_set.n_tasks, np.nan)
@@ -30,7 +36,8 @@ def execution_error(
     for tasks in schedule:
         logits = network(*batch.inputs, task_set.task_vector(tasks, device))[:-1]  # per output (B, classes + 1)
         for t in tasks:
-            answer = logits[task_set.output_index(t)].argmax(1)  # (B,)
+            head = logits[task_set.output_index(t)]
+            answer = (head[:, :-1] if exclude_null else head).argmax(1)  # (B,); the null class is the last
             error[t] = float((answer != batch.labels[:, t]).float().mean())
     network.train(was_training)
     return error
@@ -68,22 +75,25 @@ class ProbeResult:
     """One probe of the network: per-task errors executed serially and in parallel, and layer correlations.
 
     ``serial_error`` / ``parallel_error`` ``(n_tasks,)``; ``correlations`` ``(n_layers, n_tasks, n_tasks)``;
-    ``layers`` the gated layers' names in order; ``pair`` the task indices of 000 Fig 3C/4C's pair
-    (image→location, image→object), ``None`` if the task set lacks them.
+    ``layers`` the gated layers' names in order; ``parallel_error_no_null``
+    ``(n_tasks,)`` the parallel-execution error with the heads' null class left out
+    (:func:`execution_error` with ``exclude_null``): what is left of the error is the representations'.
     """
 
     serial_error: np.ndarray
     parallel_error: np.ndarray
     correlations: np.ndarray
     layers: tuple[str, ...]
-    pair: tuple[int, int] | None = (2, 3)
+    parallel_error_no_null: np.ndarray | None = None
 
     def metrics(self) -> dict[str, float]:
         """Flat scalar metrics for ``info["metrics"]``.
 
         ``serial_error_<t>``, ``parallel_error_<t>`` (task ``t`` 0-based), ``parallel_error`` (mean over
-        tasks), and per layer ``corr_<layer>`` (mean over the task pairs: 6 in the drone world) and
-        ``corr_<layer>_t3t4`` (T3 image-location vs T4 image-object, the pair of 000 Fig 3C/4C).
+        tasks), ``parallel_error_no_null`` (mean over tasks, heads' null class left out) when probed, and per
+        layer ``corr_<layer>`` (mean over the task pairs: 6 in the drone world), ``corr_<layer>_t3t4`` (T3
+        image-location vs T4 image-object, the pair of 000 Fig 3C/4C) and every pair ``corr_<layer>_t<i>t<j>``
+        (1-based task numbers, i < j).
         """
         out: dict[str, float] = {}
         n_tasks = len(self.serial_error)
@@ -91,23 +101,24 @@ class ProbeResult:
             out[f"serial_error_{t}"] = float(self.serial_error[t])
             out[f"parallel_error_{t}"] = float(self.parallel_error[t])
         out["parallel_error"] = float(np.mean(self.parallel_error))
+        if self.parallel_error_no_null is not None:
+            out["parallel_error_no_null"] = float(np.mean(self.parallel_error_no_null))
         upper = np.triu_indices(n_tasks, k=1)
         for name, corr in zip(self.layers, self.correlations):
             pairs = corr[upper]
             out[f"corr_{name}"] = float(np.nanmean(pairs)) if np.isfinite(pairs).any() else float("nan")
-            if self.pair is not None:
-                out[f"corr_{name}_t3t4"] = float(corr[self.pair])
+            for i, j in zip(*upper):
+                out[f"corr_{name}_t{i + 1}t{j + 1}"] = float(corr[i, j])
         return out
 
 
 def probe(network: GatedNetwork, batch: DroneBatch, task_set: TaskSet = DRONE) -> ProbeResult:
     """Run every probe on ``batch``: serial and full-parallel execution error, layer correlations."""
-    names = [t.name for t in task_set.tasks]  # type: ignore[union-attr]
-    pair = ("image-location", "image-object")
+    parallel = parallel_schedule(task_set)
     return ProbeResult(
         serial_error=execution_error(network, batch, task_set.serial_schedule, task_set),
-        parallel_error=execution_error(network, batch, parallel_schedule(task_set), task_set),
+        parallel_error=execution_error(network, batch, parallel, task_set),
+        parallel_error_no_null=execution_error(network, batch, parallel, task_set, exclude_null=True),
         correlations=layer_correlations(network, batch, task_set),
         layers=tuple(network.layer_names),
-        pair=(names.index(pair[0]), names.index(pair[1])) if set(pair) <= set(names) else None,
     )

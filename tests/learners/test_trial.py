@@ -138,3 +138,28 @@ def test_the_network_learns_all_four_tasks(schedule):
     assert accuracy[:10].mean() < 0.45
     assert accuracy[-30:].mean() > 0.7, accuracy[-30:].mean(0)
     assert np.all(accuracy[-30:].mean(0) > 1.6 * chance)
+
+
+def test_parallel_error_without_the_null_class_scores_each_heads_best_real_answer():
+    from learners.probes import execution_error, probe
+
+    learner = TaskLearner(SMALL, seed=4)
+    net, batch = learner.network, learner.probe_set(64)
+    with torch.no_grad():
+        for end in np.cumsum(net.head_sizes):  # every head's null class (its last row) wins by far
+            net.head_b[end - 1] = 1e4
+    assert (execution_error(net, batch, PARALLEL_SCHEDULE) == 1.0).all()  # a null answer is never right
+    no_null = execution_error(net, batch, PARALLEL_SCHEDULE, exclude_null=True)
+    expected = []
+    with torch.no_grad():
+        for tasks in PARALLEL_SCHEDULE:  # by hand: argmax over each head's real classes
+            x = torch.zeros(4)
+            x[list(tasks)] = 1.0
+            heads = net(batch.gps, batch.image, x)[:-1]
+            for t in tasks:
+                head = heads[0 if t in (0, 2) else 1]
+                expected.append((t, float((head[:, :-1].argmax(1) != batch.labels[:, t]).float().mean())))
+    assert no_null.tolist() == [value for _, value in sorted(expected)] and (no_null < 1).any()
+    metrics = probe(net, batch).metrics()
+    assert metrics["parallel_error"] == 1.0 and metrics["parallel_error_no_null"] == pytest.approx(no_null.mean())
+    assert np.isfinite(metrics["corr_conv1_t3t4"]) and "corr_fc1_t1t2" in metrics  # every pair of tasks
