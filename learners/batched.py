@@ -202,7 +202,7 @@ class BatchedLearner:
             if kind == "vector":  # x: J d B
                 assert x.shape[0] == j and x.shape[2] == b, (name, x.shape, j, b)
                 g = torch.baddbmm(params[f"{name}_b"][..., None], params[f"{name}_w"], x)  # J G B
-                codes.append(torch.relu(g * gates[layer][..., None]))
+                codes.append((g * gates[layer][..., None]).relu_())  # in place: the product is not kept
                 layer += 1
                 continue
             assert x.shape[:2] == (b, j), (name, x.shape, j, b)
@@ -211,13 +211,13 @@ class BatchedLearner:
                 c = gates[layer]  # J C
                 w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded
                 h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
-                h = torch.relu(h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None])  # bias apart: oneDNN's slow
+                h = (h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None]).relu_()  # bias apart: oneDNN's slow
                 layer += 1
             codes.append(h.permute(1, 2, 3, 0).reshape(j, -1, b))  # J (C·side²) B: one copy out of channels-last
         h = torch.cat(codes, dim=1)  # J (Σ encoder widths) B, encoders in input order
         for i in range(self.n_fc):
             fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
-            h = torch.relu(fc * gates[layer][..., None])
+            h = (fc * gates[layer][..., None]).relu_()
             layer += 1
         logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J Σ(classes_o + 1) B
         return logits.split(self.head_sizes, dim=1)
