@@ -108,3 +108,36 @@ def test_hyperparameters_are_validated_and_nonfinite_rewards_refused():
                 np.random.default_rng(0))
     with pytest.raises(ValueError, match="reward must be a finite number"):
         agent.observe(0, float("inf"), np.zeros(5), {})
+
+
+def _play_scripted(agent: NavigatorAgent, horizon: int, reward) -> np.ndarray:
+    """Play ``agent`` against ``reward(action, its picks so far, rng)`` for ``horizon`` trials; the actions."""
+    agent.reset({"strategies": ("serial", "parallel"), "serial": (True, False), "horizon": horizon, "n_tasks": 4},
+                np.random.default_rng(0))
+    rng, picks, actions = np.random.default_rng(1), [0, 0], []
+    for _ in range(horizon):
+        action = agent.act(np.zeros(5), {})
+        agent.observe(action, reward(action, picks[action], rng), np.zeros(5), {})
+        picks[action] += 1
+        actions.append(action)
+    return np.array(actions)
+
+
+@pytest.mark.parametrize(("first", "switch"), [(0.72, True), (0.36, False)])
+def test_first_look_probe_switches_for_good_or_drops_the_strategy(first, switch):
+    # A shared network as on SerialParallel: parallel holds 0.7; serial's first trial on the network parallel
+    # trained pays `first` (its accuracy ÷ (1 + c)), and serial training then wrecks it (0.1 after).
+    def reward(action, picks, rng):
+        if action == 1:
+            return 0.7 + 0.02 * rng.standard_normal()
+        return first if picks == 0 else 0.1
+
+    agent = NavigatorAgent()
+    actions = _play_scripted(agent, 1000, reward)
+    start = agent.probe_start
+    assert start == 180 and (actions[:start] == 1).all()  # parallel until the probe
+    assert actions[start] == 0 and agent.probe_rewards[0] == [first]  # the one-trial probe of serial
+    if switch:  # 0.72 / 0.7 ≥ switch_ratio: serial for good, whatever it pays afterwards
+        assert agent.committed == 0 and (actions[start:] == 0).all()
+    else:  # 0.36 / 0.7 < switch_ratio: serial is never played again
+        assert agent.excluded[0] and (actions[start + 1:] == 1).all()
