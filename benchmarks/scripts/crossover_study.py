@@ -35,18 +35,15 @@ ENV_ID = "tradeoff/SerialParallel-v0"
 
 
 def parse_knob(text: str) -> tuple[str, list]:
-    """``name=v1,v2`` → (name, values), each value JSON (numbers, true/false, lists) or a bare string."""
+    """``name=v1,v2`` → (name, values): the values as one JSON list when they parse (``lr=0.1,0.2``,
+    ``hidden_units=[32,32],[64]``, ``use=true,false``), else comma-separated bare strings (``task_init=small``)."""
     name, sep, values = text.partition("=")
     if not sep or not name or not values:
         raise SystemExit(f"--knob must be NAME=V1,V2,…, got {text!r}")
-
-    def value(item: str) -> object:
-        try:
-            return json.loads(item)
-        except json.JSONDecodeError:
-            return item
-
-    return name, [value(v) for v in values.split(";" if ";" in values else ",")]
+    try:
+        return name, list(json.loads(f"[{values}]"))
+    except json.JSONDecodeError:
+        return name, values.split(",")
 
 
 def play(knob: str, value: object, seeds: int, horizon: int) -> pd.DataFrame:
@@ -92,7 +89,7 @@ def figure(frames: dict[str, pd.DataFrame], knob: str, path: Path, window: int =
 def main(argv: list[str] | None = None) -> None:
     """Run the study and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--knob", required=True, help="NAME=V1,V2,… (values as JSON; ';' separates list values)")
+    parser.add_argument("--knob", required=True, help="NAME=V1,V2,… (JSON values, e.g. hidden_units=[32,32],[64,64])")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--horizon", type=int, default=5000)
     parser.add_argument("--out", default="results/crossover")

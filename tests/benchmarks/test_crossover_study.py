@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from benchmarks.scripts.crossover_study import crossover, main
+from benchmarks.scripts.crossover_study import crossover, main, parse_knob
 
 
 def test_crossover_is_the_ratio_of_mean_raw_accuracies_minus_one():
@@ -25,3 +25,11 @@ def test_the_study_writes_each_value_and_the_table(tmp_path, capsys):
     assert (tmp_path / "crossover_lr.png").stat().st_size > 10_000
     main(["--knob", "lr=0.001", "--seeds", "1", "--horizon", "6", "--out", str(tmp_path)])  # resumes from the file
     assert "lr=0.001: serial" in capsys.readouterr().out and len(pd.read_csv(tmp_path / "crossover.csv")) == 2
+
+
+def test_knob_values_parse_as_json_lists_or_bare_words():
+    assert parse_knob("lr=0.00025,0.001") == ("lr", [0.00025, 0.001])
+    assert parse_knob("hidden_units=[32,32],[64]") == ("hidden_units", [[32, 32], [64]])
+    assert parse_knob("task_init=small,high") == ("task_init", ["small", "high"])
+    with pytest.raises(SystemExit, match="--knob must be NAME=V1,V2"):
+        parse_knob("lr")
