@@ -123,8 +123,8 @@ def _play_scripted(agent: NavigatorAgent, horizon: int, reward) -> np.ndarray:
     return np.array(actions)
 
 
-@pytest.mark.parametrize(("first", "switch"), [(0.72, True), (0.36, False)])
-def test_first_look_probe_switches_for_good_or_drops_the_strategy(first, switch):
+@pytest.mark.parametrize(("first", "outcome"), [(0.72, "switch"), (0.36, "drop"), (0.07, "explore")])
+def test_first_look_switches_for_good_drops_or_leaves_the_strategy_to_the_posterior(first, outcome):
     # A shared network as on SerialParallel: parallel holds 0.7; serial's first trial on the network parallel
     # trained pays `first` (its accuracy ÷ (1 + c)), and serial training then wrecks it (0.1 after).
     def reward(action, picks, rng):
@@ -137,7 +137,9 @@ def test_first_look_probe_switches_for_good_or_drops_the_strategy(first, switch)
     start = agent.probe_start
     assert start == 180 and (actions[:start] == 1).all()  # parallel until the probe
     assert actions[start] == 0 and agent.probe_rewards[0] == [first]  # the one-trial probe of serial
-    if switch:  # 0.72 / 0.7 ≥ switch_ratio: serial for good, whatever it pays afterwards
+    if outcome == "switch":  # 0.72 / 0.7 ≥ switch_ratio: serial for good, whatever it pays afterwards
         assert agent.committed == 0 and (actions[start:] == 0).all()
-    else:  # 0.36 / 0.7 < switch_ratio: serial is never played again
+    elif outcome == "drop":  # drop_ratio ≤ 0.36 / 0.7 < switch_ratio: serial is never played again
         assert agent.excluded[0] and (actions[start + 1:] == 1).all()
+    else:  # 0.07 / 0.7 < drop_ratio: a curve from zero, left to the posterior and the lookahead
+        assert agent.committed < 0 and not agent.excluded.any() and agent.looked[0]
