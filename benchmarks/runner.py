@@ -30,6 +30,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from benchmarks.experiment import RunSpec
 from benchmarks.store import ResultStore
 from envs.interface import RewardRule
 from learners.checks import check_int
+from learners.files import atomic_write_bytes
 
 TASK_PREFIX = "task_reward_"
 #: Most episodes one batch plays in lockstep (K of the vector env).
@@ -188,10 +190,12 @@ class _ProgressWriter:
         now = time.monotonic()
         if now - self.last >= 2.0:
             self.last = now
-            temp = f"{self.path}.tmp"
-            with open(temp, "w") as handle:
-                handle.write(str(trials))
-            os.replace(temp, self.path)  # the parent never reads a half-written number
+            atomic_write_bytes(Path(self.path), str(trials).encode())  # the parent never reads a half-written number
+
+
+def _batch_trials(batch: tuple[WorkUnit, ...]) -> int:
+    """Trials a batch of several episodes plays (0 for a lone unit: its progress is not watched)."""
+    return sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch) if len(batch) > 1 else 0
 
 
 class _ProgressReader:
@@ -199,7 +203,7 @@ class _ProgressReader:
 
     def __init__(self, bar: Any, batches: list[tuple[WorkUnit, ...]]) -> None:
         self.bar = bar
-        self.total = sum(int(u.spec.env_kwargs.get("horizon", 0)) for b in batches if len(b) > 1 for u in b)
+        self.total = sum(_batch_trials(batch) for batch in batches)
         self.directory = tempfile.mkdtemp(prefix="tradeoff-progress-") if self.total else ""
         self.finished = 0  # trials of batches already returned (their files are gone)
         self._stop = threading.Event()
@@ -210,8 +214,8 @@ class _ProgressReader:
 
     def done(self, index: int, batch: tuple[WorkUnit, ...]) -> None:
         """Count a returned batch's trials whole; drop its file."""
-        if len(batch) > 1 and self.total:
-            self.finished += sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch)
+        if self.total and _batch_trials(batch):
+            self.finished += _batch_trials(batch)
             with contextlib.suppress(OSError):
                 os.unlink(self.file(index))
 
