@@ -129,7 +129,8 @@ def cost_sweep_report(
     tags = ["cost", *([facet] if facet else [])]
     schedules = frame[frame.agent.isin(SCHEDULE_AGENTS)]
     frame = frame[~frame.agent.isin(SCHEDULE_AGENTS)]
-    table = agent_table(run_summary(frame, tags), by=tags, fixed=fixed)
+    summary = run_summary(frame, tags)  # one pass over the trials, shared by every item below
+    table = agent_table(summary, by=tags, fixed=fixed)
     items = []
     for measure, label, suffix in (("reward_rate", "reward rate (mean reward per trial)", "reward"),
                                    ("serial_share", "share of serial trials", "serial_share")):
@@ -144,11 +145,11 @@ def cost_sweep_report(
         "regret = the best fixed strategy's reward rate − the agent's.\n\n" + markdown_table(shown),
     ))
     if facet is None:
-        crossover = crossover_cost(run_summary(frame, ["cost"]), pair=(fixed[0], fixed[1])) if len(fixed) == 2 else None
+        crossover = crossover_cost(summary, pair=(fixed[0], fixed[1])) if len(fixed) == 2 else None
         if crossover is not None:
             items.append(ReportItem("Crossover cost c*", crossover_text(*crossover)))
         if len(schedules):
-            items.append(two_phase_item(frame, schedules, fixed))
+            items.append(two_phase_item(summary, schedules, fixed))
         path = episode_figure(frame, out_dir / f"{name}_reward_over_episode.png", f"{title}: reward over the episode")
         items.append(ReportItem(
             "Reward over the episode",
@@ -159,13 +160,15 @@ def cost_sweep_report(
     return items
 
 
-def two_phase_item(frame: pd.DataFrame, schedules: pd.DataFrame, fixed: Sequence[str]) -> ReportItem:
+def two_phase_item(summary: pd.DataFrame, schedules: pd.DataFrame, fixed: Sequence[str]) -> ReportItem:
     """The best two-phase schedule in hindsight per cost (tags ``phase_order``, ``phase_switch``), against the
-    best fixed strategy, and every agent's regret against both references (mean reward rates over seeds)."""
+    best fixed strategy, and every agent's regret against both references (mean reward rates over seeds).
+
+    ``summary`` is the agents' :func:`run_summary` by cost; ``schedules`` the two-phase runs' trials."""
     per_run = run_summary(schedules, ["cost", "phase_order", "phase_switch"])
     means = per_run.groupby(["cost", "phase_order", "phase_switch"]).reward_rate.mean().reset_index()
     best = means.loc[means.groupby("cost").reward_rate.idxmax()].set_index("cost")
-    agents = run_summary(frame, ["cost"]).groupby(["cost", "agent"]).reward_rate.mean().unstack("agent")
+    agents = summary.groupby(["cost", "agent"]).reward_rate.mean().unstack("agent")
     rows = []
     for cost, row in best.iterrows():
         fixed_rates = agents.loc[cost, [a for a in fixed if a in agents.columns]] if cost in agents.index else None

@@ -224,13 +224,10 @@ class ResultStore:
                 held += " with " + ", ".join(show(old_settings, k) for k in keys)
             asked = ([f"scale {manifest.get('scale')}"] if scale_differs else []) + [
                 show(new_settings, k) for k in keys]
-            raise StoreError(
-                f"{self.root} holds {held}; this command asks {', '.join(asked)}, which would change or drop runs "
-                f"it holds (e.g. {altered[0]!r}) — rerun with the same settings to resume, extend it only by adding "
-                "agents, seeds or costs, or choose another --out" if altered else
-                f"{self.root} holds {held}; this command asks {', '.join(asked)}; rerun with the same settings to "
-                "resume, or choose another --out"
-            )
+            why = (f", which would change or drop runs it holds (e.g. {altered[0]!r}) — rerun with the same settings "
+                   "to resume, extend it only by adding agents, seeds or costs, or choose another --out" if altered
+                   else "; rerun with the same settings to resume, or choose another --out")
+            raise StoreError(f"{self.root} holds {held}; this command asks {', '.join(asked)}{why}")
         old_batch, new_batch = existing.get("batch_size"), manifest.get("batch_size")
         if old_batch is not None and new_batch is not None and old_batch != new_batch:
             raise StoreError(  # a learner's floats depend on its batch: one sweep, one batch plan
