@@ -28,11 +28,18 @@ stacked tensors, so each learner's update is exactly Adam's with that learner's 
 momentum 0.9 runs ``torch.optim.SGD``'s foreach update over the slices. Learners left out of a slot are left
 out of its lists.
 
+Gating (``NetworkConfig.gating``): learned task gates (frozen to partition masks on every other layer with
+``overlap`` or ``masks``), or the Gumbel-Matrix allocation (:mod:`learners.allocation`), whose Gumbel noise each
+learner draws from its own generator (:attr:`LearnerParts.noise`) on each pass it takes, so its samples are the
+lone learner's whatever the batch. Learners may differ in their masks (``networks``): K candidate partitions
+train in one batch (:mod:`learners.partition_search`).
+
 Everything runs with the learner's own torch thread count (:mod:`learners.threads`); no global RNG is used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,8 +47,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from learners.allocation import allocation_gates, budget_penalty, gumbel_noise
 from learners.drone import DataStream, DroneBatch, DroneWorld
-from learners.gated_network import GatedNetwork
+from learners.gated_network import GatedNetwork, NetworkConfig
 from learners.probes import ProbeResult, probe
 from learners.tasks import Schedule
 from learners.threads import torch_threads
@@ -57,27 +65,52 @@ SGD_MOMENTUM = 0.9
 class BatchedLearner:
     """K fresh gated networks in K fresh drone worlds, trained one trial per :meth:`trial` call.
 
-    ``seeds[k]`` determines learner ``k`` (:class:`LearnerParts`), as ``TaskLearner(config, seeds[k])``. Attributes:
-    ``config``; ``n`` (K); ``seeds`` (K,); ``trials`` ``(K,)`` int, trials each learner has run; ``params`` the
-    stacked parameters by name (``gps_w`` ``(K, units, 2)``, ``conv_w.0`` ``(K, C, 1, 3, 3)``, …, as
-    ``GatedNetwork.named_parameters()`` with a leading K); ``steps`` ``(K,)`` optimizer steps each learner took.
+    ``seeds[k]`` determines learner ``k`` (:class:`LearnerParts`), as ``TaskLearner(config, seeds[k])``.
+    ``networks`` (optional) gives learner ``k`` its own network settings, which may differ from ``config.network``
+    only in ``overlap`` and ``masks`` (frozen partitions: the parameters keep their shapes), as
+    ``TaskLearner(config.replace(network=networks[k]), seeds[k])``. Attributes: ``config``; ``n`` (K); ``seeds``
+    (K,); ``trials`` ``(K,)`` int, trials each learner has run; ``params`` the stacked parameters by name
+    (``gps_w`` ``(K, units, 2)``, ``conv_w.0`` ``(K, C, 1, 3, 3)``, …, as ``GatedNetwork.named_parameters()`` with
+    a leading K); ``steps`` ``(K,)`` optimizer steps each learner took.
     """
 
-    def __init__(self, config: LearnerConfig, seeds: Sequence[int]) -> None:
+    def __init__(
+        self, config: LearnerConfig, seeds: Sequence[int], networks: Sequence[NetworkConfig] | None = None
+    ) -> None:
         if not isinstance(config, LearnerConfig):
             raise ValueError(f"config must be a LearnerConfig, got {config!r}")
         seeds = [int(s) for s in seeds]
         if not seeds:
             raise ValueError("seeds must hold at least one seed (one per learner)")
         self.config = config
+        self._configs = self._learner_configs(config, networks, len(seeds))
         self.device = torch.device(config.device)
         with torch_threads(config.threads):
             self._build(seeds)
 
+    @staticmethod
+    def _learner_configs(
+        config: LearnerConfig, networks: Sequence[NetworkConfig] | None, k: int
+    ) -> list[LearnerConfig]:
+        """Each learner's config: ``config``, or ``config`` with learner ``k``'s network (differing in masks only)."""
+        if networks is None:
+            return [config] * k
+        networks = list(networks)
+        if len(networks) != k or not all(isinstance(n, NetworkConfig) for n in networks):
+            raise ValueError(f"networks must give one NetworkConfig per learner ({k}), got {networks!r}")
+        unmasked = dataclasses.replace(config.network, overlap=None, masks=None)
+        for i, network in enumerate(networks):
+            if dataclasses.replace(network, overlap=None, masks=None) != unmasked:
+                raise ValueError(
+                    f"networks[{i}] may differ from config.network only in overlap and masks (frozen partitions "
+                    f"keep every parameter's shape), got {network!r}"
+                )
+        return [config.replace(network=n) for n in networks]
+
     # ------------------------------------------------------------------ construction
     def _build(self, seeds: list[int]) -> None:
         cfg = self.config
-        self._learners = [LearnerParts(cfg, s) for s in seeds]
+        self._learners = [LearnerParts(c, s) for c, s in zip(self._configs, seeds)]
         first = self._learners[0].network
         self.names: tuple[str, ...] = tuple(n for n, _ in first.named_parameters())
         k = len(seeds)
@@ -110,9 +143,19 @@ class BatchedLearner:
         self.n_tasks = self.task_set.n_tasks
         self.inputs = first.inputs  # (name, kind, size) per input, in input order
         self.head_sizes = first.head_sizes  # classes + null per output, in output order
+        # Frozen partitions, per learner ((K, U) columns, (K, n_tasks, U) task weights): they depend on each
+        # learner's network config only, so a reset learner keeps its own.
         self._frozen: tuple[torch.Tensor, torch.Tensor] | None = None
-        if first.masks is not None:  # frozen overlap: the masks depend on the config only
-            self._frozen = (first.frozen_columns.to(self.device), first.frozen_task_weights.to(self.device))
+        nets = [lr.network for lr in self._learners]
+        if any(net.masks is not None for net in nets):
+            self._frozen = (
+                torch.stack([net.frozen_columns for net in nets]).to(self.device),
+                torch.stack([net.frozen_task_weights for net in nets]).to(self.device),
+            )
+        # Learned allocation (Gumbel-Matrix): the unit → component map and the sampling/budget settings.
+        net_cfg = cfg.network
+        self.allocation = net_cfg.allocation
+        self._columns = first.component_columns.to(self.device) if self.allocation else None
         self.trials = np.zeros(k, dtype=np.int64)
 
     def _alias(self, k: int) -> None:
@@ -138,7 +181,7 @@ class BatchedLearner:
         if not 0 <= k < self.n:
             raise ValueError(f"learner index must be an integer in [0, {self.n - 1}], got {k!r}")
         with torch_threads(self.config.threads):
-            fresh = LearnerParts(self.config, int(seed))
+            fresh = LearnerParts(self._configs[k], int(seed))
             named = dict(fresh.network.named_parameters())
             with torch.no_grad():
                 for name in self.names:
@@ -178,37 +221,71 @@ class BatchedLearner:
             return probe(self.network(k), self.probe_set(k, n), self.task_set)
 
     # ------------------------------------------------------------------ the batched network
+    def gates(
+        self,
+        params: dict[str, torch.Tensor],
+        task: torch.Tensor,
+        learners: Sequence[int],
+        noise: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, ...]:
+        """Per gated layer, ``(J, units_i)`` gates of the J networks ``learners`` executing ``task`` ``(J, n_tasks)``.
+
+        Learned gates: ``sigmoid(x_t · W_t − β)``, masked layers' task weights frozen per learner. Allocation:
+        the used components' units, sampled with ``noise`` ``(2, J, n_tasks, C_total)`` (training) or the
+        maximum-likelihood allocation when ``noise`` is ``None``.
+        """
+        if self.allocation:
+            assert self._columns is not None
+            gates = allocation_gates(params["allocation_logits"], task, self._columns, noise=noise,
+                                     temperature=self.config.network.temperature)  # J U
+            return gates.split(self.units, dim=1)
+        task_w = params["task_weights"]  # J n_tasks U
+        if self._frozen is not None:
+            index = torch.tensor(list(learners), device=self.device)
+            columns, frozen = self._frozen[0].index_select(0, index), self._frozen[1].index_select(0, index)
+            task_w = torch.where(columns[:, None, :], frozen, task_w)
+        return torch.sigmoid(torch.bmm(task[:, None, :], task_w)[:, 0] - self.beta).split(self.units, dim=1)  # J U_i
+
     def forward(
-        self, params: dict[str, torch.Tensor], inputs: Sequence[torch.Tensor], task: torch.Tensor
+        self,
+        params: dict[str, torch.Tensor],
+        inputs: Sequence[torch.Tensor],
+        task: torch.Tensor,
+        learners: Sequence[int] | None = None,
+        noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, ...]:
         """Logits of J stacked networks, class-major, one ``(J, classes_o + 1, B)`` per output (drone: location
         ``(J, L+1, B)``, object ``(J, K+1, B)``).
 
         ``params`` stacked ``(J, …)``; ``inputs`` in input order: a vector input ``(J, d, B)`` (gps: d = 2), the
         image ``(B, J, H, W)`` (one channel per network, channels-last strides preferred); ``task``
-        ``(J, n_tasks)`` each network's summed one-hot task vector. The same function as
+        ``(J, n_tasks)`` each network's summed one-hot task vector; ``learners`` which of the K learners the J
+        networks are (default: the first J); ``noise`` allocation noise (see :meth:`gates`). The same function as
         :meth:`GatedNetwork.forward` for each network. Fully connected activations are kept feature-major,
         ``(J, units, B)``, so every weight gradient comes out of ``bmm`` in the weight's own layout.
         """
         j, b = task.shape[0], inputs[0].shape[-1] if self.inputs[0][1] == "vector" else inputs[0].shape[0]
         assert task.shape == (j, self.n_tasks), (task.shape, self.n_tasks)
-        task_w = params["task_weights"]  # J n_tasks U
-        if self._frozen is not None:
-            task_w = torch.where(self._frozen[0], self._frozen[1], task_w)
-        gates = torch.sigmoid(torch.bmm(task[:, None, :], task_w)[:, 0] - self.beta).split(self.units, dim=1)  # J U_i
+        gates = self.gates(params, task, range(j) if learners is None else learners, noise)
         codes = []
         layer = 0
         for x, (name, kind, _) in zip(inputs, self.inputs):
             if kind == "vector":  # x: J d B
                 assert x.shape[0] == j and x.shape[2] == b, (name, x.shape, j, b)
                 g = torch.baddbmm(params[f"{name}_b"][..., None], params[f"{name}_w"], x)  # J G B
-                codes.append((g * gates[layer][..., None]).relu_())  # in place: the product is not kept
+                codes.append(self._gate(g, gates[layer][..., None]))
                 layer += 1
                 continue
             assert x.shape[:2] == (b, j), (name, x.shape, j, b)
             h = x  # B (J·C) H W
             for i in range(self.n_conv):
                 c = gates[layer]  # J C
+                if self.allocation:  # the gate after the ReLU (see _gate): not folded into the filters
+                    w = params[f"conv_w.{i}"].flatten(0, 1)  # (J·C) C_in 3 3
+                    h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
+                    h = (h + params[f"conv_b.{i}"].flatten()[:, None, None]).relu() * c.flatten()[:, None, None]
+                    layer += 1
+                    continue
                 w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded
                 h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
                 h = (h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None]).relu_()  # bias apart: oneDNN's slow
@@ -217,10 +294,15 @@ class BatchedLearner:
         h = torch.cat(codes, dim=1)  # J (Σ encoder widths) B, encoders in input order
         for i in range(self.n_fc):
             fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
-            h = (fc * gates[layer][..., None]).relu_()
+            h = self._gate(fc, gates[layer][..., None])
             layer += 1
         logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J Σ(classes_o + 1) B
         return logits.split(self.head_sizes, dim=1)
+
+    def _gate(self, pre: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        """``ReLU(pre ⊙ c)`` for learned gates (in place: the product is not kept); ``ReLU(pre) ⊙ z`` for allocation
+        (:meth:`GatedNetwork._gate`: the straight-through gradient of an unused component is its own output)."""
+        return pre.relu() * gate if self.allocation else (pre * gate).relu_()
 
     # ------------------------------------------------------------------ one trial
     def trial(self, schedules: Sequence[Schedule | None]) -> np.ndarray:
@@ -320,7 +402,11 @@ class BatchedLearner:
             else:
                 index = torch.tensor(learners, device=dev)
                 params = {n: p.index_select(0, index).requires_grad_() for n, p in self.params.items()}
-        heads = self.forward(params, part_inputs, task)  # per output: J classes+1 B
+        noise = None
+        if self.allocation:  # each learner's own Gumbel draws, in its own stream: the lone learner's samples
+            logits = params["allocation_logits"]  # J n_tasks C_total
+            noise = torch.stack([gumbel_noise(logits.shape[1:], self._learners[k].noise, dev) for k in learners], 1)
+        heads = self.forward(params, part_inputs, task, learners, noise)  # per output: J classes+1 B
         col = torch.tensor(columns, device=dev)  # J n_outputs
         j_range = torch.arange(len(rows), device=dev)
         loss = torch.zeros(len(rows), device=dev)
@@ -333,6 +419,9 @@ class BatchedLearner:
                 at = torch.tensor(scored, device=dev)
                 cells = (torch.tensor([rows[j] for j in scored], device=dev), col[at, head])
                 counts.index_put_(cells, hits[at])
+        net_cfg = self.config.network
+        if self.allocation and net_cfg.budget_weight > 0:
+            loss = loss + budget_penalty(params["allocation_logits"], net_cfg.budget, net_cfg.budget_weight)  # J
         loss.sum().backward()
         self._step(params, learners, everyone)
         return loss.detach()
@@ -358,34 +447,57 @@ class BatchedLearner:
             grad = params[name].grad
             assert grad is not None and grad.shape[0] == len(learners)
             grads += grad.unbind(0)
-        views, first, second, steps = self._slices(learners)
+        slices = (*self._slices(learners), grads)  # views, moments, steps, grads: parameter-major lists
         with torch.no_grad():
             if everyone:
                 self.steps.add_(1.0)
             else:
                 self.steps[learners] += 1.0
-            if self.config.optimizer == "adam":
-                torch._fused_adam_(  # the kernel of torch.optim.Adam(fused=True), per learner slice
-                    views,
-                    grads,
-                    first,
-                    second,
-                    [],
-                    steps,
-                    lr=self.config.lr,
-                    beta1=ADAM_BETAS[0],
-                    beta2=ADAM_BETAS[1],
-                    weight_decay=0.0,
-                    eps=ADAM_EPS,
-                    amsgrad=False,
-                    maximize=False,
-                )
-            else:  # SGD, momentum 0.9, no dampening: buf = 0.9·buf + g (= g at the first step), p −= lr·buf
-                torch._foreach_mul_(first, SGD_MOMENTUM)
-                torch._foreach_add_(first, grads)
-                torch._foreach_add_(views, first, alpha=-self.config.lr)
+            lr = self.config.lr
+            allocation_lr = self.config.network.allocation_lr
+            if self.allocation and allocation_lr is not None and allocation_lr != lr:
+                # The allocation logits take their own learning rate: their len(learners) entries of every
+                # parameter-major list apart; the step counts are shared, incremented once above.
+                start = self.names.index("allocation_logits") * len(learners)
+                stop = start + len(learners)
+                self._update(*(part[:start] + part[stop:] for part in slices), lr=lr)
+                self._update(*(part[start:stop] for part in slices), lr=allocation_lr)
+            else:
+                self._update(*slices, lr=lr)
         for p in params.values():
             p.grad = None
+
+    def _update(
+        self,
+        views: list[torch.Tensor],
+        first: list[torch.Tensor],
+        second: list[torch.Tensor],
+        steps: list[torch.Tensor],
+        grads: list[torch.Tensor],
+        *,
+        lr: float,
+    ) -> None:
+        """The optimizer's update of parameter slices ``views`` with ``grads`` at learning rate ``lr`` (no grad)."""
+        if self.config.optimizer == "adam":
+            torch._fused_adam_(  # the kernel of torch.optim.Adam(fused=True), per learner slice
+                views,
+                grads,
+                first,
+                second,
+                [],
+                steps,
+                lr=lr,
+                beta1=ADAM_BETAS[0],
+                beta2=ADAM_BETAS[1],
+                weight_decay=0.0,
+                eps=ADAM_EPS,
+                amsgrad=False,
+                maximize=False,
+            )
+        else:  # SGD, momentum 0.9, no dampening: buf = 0.9·buf + g (= g at the first step), p −= lr·buf
+            torch._foreach_mul_(first, SGD_MOMENTUM)
+            torch._foreach_add_(first, grads)
+            torch._foreach_add_(views, first, alpha=-lr)
 
 
 class TaskLearner:

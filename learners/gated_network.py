@@ -9,6 +9,11 @@ object ``K`` types + null; all heads are rows of one matrix). Gate of layer ``i`
 ``x_t`` ``(n_tasks,)``: ``c_i = sigmoid(x_t · W_t,i − β)``, one value per unit (per channel for conv),
 multiplied into the pre-activation: ``h_{i+1} = ReLU((W_h,i h_i + b_i) ⊙ c_i)``.
 
+The gating is a setting (``NetworkConfig.gating``): ``"learned"`` (the paper's task gates above, optionally frozen
+to partition masks on every other layer: ``overlap`` or explicit ``masks``) or ``"allocation"`` (the Gumbel-Matrix
+of seed 002, :mod:`learners.allocation`: each layer's units in ``components`` groups, a learned binary
+allocation of groups to tasks replaces the gate, sampled in training and maximum-likelihood in evaluation).
+
 Parameters are plain tensors initialised from an explicit ``torch.Generator`` (never the global RNG).
 """
 
@@ -23,11 +28,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from learners.allocation import (
+    allocation_gates,
+    component_columns,
+    gumbel_noise,
+    logit,
+    ml_allocation,
+)
+from learners.allocation import budget_penalty as allocation_budget_penalty
 from learners.checks import check_choice, check_int, check_number
-from learners.partition import check_overlap, mask_task_weights, partition_masks
+from learners.partition import Masks, check_masks, check_overlap, mask_task_weights, partition_masks
 
 TASK_INITS: tuple[str, ...] = ("high", "small")
 TaskInit = Literal["high", "small"]
+#: How tasks gate the layers: the paper's learned task gates, or the Gumbel-Matrix allocation (seed 002).
+GATINGS: tuple[str, ...] = ("learned", "allocation")
+Gating = Literal["learned", "allocation"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +57,18 @@ class NetworkConfig:
     starts at least half open, biased toward sharing) or ``"small"`` (uniform in ±0.1: gates start near
     ``sigmoid(−β)``, the supplementary variant); ``overlap`` ``None`` (task weights learned) or a fraction
     in [0, 1]: on every other gated layer (gps, conv2, fc2 by default) task weights frozen to partition
-    masks with that share of units common to all tasks (Fig 3); the layers between keep learned gates.
+    masks with that share of units common to all tasks (Fig 3); the layers between keep learned gates;
+    ``masks`` ``None`` or explicit per-task masks for those same layers (003 §3): one ``(units, n_tasks)``
+    0/1 matrix per masked layer, in depth order (``masks[l][u][t] = 1``: task ``t`` uses unit ``u``), instead
+    of ``overlap``'s.
+
+    ``gating`` ``"learned"`` (the task gates above) or ``"allocation"`` (Gumbel-Matrix, seed 002: every gated
+    layer's units in ``components`` equal groups, a ``n_tasks × components`` matrix of allocation logits per
+    layer; no task gates, no masks). Allocation settings: ``p_init`` the initial use probability in (0, 1);
+    ``temperature`` τ > 0 of the straight-through softmax; the budget penalty ``budget_weight · max(0, e_c −
+    budget)`` added to every pass's loss (λ ≥ 0, b in (0, 1]; λ = 0: none); ``allocation_lr`` the learning rate
+    of the allocation logits (``None``: the learner's ``lr``; with the default lr 5e-4 a logit needs thousands of
+    steps to leave 0, while the heads must learn early which task is asked).
     """
 
     conv_channels: tuple[int, ...] = (8, 16)
@@ -51,6 +78,14 @@ class NetworkConfig:
     beta: float = 5.0
     task_init: TaskInit = "high"
     overlap: float | None = None
+    masks: Masks | None = None
+    gating: Gating = "learned"
+    components: int = 4
+    p_init: float = 0.5
+    temperature: float = 1.0
+    budget: float = 1.0
+    budget_weight: float = 0.0
+    allocation_lr: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("conv_channels", "hidden_units"):
@@ -64,6 +99,56 @@ class NetworkConfig:
         object.__setattr__(self, "beta", check_number(self.beta, "beta", 0.0, 20.0, low_open=True))
         check_choice(self.task_init, TASK_INITS, "task_init")
         object.__setattr__(self, "overlap", check_overlap(self.overlap))
+        object.__setattr__(self, "masks", check_masks(self.masks))
+        if self.overlap is not None and self.masks is not None:
+            raise ValueError("give either overlap (masks built from one shared fraction) or masks (explicit), not both")
+        check_choice(self.gating, GATINGS, "gating")
+        if self.gating != "learned" and (self.overlap is not None or self.masks is not None):
+            raise ValueError(
+                f"overlap and masks freeze learned task gates: they need gating='learned', got gating={self.gating!r}"
+            )
+        check_int(self.components, "components", 1)
+        object.__setattr__(self, "p_init", check_number(self.p_init, "p_init", 0.0, 1.0, low_open=True, high_open=True))
+        object.__setattr__(self, "temperature", check_number(self.temperature, "temperature", 0.0, low_open=True))
+        object.__setattr__(self, "budget", check_number(self.budget, "budget", 0.0, 1.0, low_open=True))
+        object.__setattr__(self, "budget_weight", check_number(self.budget_weight, "budget_weight", 0.0))
+        if self.allocation_lr is not None:
+            value = check_number(self.allocation_lr, "allocation_lr", 0.0, low_open=True)
+            object.__setattr__(self, "allocation_lr", value)
+
+    @property
+    def allocation(self) -> bool:
+        """Whether the network gates by learned allocation (Gumbel-Matrix) rather than by task gates."""
+        return self.gating == "allocation"
+
+    def layer_widths(self, inputs: Sequence[tuple[str, str, int]]) -> list[int]:
+        """Units (channels for conv layers) of every gated layer, in depth order, for inputs ``(name, kind, size)``:
+        the encoders in input order (a vector input: ``<name>_units``; the image: ``conv_channels``), then
+        ``hidden_units``."""
+        widths: list[int] = []
+        for name, kind, _ in inputs:
+            widths += [self.encoder_units(name)] if kind == "vector" else list(self.conv_channels)
+        return widths + list(self.hidden_units)
+
+    def check_layers(self, widths: Sequence[int], n_tasks: int) -> None:
+        """Raise a ValueError unless ``masks`` and ``components`` fit gated layers of these ``widths``.
+
+        ``masks`` needs one ``(units, n_tasks)`` matrix per masked layer (every other layer from the first);
+        ``components`` (with ``gating="allocation"``) at most the narrowest layer's width.
+        """
+        if self.masks is not None:
+            masked = list(widths[::2])
+            shapes = [(len(m), len(m[0])) for m in self.masks]
+            wanted = [(w, n_tasks) for w in masked]
+            if shapes != wanted:
+                raise ValueError(
+                    f"masks must hold one (units, n_tasks) 0/1 matrix per masked layer (every other gated layer "
+                    f"from the first), shapes {wanted}; got shapes {shapes}"
+                )
+        if self.allocation and self.components > min(widths):
+            raise ValueError(
+                f"components must lie in [1, {min(widths)}] (the narrowest gated layer's width), got {self.components}"
+            )
 
     def check_image_size(self, image_size: int) -> None:
         """Raise a ValueError unless the conv stack leaves at least a 1×1 map from ``image_size`` pixels."""
@@ -93,9 +178,15 @@ class GatedNetwork(nn.Module):
     ``inputs`` ``(name, kind, size)`` per input in input order (kind ``"vector"`` or ``"image"``, at most one
     image), ``n_classes`` the classes per output (a null class is added to each head), ``n_tasks`` the length
     of the task vector. Parameters: ``<input>_w``/``<input>_b`` per vector input, ``conv_w``/``conv_b`` the
-    image's conv stack, ``fc_w``/``fc_b``, ``head_w``/``head_b`` (every head's rows), ``task_weights``. Gated
-    layers in depth order: the encoders in input order (``gps``, ``conv1``, ``conv2``, [``sonar``]), then
-    ``fc1``, ``fc2``, ….
+    image's conv stack, ``fc_w``/``fc_b``, ``head_w``/``head_b`` (every head's rows), then ``task_weights``
+    (learned gates) or ``allocation_logits`` ``(n_tasks, n_layers·components)`` (allocation). Gated layers in
+    depth order: the encoders in input order (``gps``, ``conv1``, ``conv2``, [``sonar``]), then ``fc1``,
+    ``fc2``, ….
+
+    ``noise_generator`` draws the Gumbel noise of allocation sampling (``gating="allocation"``, training mode);
+    in evaluation mode (``eval()``, as every probe runs) the allocation is the maximum-likelihood one. The learner
+    that owns the network (:class:`learners.trial.LearnerParts`) passes its own generator, so a training-mode
+    forward of the network draws from that learner's noise stream.
     """
 
     def __init__(
@@ -106,10 +197,12 @@ class GatedNetwork(nn.Module):
         n_classes: Sequence[int],
         n_tasks: int,
         generator: torch.Generator,
+        noise_generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         self.config = cfg = config
         self.n_tasks = n_tasks
+        self.noise_generator = noise_generator
         self.beta = float(cfg.beta)
         self.inputs = tuple((str(name), str(kind), int(size)) for name, kind, size in inputs)
         kinds = [kind for _, kind, _ in self.inputs]
@@ -163,12 +256,21 @@ class GatedNetwork(nn.Module):
         self.head_b = weight(sum(self.head_sizes), fan_in=width)
 
         units += list(cfg.hidden_units)
+        assert units == cfg.layer_widths(self.inputs), (units, cfg.layer_widths(self.inputs))
+        cfg.check_layers(units, n_tasks)
         self.layer_units = units
         # All layers' task weights W_t,i side by side in one (n_tasks, Σ units) matrix: one matmul and one
-        # sigmoid per pass give every gate; ``task_w`` holds per-layer views of it.
+        # sigmoid per pass give every gate; ``task_w`` holds per-layer views of it. Drawn in allocation mode too
+        # (and not used), so every other parameter starts as the learned-gate network's of the same seed.
         u01 = torch.rand(n_tasks, sum(units), generator=generator)
         init = self.beta * (1.0 + u01) if cfg.task_init == "high" else 0.2 * u01 - 0.1
-        self.task_weights = nn.Parameter(init)
+        if cfg.allocation:
+            # Every (task, component) starts at p_init; the columns map each unit to its layer's component.
+            n_columns = len(units) * cfg.components
+            self.allocation_logits = nn.Parameter(torch.full((n_tasks, n_columns), logit(cfg.p_init)))
+            self.register_buffer("component_columns", component_columns(units, cfg.components))
+        else:
+            self.task_weights = nn.Parameter(init)
         # Frozen overlap (SPEC §2, 003's note): partition masks on every other gated layer (the 1st, 3rd, …
         # in depth order gps, conv…, fc…); the layers between keep learned task gates. Masking every layer
         # would give all tasks identical gates at overlap 1, erasing which task is asked, so the heads
@@ -176,8 +278,14 @@ class GatedNetwork(nn.Module):
         self.masks: list[torch.Tensor | None] | None = None
         frozen = torch.zeros(n_tasks, sum(units))
         frozen_columns = torch.zeros(sum(units), dtype=torch.bool)
-        if cfg.overlap is not None:
-            self.masks = [partition_masks(u, n_tasks, cfg.overlap) if i % 2 == 0 else None for i, u in enumerate(units)]
+        if cfg.overlap is not None or cfg.masks is not None:
+            given = iter(cfg.masks or ())
+            self.masks = [
+                None if i % 2 else
+                partition_masks(u, n_tasks, cfg.overlap) if cfg.overlap is not None else
+                torch.tensor(next(given), dtype=torch.float32)
+                for i, u in enumerate(units)
+            ]
             start = 0
             for mask, u in zip(self.masks, units):
                 if mask is not None:
@@ -189,6 +297,8 @@ class GatedNetwork(nn.Module):
 
     def effective_task_weights(self) -> torch.Tensor:
         """``(n_tasks, Σ units)``: the learned task weights, with masked layers' columns frozen to the masks."""
+        if self.config.allocation:
+            raise ValueError("a network with gating='allocation' has no task weights; see allocation_logits")
         if self.masks is None:
             return self.task_weights
         return torch.where(self.frozen_columns, self.frozen_task_weights, self.task_weights)
@@ -199,9 +309,49 @@ class GatedNetwork(nn.Module):
         return list(self.effective_task_weights().split(self.layer_units, dim=1))
 
     def gates(self, task: torch.Tensor) -> list[torch.Tensor]:
-        """Per gated layer, ``c_i = sigmoid(x_t · W_t,i − β)``: a list of ``(units_i,)`` tensors."""
-        c = torch.sigmoid(task @ self.effective_task_weights() - self.beta)  # (n_tasks,) @ (n_tasks, Σ units)
+        """Per gated layer, its gate for task vector ``task`` ``(n_tasks,)``: a list of ``(units_i,)`` tensors.
+
+        Learned gates: ``c_i = sigmoid(x_t · W_t,i − β)``. Allocation: 1 on the units of every component some
+        executed task uses, else 0 — sampled (straight-through) in training mode, maximum-likelihood in eval mode.
+        """
+        if not self.config.allocation:
+            c = torch.sigmoid(task @ self.effective_task_weights() - self.beta)  # (n_tasks,) @ (n_tasks, Σ units)
+            return list(c.split(self.layer_units))
+        noise = None
+        if self.training:
+            if self.noise_generator is None:
+                raise ValueError(
+                    "a network with gating='allocation' samples its allocations in training mode: give it a "
+                    "noise_generator, or call eval() for the maximum-likelihood allocation"
+                )
+            noise = self.allocation_noise(self.noise_generator)[:, None]  # 2 1 n_tasks C_total
+        c = allocation_gates(self.allocation_logits[None], task[None], self.component_columns, noise=noise,
+                             temperature=self.config.temperature)[0]  # (Σ units,)
         return list(c.split(self.layer_units))
+
+    def allocation_noise(self, generator: torch.Generator) -> torch.Tensor:
+        """``(2, n_tasks, n_layers·components)`` Gumbel noise from ``generator``: one sampled allocation (a pass)."""
+        return gumbel_noise(tuple(self.allocation_logits.shape), generator, self.allocation_logits.device)
+
+    def allocation_probabilities(self) -> list[torch.Tensor]:
+        """Per gated layer, ``(n_tasks, components)`` probabilities that each task uses each component."""
+        return list(torch.sigmoid(self._logits().detach()).split(self.config.components, dim=1))
+
+    def task_embeddings(self) -> torch.Tensor:
+        """``(n_tasks, n_layers·components)`` binary: each task's maximum-likelihood allocation, layers concatenated
+        (002 §III-E); tasks that share components have close embeddings."""
+        return ml_allocation(self._logits())
+
+    def _logits(self) -> torch.Tensor:
+        """The allocation logits, or a ValueError naming the setting when the network gates by learned task gates."""
+        if not self.config.allocation:
+            raise ValueError("allocations exist only with gating='allocation'; this network has gating='learned'")
+        return self.allocation_logits
+
+    def budget_penalty(self) -> torch.Tensor:
+        """The budget penalty ``λ · max(0, e_c − b)`` of the current allocation probabilities (a scalar)."""
+        cfg = self.config
+        return allocation_budget_penalty(self._logits()[None], cfg.budget, cfg.budget_weight)[0]
 
     def forward(self, *args: torch.Tensor, keep: bool = False) -> tuple[torch.Tensor | list[torch.Tensor], ...]:
         """``forward(*inputs, task)``: logits per output ``(B, classes_o + 1)``, then each gated layer's activity
@@ -218,7 +368,7 @@ class GatedNetwork(nn.Module):
         layer = 0
         for x, (name, kind, _) in zip(inputs, self.inputs):
             if kind == "vector":
-                g = torch.relu(F.linear(x, getattr(self, f"{name}_w"), getattr(self, f"{name}_b")) * gates[layer])
+                g = self._gate(F.linear(x, getattr(self, f"{name}_w"), getattr(self, f"{name}_b")), gates[layer])
                 layer += 1  # g: (B, units)
                 if keep:
                     kept.append(g)
@@ -226,16 +376,22 @@ class GatedNetwork(nn.Module):
                 continue
             h = x  # (B, 1, H, W)
             for w, b in zip(self.conv_w, self.conv_b):
-                h = torch.relu(F.conv2d(h, w, b, stride=2, padding=1) * gates[layer][:, None, None])  # (B, C, H/2, W/2)
+                h = self._gate(F.conv2d(h, w, b, stride=2, padding=1), gates[layer][:, None, None])  # (B, C, H/2, W/2)
                 layer += 1
                 if keep:
                     kept.append(h)
             codes.append(h.flatten(1))
         h = torch.cat(codes, dim=1)  # (B, Σ encoder widths): drone gps_units + C·side²
         for w, b in zip(self.fc_w, self.fc_b):
-            h = torch.relu(F.linear(h, w, b) * gates[layer])  # (B, hidden_i)
+            h = self._gate(F.linear(h, w, b), gates[layer])  # (B, hidden_i)
             layer += 1
             if keep:
                 kept.append(h)
         logits = F.linear(h, self.head_w, self.head_b)  # (B, Σ (classes_o + 1))
         return (*logits.split(self.head_sizes, dim=1), kept)
+
+    def _gate(self, pre: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        """A gated layer's activity: ``ReLU(pre ⊙ c)`` (learned gates); ``ReLU(pre) ⊙ z`` (allocation), the same value
+        for a binary ``z`` whose straight-through gradient is then a component's own output even when it is off
+        (002 §III-B), where ``ReLU(pre ⊙ 0)`` would pass none."""
+        return torch.relu(pre) * gate if self.config.allocation else torch.relu(pre * gate)

@@ -52,6 +52,7 @@ class LearnerConfig:
         _check_part(self.world, DroneWorldConfig, "world")
         _check_part(self.network, NetworkConfig, "network")
         self.network.check_image_size(self.world.image_size)
+        self.network.check_layers(self.network.layer_widths(self.world.input_shapes), self.world.task_set.n_tasks)
         for name in ("batch_size", "chunk", "threads"):
             check_positive_int(getattr(self, name), name)
         check_choice(self.optimizer, OPTIMIZERS, "optimizer")
@@ -78,7 +79,7 @@ class LearnerConfig:
         net_changes = {k: v for k, v in changes.items() if k in net and k not in own}
         return dataclasses.replace(
             self,
-            **mine,
+            **{k: v for k, v in mine.items() if k not in ("world", "network")},  # (a whole part replaced below)
             world=dataclasses.replace(mine.get("world", self.world), **world_changes),
             network=dataclasses.replace(mine.get("network", self.network), **net_changes),
         )
@@ -95,8 +96,12 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def _generators(seed: int) -> dict[str, torch.Generator]:
-    """Independent torch generators for world, data, init and probes, split from one seed (SeedSequence)."""
-    names = ("world", "data", "init", "probe")
+    """Independent torch generators for world, data, init, probes and allocation noise, split from one seed.
+
+    ``SeedSequence.spawn`` gives child ``i`` the same state however many children are spawned, so adding a
+    stream at the end leaves the earlier ones (and every learner that does not use it) unchanged.
+    """
+    names = ("world", "data", "init", "probe", "allocation")
     states = np.random.SeedSequence(seed).spawn(len(names))
     return {
         n: torch.Generator().manual_seed(int(s.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
@@ -105,7 +110,8 @@ def _generators(seed: int) -> dict[str, torch.Generator]:
 
 
 class LearnerParts:
-    """One learner's own parts from its seed: world, data stream, probe seed, initial network (CPU).
+    """One learner's own parts from its seed: world, data stream, probe seed, initial network (CPU), and the
+    generator of its allocation noise (``noise``: the Gumbel draws of ``gating="allocation"``, one per pass).
 
     The one construction of a learner from its seed: :class:`learners.batched.BatchedLearner` builds each of its
     K learners with it, so learner ``k`` of any batch has the same world, data and initial weights as a lone
@@ -125,7 +131,9 @@ class LearnerParts:
             n_classes=config.world.n_classes,
             n_tasks=self.task_set.n_tasks,
             generator=gens["init"],
+            noise_generator=gens["allocation"],
         )
+        self.noise = gens["allocation"]
         self._probe_set: DroneBatch | None = None
 
     def probe_set(self, n: int, device: torch.device) -> DroneBatch:
