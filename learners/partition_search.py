@@ -135,8 +135,8 @@ def train_candidates(
     return np.concatenate(out)
 
 
-def masked_layer_widths(config: LearnerConfig) -> list[int]:
-    """The gated layers' widths of ``config``'s network in its world (masks go on every other one)."""
+def gated_layer_widths(config: LearnerConfig) -> list[int]:
+    """The widths of ``config``'s gated layers in its world, in depth order (masks go on every other one)."""
     return config.network.layer_widths(config.world.input_shapes)
 
 

@@ -1,7 +1,7 @@
 """Seed 002's learned allocation (Gumbel-Matrix): its synthetic relatedness check, and where it lands on the trade-off.
 
 Two parts, one report. (1) 002 §II on its own synthetic regression tasks (:mod:`learners.relatedness`, run through
-``tradeoff/Relatedness-v0``): a shared bottom helps related tasks (ρ = 1) and hurts unrelated ones (ρ = 0), and
+``tradeoff-bench/Relatedness-v0``): a shared bottom helps related tasks (ρ = 1) and hurts unrelated ones (ρ = 0), and
 learned allocation shares components between related tasks and separates unrelated ones. (2) The drone world
 (SerialParallel, c = 0): learning speed (area under the accuracy curve) against parallel-execution error for
 learned allocation (``gating="allocation"``) beside the paper's learned task gates and fixed overlaps, each

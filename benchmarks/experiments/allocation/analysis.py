@@ -81,7 +81,7 @@ def relatedness_items(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     grid = sns.relplot(data=data, x="trial", y="mse_smooth", hue="pattern", col="rho", row="heads", kind="line",
                        hue_order=[p for p in ("shared", "separate", "learned") if p in set(data.pattern)],
                        errorbar="se", height=3, aspect=1.3, facet_kws={"sharey": "row"})  # (bootstraps: slow)
-    grid.set_axis_labels("training step", "squared error (50-step mean, ± s.e. over seeds)")
+    grid.set_axis_labels("training step", "squared error (50-step mean)")
     grid.figure.suptitle("002 §II: shared bottom vs no sharing vs learned allocation, by relatedness ρ", y=1.03)
     curves = save_figure(grid.figure, out_dir / "relatedness_loss.png")
     figures = [curves]
@@ -100,7 +100,8 @@ def relatedness_items(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
         "task heads a task's function is fixed by the components it uses; with heads, §II's network). Final MSE = "
         "mean squared error over the last 20 % of steps. The seed's sign: the sharing gain (separate − shared, > 0 "
         "= a shared bottom helps) is positive for related tasks (ρ = 1) and negative for unrelated ones (ρ = 0); "
-        "learned allocation shares more components between related tasks than between unrelated ones.\n\n"
+        "learned allocation shares more components between related tasks than between unrelated ones. (Curves: "
+        "mean over seeds ± its standard error.)\n\n"
         + markdown_table(table) + "\n\nPer condition (mean over seeds; `r2_area` = mean R² over training):\n\n"
         + markdown_table(summary), tuple(figures))]
 
@@ -153,19 +154,20 @@ def tradeoff_figure(runs: pd.DataFrame, path: Path) -> Path:
 def drone_items(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     """The trade-off map and table, learning curves and parallel error over training, by condition."""
     runs = drone_runs(frame)
-    scatter = tradeoff_figure(runs, out_dir / "tradeoff.png")
-    curves = learning_curve_figure(frame, "condition", out_dir / "drone_learning.png",
-                                   "Drone world: learning by gating · training")
-    error = probe_figure(frame, "parallel_error", "condition", out_dir / "drone_parallel_error.png",
-                         "Drone world: error when tasks execute in parallel", "parallel-execution error")
+    figures = [tradeoff_figure(runs, out_dir / "tradeoff.png")]
+    for training, part in frame.groupby("training", sort=True):  # one panel per strategy: six gatings each
+        figures.append(learning_curve_figure(part, "gating", out_dir / f"drone_learning_{training}.png",
+                                             f"Drone world, {training} training: learning by gating"))
+        figures.append(probe_figure(part, "parallel_error", "gating", out_dir / f"drone_parallel_error_{training}.png",
+                                    f"Drone world, {training} training: error when tasks execute in parallel",
+                                    "parallel-execution error"))
     return [ReportItem(
         "Learned allocation on the efficacy/efficiency trade-off (drone world, c = 0)",
         "Per gating (the paper's learned task gates; frozen overlaps; learned allocation, `gating=\"allocation\"`, "
         "p_init 0.5, 4 components per layer, at two learning rates of its logits) and training strategy: area under "
         "the learning curve (mean raw accuracy over the episode), trials until the 50-trial mean reaches 90 % (runs "
         "that never do are left out), and the last probe's serial and parallel-execution errors (as scored, and "
-        "with the heads' null class left out).\n\n" + markdown_table(tradeoff_table(runs)),
-        (scatter, curves, error))]
+        "with the heads' null class left out).\n\n" + markdown_table(tradeoff_table(runs)), tuple(figures))]
 
 
 # ------------------------------------------------------------------------------------------------ the report

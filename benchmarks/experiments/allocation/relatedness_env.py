@@ -1,8 +1,9 @@
 """The synthetic relatedness check of seed 002 (§II, appendix A) as a Gymnasium env, so its runs go through the one
-run loop: ``tradeoff/Relatedness-v0``, registered when this module is imported (use :data:`ENV_ID`, whose module
+run loop: ``tradeoff-bench/Relatedness-v0``, registered when this module is imported (use :data:`ENV_ID`, whose module
 prefix makes a fresh worker import it).
 
-It lives with the experiment that uses it because ``envs/`` registers only the project's main environments; the
+It lives with the experiment that uses it, in a namespace of its own (``tradeoff-bench/``), because ``envs/``
+registers only the project's main environments (the ``tradeoff/`` ids); the
 learner is :class:`learners.relatedness.RelatednessLearner`.
 """
 
@@ -28,7 +29,7 @@ from envs.common import (
 from envs.interface import RewardRule
 from learners.relatedness import RelatednessConfig, RelatednessLearner
 
-NAME = "tradeoff/Relatedness-v0"
+NAME = "tradeoff-bench/Relatedness-v0"
 #: The id to give ``gym.make`` (and RunSpecs): the module prefix imports this module, which registers the env.
 ENV_ID = f"{__name__}:{NAME}"
 #: The env's one strategy: train every task once on its own batch (no serialization cost: there is none here).

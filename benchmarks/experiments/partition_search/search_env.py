@@ -1,8 +1,9 @@
 """Seed 003's partition search on SerialParallel as a Gymnasium env (one step = one generation of candidates), so
-its runs go through the one run loop: ``tradeoff/PartitionSearch-v0``, registered when this module is imported
+its runs go through the one run loop: ``tradeoff-bench/PartitionSearch-v0``, registered when this module is imported
 (use :data:`ENV_ID`, whose module prefix makes a fresh worker import it).
 
-It lives with the experiment that uses it because ``envs/`` registers only the project's main environments. The
+It lives with the experiment that uses it, in a namespace of its own (``tradeoff-bench/``), because ``envs/``
+registers only the project's main environments (the ``tradeoff/`` ids). The
 search space, the searches and the batched scoring are :mod:`learners.partition_search`; the objective is the
 SerialParallel env's own reward rule (:func:`envs.serial_parallel.make_config`), so a candidate's score is the
 reward rate that env would pay at cost ``objective_cost``.
@@ -37,7 +38,7 @@ from learners.partition import overlap_matrix, partition_masks
 from learners.partition_search import (
     EvolutionStrategy,
     capacity,
-    masked_layer_widths,
+    gated_layer_widths,
     masks_setting,
     overlap_from_theta,
     random_points,
@@ -45,7 +46,7 @@ from learners.partition_search import (
     train_candidates,
 )
 
-NAME = "tradeoff/PartitionSearch-v0"
+NAME = "tradeoff-bench/PartitionSearch-v0"
 #: The id to give ``gym.make`` (and RunSpecs): the module prefix imports this module, which registers the env.
 ENV_ID = f"{__name__}:{NAME}"
 #: The env's one strategy: run the next generation of the search.
@@ -164,7 +165,7 @@ class PartitionSearchEnv(HorizonSpec, gym.Env):
         self.env_config = cfg.serial_parallel
         self.learner_config = cfg.serial_parallel.learner
         self.n_tasks = cfg.serial_parallel.task_set.n_tasks
-        self.widths = masked_layer_widths(self.learner_config)
+        self.widths = gated_layer_widths(self.learner_config)
         self.rule = RewardRule((SEARCH,), "divide", "mean")
         self.action_space = gym.spaces.Discrete(1)
         self._summary = SummaryObservation(1, cfg.horizon)
