@@ -25,6 +25,14 @@ def test_the_study_writes_each_value_and_the_table(tmp_path, capsys):
     assert (tmp_path / "crossover_lr.png").stat().st_size > 10_000
     main(["--knob", "lr=0.001", "--seeds", "1", "--horizon", "6", "--out", str(tmp_path)])  # resumes from the file
     assert "lr=0.001: serial" in capsys.readouterr().out and len(pd.read_csv(tmp_path / "crossover.csv")) == 2
+    # The same knob in another world: its own files and rows, and c* by value drawn per world.
+    main(["--preset", "balanced", "--knob", "lr=0.001", "--seeds", "1", "--horizon", "6", "--out", str(tmp_path)])
+    table = pd.read_csv(tmp_path / "crossover.csv", dtype={"value": str})
+    assert table[["preset", "value"]].values.tolist() == [["default", "0.0005"], ["default", "0.001"],
+                                                          ["balanced", "0.001"]]
+    balanced = pd.read_parquet(tmp_path / "balanced-lr=0.001_s1_h6.parquet")
+    assert not balanced.raw_accuracy.equals(kept.raw_accuracy)  # another world: other accuracies
+    assert (tmp_path / "cstar_by_lr.png").stat().st_size > 10_000
 
 
 def test_knob_values_parse_as_json_lists_or_bare_words():

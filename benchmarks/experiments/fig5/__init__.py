@@ -19,15 +19,18 @@ AGENTS = [
     "epsilon-greedy",
 ]
 
+# ``preset``: the SerialParallel world (envs.serial_parallel.PRESETS; ``--set preset=balanced``).
 # ``two_phase``: switch points (fractions of the horizon) of the two-phase schedules serial→parallel and
 # parallel→serial, the reference stronger than the best fixed strategy (see benchmarks/analysis.two_phase_item).
 SCALES: dict[str, dict[str, Any]] = {
-    "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 30, "agents": AGENTS, "two_phase": [0.5]},
+    "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 30, "agents": AGENTS, "two_phase": [0.5],
+              "preset": "default"},
     # Our world's crossover c* is ≈ 0.10 at τ = 1500–5000 (≈ 0 at τ = 1000, where parallel leads throughout),
     # so the quick scale samples costs densely around it and keeps the agents the paper compares.
     "quick": {"seeds": 2, "costs": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0], "horizon": 1500,
-              "agents": ["serial", "parallel", "meta-learner", "sagiv", "ucb1"], "two_phase": [0.2, 0.5]},
+              "agents": ["serial", "parallel", "meta-learner", "sagiv", "ucb1"], "two_phase": [0.2, 0.5],
+              "preset": "default"},
     # The paper's grid 0, 0.1, …, 1, plus 0.05 and 0.15 around our world's c* ≈ 0.1 (τ = 5000).
     "paper": {"seeds": 15, "costs": [0.0, 0.05, 0.1, 0.15, *(round(0.1 * i, 1) for i in range(2, 11))],
-              "horizon": 5000, "agents": AGENTS, "two_phase": [0.1, 0.2, 0.3, 0.5, 0.7]},
+              "horizon": 5000, "agents": AGENTS, "two_phase": [0.1, 0.2, 0.3, 0.5, 0.7], "preset": "default"},
 }

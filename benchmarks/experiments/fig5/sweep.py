@@ -13,11 +13,16 @@ ENV_ID = "tradeoff/SerialParallel-v0"
 def cost_runs(name: str, env_id: str, settings: dict[str, Any]) -> list[RunSpec]:
     """Every (cost, agent, seed) run of a cost sweep; run ids ``<name>/c<cost>/<agent>/<seed>``.
 
+    ``settings["preset"]`` (when given and not ``"default"``) is the env's world preset, passed to every run.
+
     With ``settings["two_phase"]`` (switch points as fractions of the horizon) also the two-phase schedules
     serial→parallel and parallel→serial switching there (agent ``two-phase``, tags ``phase_order`` and
     ``phase_switch``; run ids ``<name>/c<cost>/two-phase-<first>-<then>@<switch>/<seed>``): the stronger reference.
     """
     env_kwargs = {"horizon": int(settings["horizon"])}
+    preset = settings.get("preset", "default")
+    if preset != "default":  # the default world's runs keep the env settings they had before presets existed
+        env_kwargs["preset"] = preset
     switches = [check_number(x, "every two_phase switch (a fraction of the horizon)", 0.0, 1.0)
                 for x in settings.get("two_phase", ())]
     specs = [
