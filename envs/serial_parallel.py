@@ -108,22 +108,22 @@ class WorldPreset:
     doc: str
 
 
-#: The named worlds (``gym.make(id, preset=name)``, ``--set preset=name`` in the cost sweeps), ordered by c*.
+#: The named worlds (``gym.make(id, preset=name)``, ``--set preset=name`` in the cost sweeps): the paper's first.
 #: What moves c* is how long parallel training stays on its "shared plateau", and how low that is: while a
 #: parallel pass's gates are all open, the passes look alike to the network, so each head can only answer from
 #: one of the inputs it could read, and parallel accuracy is capped by how often those inputs' answers agree.
 PRESETS: dict[str, WorldPreset] = {
-    "noisy": WorldPreset(
-        {"input_noise": NOISY_INPUT_NOISE},
-        "Fig 5B's noisy inputs: Gaussian noise (std 0.2) on every pixel and GPS coordinate. "
-        "c* = 0.078 [0.066, 0.091] (serial 0.736, parallel 0.683): the noise slows serial more than parallel "
-        "and lowers the accuracy both can reach, so sharing is worth less here, not more (Fig 5B's premise).",
-    ),
     "default": WorldPreset(
         {},
         "The paper's world as built here: the 2 × 2 drone world, β = 5, task weights high, Adam lr 5e-4. "
         "c* = 0.098 [0.085, 0.112] (serial 0.851, parallel 0.775): parallel leaves its plateau near 0.70 "
         "around trial 2500.",
+    ),
+    "noisy": WorldPreset(
+        {"input_noise": NOISY_INPUT_NOISE},
+        "Fig 5B's noisy inputs: Gaussian noise (std 0.2) on every pixel and GPS coordinate. "
+        "c* = 0.078 [0.066, 0.091] (serial 0.736, parallel 0.683): the noise slows serial more than parallel "
+        "and lowers the accuracy both can reach, so sharing is worth less here, not more (Fig 5B's premise).",
     ),
     "balanced": WorldPreset(
         {"beta": 20.0, "region_match": 0.0, "lr": 1e-3},

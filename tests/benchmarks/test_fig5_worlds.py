@@ -13,7 +13,7 @@ def test_every_run_plays_its_world_and_is_tagged_with_it():
     assert {s.tags["world"] for s in specs} == {"default", "balanced", "sharing"}
     assert all(s.env_kwargs["preset"] == s.tags["world"] and s.run_id.startswith(f"fig5_worlds/{s.tags['world']}/")
                for s in specs)
-    with pytest.raises(ValueError, match=r"every preset must be one of \['noisy', 'default', 'balanced', 'sharing'\]"):
+    with pytest.raises(ValueError, match=r"every preset must be one of \['default', 'noisy', 'balanced', 'sharing'\]"):
         module.runs({**experiment_settings(module, "smoke"), "presets": ["dial"]})
 
 

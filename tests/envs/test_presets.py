@@ -61,7 +61,7 @@ def test_the_noisy_id_adds_its_noise_to_any_preset_unless_noise_is_given():
 
 
 def test_an_unknown_preset_is_refused_with_the_names():
-    with pytest.raises(ValueError, match=r"preset must be one of \['noisy', 'default', 'balanced', 'sharing'\]"):
+    with pytest.raises(ValueError, match=r"preset must be one of \['default', 'noisy', 'balanced', 'sharing'\]"):
         gym.make(SP, preset="shared")
 
 

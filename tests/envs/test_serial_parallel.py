@@ -176,7 +176,7 @@ def test_invalid_action_raises():
         ({"jitter": 4}, r"jitter must lie in \[0, 3\] pixels for image_size=16, grid=2"),
         ({"jitter": 50}, r"jitter must lie in \[0, 3\]"),
         ({"threads": 0}, "threads"),
-        ({"preset": "loud"}, r"preset must be one of \['default', 'noisy'\]"),
+        ({"preset": "loud"}, r"preset must be one of \['default', 'noisy', 'balanced', 'sharing'\]"),
     ]
     + [({name: True}, name) for name in (
         "lr", "beta", "overlap", "input_noise", "gps_noise", "region_match", "jitter", "batch_size", "chunk",

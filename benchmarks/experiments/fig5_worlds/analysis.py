@@ -45,7 +45,7 @@ def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
 
 
 def worlds_of(frame: pd.DataFrame) -> list[str]:
-    """The frame's worlds in :data:`envs.serial_parallel.PRESETS` order (by crossover cost)."""
+    """The frame's worlds in :data:`envs.serial_parallel.PRESETS` order."""
     order = {name: i for i, name in enumerate(PRESETS)}
     return sorted(frame.world.unique(), key=lambda world: (order.get(world, len(order)), world))
 
