@@ -20,12 +20,15 @@ __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", 
 
 DESCRIPTION = "Fig 5 over worlds: reward rate vs hidden cost on every SerialParallel preset, agents ranked"
 
-#: ``presets``: the worlds (SerialParallel presets), each swept over every cost.
+#: ``presets``: the worlds (SerialParallel presets), each swept over every cost; ``two_phase``: switch points of the
+#: two-phase reference schedules, as in fig5.
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "presets": ["default", "balanced", "sharing"], "costs": [0.0, 1.0], "horizon": 30,
-              "agents": ["serial", "parallel", "navigator", "ucb1"]},
+              "agents": ["serial", "parallel", "navigator", "ucb1"], "two_phase": [0.5]},
     "quick": {"seeds": 2, "presets": ["default", "balanced", "sharing"], "costs": [0.0, 0.1, 0.3, 0.5, 0.7, 1.0],
-              "horizon": 1500, "agents": ["serial", "parallel", "navigator", "meta-learner", "sagiv", "ucb1"]},
+              "horizon": 1500, "agents": ["serial", "parallel", "navigator", "meta-learner", "sagiv", "ucb1"],
+              "two_phase": [0.3]},
     "paper": {"seeds": 15, "presets": ["default", "balanced", "sharing"],
-              "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS},
+              "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS,
+              "two_phase": [0.1, 0.3, 0.5]},
 }
