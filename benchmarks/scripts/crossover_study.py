@@ -85,7 +85,7 @@ def figure(frames: dict[str, pd.DataFrame], knob: str, path: Path, window: int =
             axis.plot(curve[agent].index, curve[agent].to_numpy(), style, color=color,
                       label=f"{knob}={value} {agent}")
     axis.set(xlabel="trial", ylabel=f"raw accuracy ({window}-trial blocks, mean over seeds)", ylim=(0, 1),
-             title=f"SerialParallel-v0: always-serial (dashed) vs always-parallel, by {knob}")
+             title=f"always-serial (dashed) vs always-parallel (solid), by {knob}")
     axis.legend(fontsize=7, ncol=2, loc="lower right")
     return save_figure(fig, path)
 
