@@ -29,7 +29,7 @@ __all__ = ["FIXED_AGENTS", "SCORE", "analyze", "score"]
 
 #: What :func:`score` means.
 SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS)) + " The mean runs over every world's costs."
-#: The navigator's target (issue: ≥ 0.97 of the best fixed strategy at every cost), shown per world.
+#: The navigator's design target — ≥ 0.97 of the best fixed strategy at every cost — checked per world.
 TARGET = 0.97
 
 
@@ -78,7 +78,7 @@ def ranking_item(frame: pd.DataFrame) -> ReportItem:
         table[f"{world} worst"] = [f"{mine.at[a, 'worst']:.3f} (c={mine.at[a, 'worst_cost']:g})"
                                    if a in mine.index else "—" for a in table.agent]
     table["mean over worlds"] = table[[f"{w} mean" for w in worlds]].mean(axis=1)
-    table["worst ≥ 0.97 in"] = [
+    table[f"worst ≥ {TARGET} in"] = [
         f"{int((ratios[ratios.agent == a].worst >= TARGET).sum())}/{len(worlds)}" for a in table.agent]
     table = table.sort_values("mean over worlds", ascending=False, kind="stable")
     return ReportItem(
