@@ -54,6 +54,8 @@ DEFAULTS_AND_PRESETS = [
     pytest.param(LC, {"preset": "sagiv2018"}, id="LearningCurves-sagiv2018"),
     pytest.param(SP, {}, id="SerialParallel", marks=pytest.mark.slow),
     pytest.param(SP, {"preset": "noisy"}, id="SerialParallel-noisy", marks=pytest.mark.slow),
+    pytest.param(SP, {"preset": "balanced"}, id="SerialParallel-balanced", marks=pytest.mark.slow),
+    pytest.param(SP, {"preset": "sharing"}, id="SerialParallel-sharing", marks=pytest.mark.slow),
     pytest.param(NOISY, {}, id="SerialParallelNoisy", marks=pytest.mark.slow),
     pytest.param(SEQ, {}, id="SequentialTasks", marks=pytest.mark.slow),
     pytest.param(MT, {}, id="Multitask", marks=pytest.mark.slow),
