@@ -49,7 +49,7 @@ from torch import nn
 
 from learners.allocation import allocation_gates, budget_penalty, gumbel_noise
 from learners.drone import DataStream, DroneBatch, DroneWorld
-from learners.gated_network import GatedNetwork, NetworkConfig
+from learners.gated_network import GatedNetwork, NetworkConfig, gated_activity
 from learners.probes import ProbeResult, probe
 from learners.tasks import Schedule
 from learners.threads import torch_threads
@@ -273,17 +273,18 @@ class BatchedLearner:
             if kind == "vector":  # x: J d B
                 assert x.shape[0] == j and x.shape[2] == b, (name, x.shape, j, b)
                 g = torch.baddbmm(params[f"{name}_b"][..., None], params[f"{name}_w"], x)  # J G B
-                codes.append(self._gate(g, gates[layer][..., None]))
+                codes.append(gated_activity(g, gates[layer][..., None], self.allocation))
                 layer += 1
                 continue
             assert x.shape[:2] == (b, j), (name, x.shape, j, b)
             h = x  # B (J·C) H W
             for i in range(self.n_conv):
                 c = gates[layer]  # J C
-                if self.allocation:  # the gate after the ReLU (see _gate): not folded into the filters
+                if self.allocation:  # the gate after the ReLU (gated_activity): not folded into the filters
                     w = params[f"conv_w.{i}"].flatten(0, 1)  # (J·C) C_in 3 3
                     h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
-                    h = (h + params[f"conv_b.{i}"].flatten()[:, None, None]).relu() * c.flatten()[:, None, None]
+                    h = gated_activity(h + params[f"conv_b.{i}"].flatten()[:, None, None], c.flatten()[:, None, None],
+                                       allocation=True)
                     layer += 1
                     continue
                 w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded
@@ -294,15 +295,10 @@ class BatchedLearner:
         h = torch.cat(codes, dim=1)  # J (Σ encoder widths) B, encoders in input order
         for i in range(self.n_fc):
             fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
-            h = self._gate(fc, gates[layer][..., None])
+            h = gated_activity(fc, gates[layer][..., None], self.allocation)
             layer += 1
         logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J Σ(classes_o + 1) B
         return logits.split(self.head_sizes, dim=1)
-
-    def _gate(self, pre: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-        """``ReLU(pre ⊙ c)`` for learned gates (in place: the product is not kept); ``ReLU(pre) ⊙ z`` for allocation
-        (:meth:`GatedNetwork._gate`: the straight-through gradient of an unused component is its own output)."""
-        return pre.relu() * gate if self.allocation else (pre * gate).relu_()
 
     # ------------------------------------------------------------------ one trial
     def trial(self, schedules: Sequence[Schedule | None]) -> np.ndarray:

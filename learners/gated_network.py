@@ -172,6 +172,14 @@ def drone_inputs(image_size: int = 24) -> tuple[tuple[str, str, int], ...]:
     return (("gps", "vector", 2), ("image", "image", image_size))
 
 
+def gated_activity(pre: torch.Tensor, gate: torch.Tensor, allocation: bool) -> torch.Tensor:
+    """A gated layer's activity from its pre-activation and its gate (broadcast to it): ``ReLU(pre ⊙ c)`` for learned
+    gates (in place on the product, which is not kept); ``ReLU(pre) ⊙ z`` for allocation — the same value for a
+    binary ``z``, whose straight-through gradient is then a component's own output even when it is off (002 §III-B),
+    where ``ReLU(pre ⊙ 0)`` would pass none. The one rule of :class:`GatedNetwork` and the batched learner."""
+    return pre.relu() * gate if allocation else (pre * gate).relu_()
+
+
 class GatedNetwork(nn.Module):
     """The task-gated network; ``forward(*inputs, task)`` → (logits per output …, kept activity).
 
@@ -363,12 +371,14 @@ class GatedNetwork(nn.Module):
         *inputs, task = args
         assert len(inputs) == len(self.inputs), f"{len(self.inputs)} inputs expected, got {len(inputs)}"
         gates = self.gates(task)
+        allocation = self.config.allocation
         kept: list[torch.Tensor] = []
         codes = []
         layer = 0
         for x, (name, kind, _) in zip(inputs, self.inputs):
             if kind == "vector":
-                g = self._gate(F.linear(x, getattr(self, f"{name}_w"), getattr(self, f"{name}_b")), gates[layer])
+                pre = F.linear(x, getattr(self, f"{name}_w"), getattr(self, f"{name}_b"))
+                g = gated_activity(pre, gates[layer], allocation)
                 layer += 1  # g: (B, units)
                 if keep:
                     kept.append(g)
@@ -376,22 +386,17 @@ class GatedNetwork(nn.Module):
                 continue
             h = x  # (B, 1, H, W)
             for w, b in zip(self.conv_w, self.conv_b):
-                h = self._gate(F.conv2d(h, w, b, stride=2, padding=1), gates[layer][:, None, None])  # (B, C, H/2, W/2)
+                pre = F.conv2d(h, w, b, stride=2, padding=1)  # (B, C, H/2, W/2)
+                h = gated_activity(pre, gates[layer][:, None, None], allocation)
                 layer += 1
                 if keep:
                     kept.append(h)
             codes.append(h.flatten(1))
         h = torch.cat(codes, dim=1)  # (B, Σ encoder widths): drone gps_units + C·side²
         for w, b in zip(self.fc_w, self.fc_b):
-            h = self._gate(F.linear(h, w, b), gates[layer])  # (B, hidden_i)
+            h = gated_activity(F.linear(h, w, b), gates[layer], allocation)  # (B, hidden_i)
             layer += 1
             if keep:
                 kept.append(h)
         logits = F.linear(h, self.head_w, self.head_b)  # (B, Σ (classes_o + 1))
         return (*logits.split(self.head_sizes, dim=1), kept)
-
-    def _gate(self, pre: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-        """A gated layer's activity: ``ReLU(pre ⊙ c)`` (learned gates); ``ReLU(pre) ⊙ z`` (allocation), the same value
-        for a binary ``z`` whose straight-through gradient is then a component's own output even when it is off
-        (002 §III-B), where ``ReLU(pre ⊙ 0)`` would pass none."""
-        return torch.relu(pre) * gate if self.config.allocation else torch.relu(pre * gate)
