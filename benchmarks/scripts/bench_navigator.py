@@ -1,13 +1,19 @@
 """Fraction of the oracle's return per agent on a broad family of LearningCurves instances, and navigator's overhead.
 
-    python -m benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--agents oracle,navigator,...]
-        [--figure results/navigator_family.png]
+    python -m benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family issue|balanced]
+        [--agents oracle,navigator,...] [--figure results/navigator_family.png]
 
 The family (issue 12), τ = 1000, 4 tasks, batch 64 (binomial accuracies), paper reward (serial ÷ (1 + c)):
 which strategy learns early is a coin flip; its logistic midpoint is uniform in [0, τ/3]; the other's is
 uniform in [early, early + 350] picks; each strategy's rate is uniform in [0.01, 0.06] per pick; the hidden
 cost is uniform in [0, 1]. Instance ``i`` of family seed ``s`` is drawn from ``SeedSequence([s, i])`` and
-played from root seed ``i``. The evaluation family is seed 0; ``agents.navigator``'s prior ranges and
+played from root seed ``i``.
+
+``--family balanced`` draws the same curves but sets the cost from a target ratio ρ of serial's expected
+return to parallel's, log-uniform in [1/2, 2] (c = serial's return at c = 0 ÷ (ρ · parallel's) − 1; curves
+are redrawn, ρ kept, until that c lies in [0, 1]). Serial is then the better fixed strategy in half the instances,
+by up to a factor 2 either way, so never exploring (always-parallel) no longer scores near the oracle and the
+fractions measure learning. The evaluation family is seed 0; ``agents.navigator``'s prior ranges and
 hyperparameters were chosen on seed 2 (the design family), so no evaluated instance is one it was tuned on.
 
 Every agent is built by ``agents.registry.make_agent`` and played by ``benchmarks.run_loop.run_episode`` (the
@@ -57,15 +63,32 @@ class Instance:
         return gym.make(ENV_ID, horizon=HORIZON, cost=self.cost, curves=curves)
 
 
-def draw_instance(family_seed: int, index: int, horizon: int = HORIZON) -> Instance:
-    """Instance ``index`` of the family drawn with ``family_seed`` (ranges in the module docstring)."""
+FAMILIES = ("issue", "balanced")
+#: The balanced family's range of serial's expected return ÷ parallel's (log-uniform).
+BALANCED_RATIO = 2.0
+
+
+def draw_instance(family_seed: int, index: int, family: str = "issue") -> Instance:
+    """Instance ``index`` of ``family`` drawn with ``family_seed`` (ranges in the module docstring)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     rng = np.random.default_rng(np.random.SeedSequence([family_seed, index]))
-    early = rng.uniform(0.0, horizon / 3)
-    late = early + rng.uniform(0.0, 350.0)
-    first = int(rng.integers(2))  # which strategy learns early
-    midpoints = (early, late) if first == 0 else (late, early)
-    rates = tuple(float(r) for r in rng.uniform(0.01, 0.06, size=2))
-    return Instance(rates=rates, midpoints=(float(midpoints[0]), float(midpoints[1])), cost=float(rng.uniform()))
+    # balanced: the target ratio is drawn once, then curves until its cost is feasible (so its law is kept)
+    ratio = float(np.exp(rng.uniform(-np.log(BALANCED_RATIO), np.log(BALANCED_RATIO)))) if family != "issue" else 1.0
+    while True:
+        early = rng.uniform(0.0, HORIZON / 3)
+        late = early + rng.uniform(0.0, 350.0)
+        first = int(rng.integers(2))  # which strategy learns early
+        midpoints = (early, late) if first == 0 else (late, early)
+        rates = tuple(float(r) for r in rng.uniform(0.01, 0.06, size=2))
+        cost = float(rng.uniform())
+        instance = Instance(rates=rates, midpoints=(float(midpoints[0]), float(midpoints[1])), cost=cost)
+        if family == "issue":
+            return instance
+        serial, parallel = instance.env().unwrapped.config.expected_fixed_returns(0.0)
+        cost = serial / (ratio * parallel) - 1.0  # serial's return is ÷ (1 + c) (the paper's reward rule)
+        if 0.0 <= cost <= 1.0:
+            return Instance(rates=instance.rates, midpoints=instance.midpoints, cost=float(cost))
 
 
 class TimedAgent:
@@ -94,7 +117,8 @@ class TimedAgent:
 
 
 def evaluate(
-    agents: tuple[str, ...], instances: int, family_seed: int = 0, agent_kwargs: dict[str, dict] | None = None
+    agents: tuple[str, ...], instances: int, family_seed: int = 0, agent_kwargs: dict[str, dict] | None = None,
+    family: str = "issue",
 ) -> tuple[dict[str, np.ndarray], float, np.ndarray]:
     """``{agent: (instances,) return ÷ oracle return}``, navigator's mean seconds per decision (NaN if absent),
     and ``(instances,)`` the oracle's strategy per instance."""
@@ -103,7 +127,7 @@ def evaluate(
     best: list[str] = []
     timed_seconds, timed_calls = 0.0, 0
     for index in range(instances):
-        env = draw_instance(family_seed, index).env()
+        env = draw_instance(family_seed, index, family).env()
         oracle_frame = run_episode(env, make_agent("oracle", env), seed=index)
         oracle = oracle_frame.reward.sum()
         best.append(str(oracle_frame.strategy.iloc[0]))
@@ -148,15 +172,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=200, help="instances of the family (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="family seed (0 = evaluation family; 2 = design family)")
+    parser.add_argument("--family", default="issue", choices=FAMILIES,
+                        help="issue: the issue's family (cost uniform); balanced: cost set so serial is best in half")
     parser.add_argument("--agents", default=",".join(a for a in AGENTS if a != "oracle"),
                         help="comma-separated registered agent names")
     parser.add_argument("--figure", default=None, help="write a PNG of the fractions here")
     args = parser.parse_args(argv)
     agents = tuple(a for a in args.agents.split(",") if a and a != "oracle")
     start = time.perf_counter()
-    fractions, per_decision, best = evaluate(agents, args.instances, args.seed)
+    fractions, per_decision, best = evaluate(agents, args.instances, args.seed, family=args.family)
     serial_best = best == "serial"
-    print(f"LearningCurves family seed {args.seed}: {args.instances} instances, τ = {HORIZON} "
+    print(f"LearningCurves {args.family} family seed {args.seed}: {args.instances} instances, τ = {HORIZON} "
           f"({time.perf_counter() - start:.0f} s); the oracle plays serial in {serial_best.sum()}, parallel in "
           f"{(~serial_best).sum()}")
     header = ("agent", "return / oracle", "95 % CI", "worst", "serial best", "parallel best")
@@ -170,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     if np.isfinite(per_decision):
         print(f"navigator: {1e6 * per_decision:.0f} µs per decision (act + observe), mean over all trials")
     if args.figure:
-        figure(fractions, args.figure, f"LearningCurves family ({args.instances} instances, τ = {HORIZON})")
+        title = f"LearningCurves {args.family} family ({args.instances} instances, τ = {HORIZON})"
+        figure(fractions, args.figure, title)
         print(f"figure: {args.figure}")
 
 
