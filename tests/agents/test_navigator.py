@@ -143,3 +143,28 @@ def test_first_look_switches_for_good_drops_or_leaves_the_strategy_to_the_poster
         assert agent.excluded[0] and (actions[start + 1:] == 1).all()
     else:  # 0.07 / 0.7 < drop_ratio: a curve from zero, left to the posterior and the lookahead
         assert agent.committed < 0 and not agent.excluded.any() and agent.looked[0]
+
+
+@pytest.mark.parametrize("early_look", [False, True])
+def test_first_look_waits_for_probe_at_unless_early_looks_are_asked_for(early_look):
+    # Parallel flat at 0.3: the lookahead wants to explore serial long before probe_at·τ. On a shared network
+    # an early look disturbs parallel's climb (paper scale: up to 7–8 % of the best fixed strategy), so by
+    # default the incumbent is kept until probe_at and the look happens there.
+    def reward(action, picks, rng):
+        if action == 1:
+            return 0.3 + 0.02 * rng.standard_normal()
+        return 0.3 if picks == 0 else 0.1
+
+    agent = NavigatorAgent(early_look=early_look)
+    actions = _play_scripted(agent, 1000, reward)
+    first_serial = int(np.flatnonzero(actions == 0)[0])
+    if early_look:
+        assert first_serial < agent.probe_start  # the lookahead's own pick starts the look
+    else:
+        assert first_serial == agent.probe_start == 180
+    assert agent.probe_rewards[0] == [0.3]  # either way, serial's first contact is the one-trial look
+
+
+def test_early_look_must_be_a_bool():
+    with pytest.raises(ValueError, match="early_look must be True or False, got 'no'"):
+        NavigatorAgent(early_look="no")
