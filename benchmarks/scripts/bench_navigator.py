@@ -68,23 +68,27 @@ FAMILIES = ("issue", "balanced")
 BALANCED_RATIO = 2.0
 
 
+def _draw_issue_instance(rng: np.random.Generator) -> Instance:
+    """One instance of the issue's family (ranges in the module docstring), drawn from ``rng``."""
+    early = rng.uniform(0.0, HORIZON / 3)
+    late = early + rng.uniform(0.0, 350.0)
+    first = int(rng.integers(2))  # which strategy learns early
+    midpoints = (early, late) if first == 0 else (late, early)
+    rates = tuple(float(r) for r in rng.uniform(0.01, 0.06, size=2))
+    return Instance(rates=rates, midpoints=(float(midpoints[0]), float(midpoints[1])), cost=float(rng.uniform()))
+
+
 def draw_instance(family_seed: int, index: int, family: str = "issue") -> Instance:
     """Instance ``index`` of ``family`` drawn with ``family_seed`` (ranges in the module docstring)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     rng = np.random.default_rng(np.random.SeedSequence([family_seed, index]))
+    if family == "issue":
+        return _draw_issue_instance(rng)
     # balanced: the target ratio is drawn once, then curves until its cost is feasible (so its law is kept)
-    ratio = float(np.exp(rng.uniform(-np.log(BALANCED_RATIO), np.log(BALANCED_RATIO)))) if family != "issue" else 1.0
+    ratio = float(np.exp(rng.uniform(-np.log(BALANCED_RATIO), np.log(BALANCED_RATIO))))
     while True:
-        early = rng.uniform(0.0, HORIZON / 3)
-        late = early + rng.uniform(0.0, 350.0)
-        first = int(rng.integers(2))  # which strategy learns early
-        midpoints = (early, late) if first == 0 else (late, early)
-        rates = tuple(float(r) for r in rng.uniform(0.01, 0.06, size=2))
-        cost = float(rng.uniform())
-        instance = Instance(rates=rates, midpoints=(float(midpoints[0]), float(midpoints[1])), cost=cost)
-        if family == "issue":
-            return instance
+        instance = _draw_issue_instance(rng)
         serial, parallel = instance.env().unwrapped.config.expected_fixed_returns(0.0)
         cost = serial / (ratio * parallel) - 1.0  # serial's return is ÷ (1 + c) (the paper's reward rule)
         if 0.0 <= cost <= 1.0:

@@ -19,9 +19,10 @@ def test_balanced_family_sets_the_cost_from_the_return_ratio():
     for index in range(100):
         inst = draw_instance(0, index, "balanced")
         assert 0.0 <= inst.cost <= 1.0
-        serial, parallel = inst.env().unwrapped.config.expected_fixed_returns(inst.cost)
+        config = inst.env().unwrapped.config
+        serial, parallel = config.expected_fixed_returns(inst.cost)
         # the paper's rule: serial's return at cost c is its return at 0 divided by (1 + c)
-        serial_free, _ = inst.env().unwrapped.config.expected_fixed_returns(0.0)
+        serial_free, _ = config.expected_fixed_returns(0.0)
         assert serial == pytest.approx(serial_free / (1.0 + inst.cost))
         ratios.append(serial / parallel)
     ratios = np.array(ratios)
