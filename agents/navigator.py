@@ -76,29 +76,28 @@ seed 2: 0.919 at c ≥ 0.6), and noisy seed 1's look at trial 600 read 1.17 × 1
 switched to serial (0.853). Waiting for 0.18 τ: worst 0.969 over both worlds, seeds 0–2, c = 0…1 (from 0.853);
 the LearningCurves evaluation family 0.938 → 0.934.
 
-**Measured** (``python -m benchmarks.scripts.bench_navigator``, 100 instances of the evaluation family):
-0.950 of the oracle's return (0.934 before the a-priori first incumbent, 0.938 with the earlier look), Sagiv's
-agent (told the cost) 0.915, the meta-learner 0.845. fig5 on the paper's grid (τ = 5000, 15 seeds, 13 costs; the
-README's table): mean reward rate ÷ the best fixed strategy's 0.970–0.983 at c ≤ 0.1 and 0.975 at c ≥ 0.4, but
-0.962–0.966 at c = 0.15–0.3, above Sagiv's agent, UCB1 and the meta-learner at every cost. The shortfall is the
-look's: where it stays with parallel, the one serial trial at 900 costs 2.5 % of parallel's later climb (5–6 % on 2
-of 15 seeds); the look's raw ratio is 0.90–1.18 over the seeds, uncorrelated with which strategy pays more on the
-seed, so near c* the switch is a coin flip; no switch threshold, replayed offline on the 15 seeds, reaches 0.97 at
-every cost (best 0.92: worst cost 0.966). Over seeds 0–2 and six costs (the first table) it had looked like
-0.980–0.998 in both worlds. Earlier versions on the default world (ratio at c = 0, 0.1, 0.3, 1): with the look
-when the lookahead picked serial, seed 2 0.994, 0.962, 0.962, 0.962 and seed 3 0.982, 0.975, 0.987, 0.988 (seeds 2 and 3 are not
-held out: seed 2's ratio of 0.95 at trial 300, c = 0, set the switch ratio to 0.9); without any look, seeds 0/1
-0.999/0.905, 0.995/0.995, 0.977/1.000, 0.951/1.000 (seed 1 never tried serial; on seed 0 one 100-trial serial
-block at trial 900 delayed parallel's climb from trial ~2500 to ~3500) and seeds 2/3 0.994/0.982, 0.994/0.974,
-0.888/0.925, 0.866/0.925 (serial blocks at trials 300 and 800). Looks of 3 trials: worst 0.978 on seeds 0/1
-(the second and third trials are already wrecked by serial training, which biases the ratio down). What did not
-work: one joint particle set (see Posterior); a fixed 5 % Metropolis step;
-greedy commitment on the posterior mean (never tries the a-priori worse strategy: 0.57 of the oracle when
-serial is best); Thompson sampling on commit values (0.937 on the design family with the first version,
-explores too much); an
-opening block of each strategy (on SerialParallel, 100 serial trials at the start kept parallel on its
-plateau 1000 trials longer: 0.90 and 0.81 of the best fixed strategy at c = 0.3 and 1; a 20-trial opening probe
-costs 3 % at every c ≥ 0.1 and its rewards are serial's from scratch, which say nothing about the cost).
+**Measured** (``python -m benchmarks.scripts.bench_navigator``, 100 instances of the evaluation family): 0.950 of
+the oracle's return (0.934 before the a-priori first incumbent, 0.938 with the earlier look), Sagiv's agent (told
+the cost) 0.915, the meta-learner 0.845. fig5 on the paper's grid (τ = 5000, 15 seeds, 13 costs; the README's
+table): mean reward rate ÷ the best fixed strategy's 0.970–0.983 at c ≤ 0.1 and 0.975 at c ≥ 0.4, but 0.962–0.966 at
+c = 0.15–0.3, above Sagiv's agent, UCB1 and the meta-learner at every cost. The shortfall is the look's: where it
+stays with parallel, the one serial trial at 900 costs 2.5 % of parallel's later climb (5–6 % on 2 of 15 seeds); the
+look's raw ratio is 0.90–1.18 over the seeds, uncorrelated with which strategy pays more on the seed, so near c* the
+switch is a coin flip; no switch threshold, replayed offline on the 15 seeds, reaches 0.97 at every cost (best 0.92:
+worst cost 0.966). Over seeds 0–2 and six costs (the first table) it had looked like 0.980–0.998 in both worlds.
+Earlier versions on the default world (ratio at c = 0, 0.1, 0.3, 1): with the look when the lookahead picked serial,
+seed 2 0.994, 0.962, 0.962, 0.962 and seed 3 0.982, 0.975, 0.987, 0.988 (seeds 2 and 3 are not held out: seed 2's
+ratio of 0.95 at trial 300, c = 0, set the switch ratio to 0.9); without any look, seeds 0/1 0.999/0.905,
+0.995/0.995, 0.977/1.000, 0.951/1.000 (seed 1 never tried serial; on seed 0 one 100-trial serial block at trial 900
+delayed parallel's climb from trial ~2500 to ~3500) and seeds 2/3 0.994/0.982, 0.994/0.974, 0.888/0.925, 0.866/0.925
+(serial blocks at trials 300 and 800). Looks of 3 trials: worst 0.978 on seeds 0/1 (the second and third trials are
+already wrecked by serial training, which biases the ratio down). What did not work: one joint particle set (see
+Posterior); a fixed 5 % Metropolis step; greedy commitment on the posterior mean (never tries the a-priori worse
+strategy: 0.57 of the oracle when serial is best); Thompson sampling on commit values (0.937 on the design family
+with the first version, explores too much); an opening block of each strategy (on SerialParallel, 100 serial trials
+at the start kept parallel on its plateau 1000 trials longer: 0.90 and 0.81 of the best fixed strategy at c = 0.3
+and 1; a 20-trial opening probe costs 3 % at every c ≥ 0.1 and its rewards are serial's from scratch, which say
+nothing about the cost).
 
 **Where it fails.** (1) Worlds whose parallel plateau is low (the ``balanced`` and ``sharing`` presets, c* ≈ 0.46
 and 0.77): the look reads 0.5–0.9 of parallel's reward, so serial is dropped where it is best (worst 0.875 and
