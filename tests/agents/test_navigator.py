@@ -37,7 +37,7 @@ def test_navigator_learns_the_clearly_best_strategy(case):
         assert share >= 0.9, (case, seed, share)
         fractions.append(frame.reward.sum() / oracle)
     # judged over six seeds: how long the late starter is explored before the switch varies from seed to seed
-    # (parallel-late: 0.83–0.98 of the oracle per seed, mean 0.89)
+    # (parallel-late: 0.84–0.92 of the oracle per seed, mean 0.89)
     assert min(fractions) >= 0.8, (case, fractions)
     assert np.mean(fractions) >= 0.85, (case, fractions)
 
