@@ -84,7 +84,12 @@ c = 0.15–0.3, above Sagiv's agent, UCB1 and the meta-learner at every cost. Th
 stays with parallel, the one serial trial at 900 costs 2.5 % of parallel's later climb (5–6 % on 2 of 15 seeds); the
 look's raw ratio is 0.90–1.18 over the seeds, uncorrelated with which strategy pays more on the seed, so near c* the
 switch is a coin flip; no switch threshold, replayed offline on the 15 seeds, reaches 0.97 at every cost (best 0.92:
-worst cost 0.966). Over seeds 0–2 and six costs (the first table) it had looked like 0.980–0.998 in both worlds.
+worst cost 0.966). Nor does moving the look (:mod:`benchmarks.scripts.look_frontier`, the same replay for looks at
+trials 700–1500): earlier, it costs parallel more (one serial trial at 700: 0.964 of always-parallel; 1100: 0.980;
+1500: 0.991); later, a switch costs serial more (0.989, 0.972, 0.952 of always-serial at c = 0). The best rule on
+seeds 0–14 (look at 1100, threshold 0.9: worst cost 0.970) reaches 0.944 on held-out seeds 15–29, the default 0.946,
+the best rule in hindsight there 0.952; so ``probe_at`` and ``switch_ratio`` stay. Over seeds 0–2 and six costs
+(the first table) it had looked like 0.980–0.998 in both worlds.
 Earlier versions on the default world (ratio at c = 0, 0.1, 0.3, 1): with the look when the lookahead picked serial,
 seed 2 0.994, 0.962, 0.962, 0.962 and seed 3 0.982, 0.975, 0.987, 0.988 (seeds 2 and 3 are not held out: seed 2's
 ratio of 0.95 at trial 300, c = 0, set the switch ratio to 0.9); without any look, seeds 0/1 0.999/0.905,
