@@ -180,7 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seeds, costs = parse_seeds(args.seeds), parse_floats(args.costs, "--costs")
     thresholds = parse_floats(args.thresholds, "--thresholds")
-    looks = [int(x) for x in parse_floats(args.looks, "--looks")]
+    try:
+        looks = [int(x) for x in args.looks.split(",")]
+    except ValueError:
+        raise SystemExit(f"--looks must be comma-separated trial numbers, got {args.looks!r}") from None
     if any(not args.recent <= at < args.horizon for at in looks):
         raise SystemExit(f"every look trial must lie in [recent, horizon) = [{args.recent}, {args.horizon}), "
                          f"got {looks}")
