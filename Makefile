@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m benchmarks.cli run fig5 --scale quick --out results/demo
+	$(PY) -m tradeoff_gym.benchmarks.cli run fig5 --scale quick --out results/demo
 
 test: setup
 	$(PY) -m pytest -q

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import BaseAgent, argmax_random_tie, check_reward
-from learners.checks import check_int, check_number
+from tradeoff_gym.agents.base import BaseAgent, argmax_random_tie, check_reward
+from tradeoff_gym.learners.checks import check_int, check_number
 
 
 class _SampleMeanAgent(BaseAgent):

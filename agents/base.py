@@ -6,12 +6,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from envs.interface import HORIZON, N_TASKS, STRATEGIES
+from tradeoff_gym.envs.interface import HORIZON, N_TASKS, STRATEGIES
 
 
 @runtime_checkable
 class Agent(Protocol):
-    """A strategy-choosing agent, driven by :func:`benchmarks.run_loop.run_episode`.
+    """A strategy-choosing agent, driven by :func:`tradeoff_gym.benchmarks.run_loop.run_episode`.
 
     ``reset`` starts an episode: ``info`` is the environment's reset info (``strategies``, ``serial``,
     ``horizon``, ``n_tasks`` — never the cost) and ``rng`` the agent's own random stream.
@@ -19,7 +19,7 @@ class Agent(Protocol):
 
     Optional class attribute ``reward_independent`` (default False): True when the agent's choices never
     depend on rewards (fixed strategies, uniform random). A sweep then plays such an agent once per seed
-    at cost 0 and re-discounts the frame for every cost (exact, see :mod:`benchmarks.runner`).
+    at cost 0 and re-discounts the frame for every cost (exact, see :mod:`tradeoff_gym.benchmarks.runner`).
     """
 
     name: str

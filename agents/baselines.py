@@ -7,8 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.base import BaseAgent
-from learners.checks import check_number
+from tradeoff_gym.agents.base import BaseAgent
+from tradeoff_gym.learners.checks import check_number
 
 
 class FixedAgent(BaseAgent):

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from agents.svgd import SVGD
+from tradeoff_gym.agents.svgd import SVGD
 
 #: Parameter order of θ (shape coordinates) in the last dimension of every particle tensor.
 PARAMS: tuple[str, ...] = ("log_rate", "log_midpoint", "floor", "ceiling")

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import BaseAgent, argmax_random_tie, check_reward
-from agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, curve_values
-from agents.svgd import OPTIMIZERS, SVGD, Optimizer
-from envs.interface import TASK_REWARDS, TRIAL, task_values
-from learners.checks import check_bool, check_int, check_number
-from learners.threads import torch_threads
+from tradeoff_gym.agents.base import BaseAgent, argmax_random_tie, check_reward
+from tradeoff_gym.agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, curve_values
+from tradeoff_gym.agents.svgd import OPTIMIZERS, SVGD, Optimizer
+from tradeoff_gym.envs.interface import TASK_REWARDS, TRIAL, task_values
+from tradeoff_gym.learners.checks import check_bool, check_int, check_number
+from tradeoff_gym.learners.threads import torch_threads
 
 #: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
 #: LearningCurves, c = 1, τ = 400, serial midpoint 40, parallel 40 + lag (rate 0.05), 8 seeds, fraction
@@ -39,7 +39,7 @@ class MetaLearnerAgent(BaseAgent):
     """Thompson sampling on the future reward of each strategy, from SVGD learning-curve posteriors.
 
     Per strategy ``A`` and task ``i`` a curve ``f_{A,i}(n)`` in ``A``'s own pick count ``n``, a
-    logistic in ``n/τ`` between a floor and a ceiling (:mod:`agents.curve_model`, our variant of SPEC's
+    logistic in ``n/τ`` between a floor and a ceiling (:mod:`tradeoff_gym.agents.curve_model`, our variant of SPEC's
     sigmoid of a sigmoid), is fit to the observed per-task rewards (``info["task_rewards"]``, NaN = not
     performed; the hidden cost is absorbed into the serial curves' ceilings). At trial ``t0`` it reads
     one posterior particle per (A, i) and plays the argmax of
@@ -77,7 +77,7 @@ class MetaLearnerAgent(BaseAgent):
     evaluations per strategy and task in the future-reward sum (200); ``prior`` on θ (:class:`CurvePrior`);
     ``shared_draw`` (False), ``redraw_every`` (1 trial), ``commit`` (False): the draw, as above;
     ``curve_family`` ``"shape"`` (default) or ``"paper"`` — SPEC §4's exact σ(w2 σ(w1 n/τ + b1) + b2) with
-    :data:`agents.curve_model.PAPER_PRIOR`, for reproducing the paper's model.
+    :data:`tradeoff_gym.agents.curve_model.PAPER_PRIOR`, for reproducing the paper's model.
     """
 
     name = "meta-learner"

@@ -18,7 +18,7 @@ strategy, so that the posterior factorises over strategies).
 ``ceiling`` (0.8, 1) except a share ``low_ceiling[1]`` (5 %) uniform down to ``low_ceiling[0]`` (0.2), floor
 as a share of the ceiling uniform in ``floor`` (0, 0), cost ``c_a`` uniform in [0, 1]; independent across
 strategies. The ranges were set by hand to cover the LearningCurves training family of
-:mod:`benchmarks.scripts.bench_navigator` (seed 2; its instances have onsets 0–0.68 τ, rates 10–60 per τ,
+:mod:`tradeoff_gym.benchmarks.scripts.bench_navigator` (seed 2; its instances have onsets 0–0.68 τ, rates 10–60 per τ,
 raw ceiling 1) and chosen on it, never on the evaluation family (seed 0); they are not fitted. Why mostly high
 ceilings: a strategy still flat carries no information about how good it will get, and with ceilings
 uniform in [0.3, 1] a late-rising but best strategy was written off (0.62 of the oracle, c = 1, parallel
@@ -76,7 +76,8 @@ seed 2: 0.919 at c ≥ 0.6), and noisy seed 1's look at trial 600 read 1.17 × 1
 switched to serial (0.853). Waiting for 0.18 τ: worst 0.969 over both worlds, seeds 0–2, c = 0…1 (from 0.853);
 the LearningCurves evaluation family 0.938 → 0.934.
 
-**Measured** (``python -m benchmarks.scripts.bench_navigator``, 100 instances of the evaluation family): 0.950 of
+**Measured** (``python -m tradeoff_gym.benchmarks.scripts.bench_navigator``, 100 instances of the evaluation family):
+0.950 of
 the oracle's return (0.934 before the a-priori first incumbent, 0.938 with the earlier look), Sagiv's agent (told
 the cost) 0.915, the meta-learner 0.845. fig5 on the paper's grid (τ = 5000, 15 seeds, 13 costs; the README's
 table): mean reward rate ÷ the best fixed strategy's 0.970–0.983 at c ≤ 0.1 and 0.975 at c ≥ 0.4, but 0.962–0.966 at
@@ -84,7 +85,8 @@ c = 0.15–0.3, above Sagiv's agent, UCB1 and the meta-learner at every cost. Th
 stays with parallel, the one serial trial at 900 costs 2.5 % of parallel's later climb (5–6 % on 2 of 15 seeds); the
 look's raw ratio is 0.90–1.18 over the seeds, uncorrelated with which strategy pays more on the seed, so near c* the
 switch is a coin flip; no switch threshold, replayed offline on the 15 seeds, reaches 0.97 at every cost (best 0.92:
-worst cost 0.966). Nor does moving the look (:mod:`benchmarks.scripts.look_frontier`, the same replay for looks at
+worst cost 0.966). Nor does moving the look (:mod:`tradeoff_gym.benchmarks.scripts.look_frontier`, the same replay for
+looks at
 trials 700–1500): earlier, it costs parallel more (one serial trial at 700: 0.964 of always-parallel; 1100: 0.980;
 1500: 0.991); later, a switch costs serial more (0.989, 0.972, 0.952 of always-serial at c = 0). The best rule on
 seeds 0–14 (look at 1100, threshold 0.9: worst cost 0.970) reaches 0.944 on held-out seeds 15–29, the default 0.946,
@@ -135,9 +137,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from agents.base import BaseAgent, check_reward
-from envs.interface import SERIAL_FLAGS
-from learners.checks import check_int, check_number
+from tradeoff_gym.agents.base import BaseAgent, check_reward
+from tradeoff_gym.envs.interface import SERIAL_FLAGS
+from tradeoff_gym.learners.checks import check_int, check_number
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:

@@ -14,13 +14,13 @@ from typing import Any
 
 import gymnasium as gym
 
-from agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
-from agents.base import Agent
-from agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent, TwoPhaseAgent
-from agents.meta_learner import MetaLearnerAgent
-from agents.navigator import NavigatorAgent
-from agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent
-from agents.sagiv import SagivAgent
+from tradeoff_gym.agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
+from tradeoff_gym.agents.base import Agent
+from tradeoff_gym.agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent, TwoPhaseAgent
+from tradeoff_gym.agents.meta_learner import MetaLearnerAgent
+from tradeoff_gym.agents.navigator import NavigatorAgent
+from tradeoff_gym.agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent
+from tradeoff_gym.agents.sagiv import SagivAgent
 
 PROTOCOL: tuple[str, ...] = ("name", "reset", "act", "observe")
 
@@ -71,7 +71,11 @@ AGENTS: dict[str, AgentEntry] = {
     "cure-ucb": AgentEntry(CumulativeRisingUCBAgent),
     "navigator": AgentEntry(NavigatorAgent),
     **{
-        f"sb3-{algo}": AgentEntry("agents.sb3:SB3Agent", factory="agents.sb3:make_sb3_agent", defaults={"algo": algo})
+        f"sb3-{algo}": AgentEntry(
+            "tradeoff_gym.agents.sb3:SB3Agent",
+            factory="tradeoff_gym.agents.sb3:make_sb3_agent",
+            defaults={"algo": algo},
+        )
         for algo in ("ppo", "a2c", "dqn")
     },
 }

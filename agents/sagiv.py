@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from agents.base import BaseAgent, argmax_random_tie, check_reward
-from envs.interface import TASK_ACCURACY, TRIAL, RewardRule, task_values
-from learners.checks import check_bool, check_number
+from tradeoff_gym.agents.base import BaseAgent, argmax_random_tie, check_reward
+from tradeoff_gym.envs.interface import TASK_ACCURACY, TRIAL, RewardRule, task_values
+from tradeoff_gym.learners.checks import check_bool, check_number
 
 
 def fit_logistic_map(
@@ -64,7 +64,7 @@ class SagivAgent(BaseAgent):
         V_A = Σ_{j=0}^{τ−t0−1} γ^{0.025·j} · p_A(n_A + j) · E_k[payoff_A(k)],
 
     i.e. ``Σ_{t=t0}^{T}`` with ``T = τ − (the other strategies' picks)`` in ``A``'s own pick count, where
-    ``payoff_A(k)`` is the reward of ``k`` correct tasks under the env's :class:`envs.interface.RewardRule`
+    ``payoff_A(k)`` is the reward of ``k`` correct tasks under the env's :class:`tradeoff_gym.envs.interface.RewardRule`
     ``rule`` (serial slot ``i`` paying ``1 − i·c`` when additive, ``1/(1+c)`` when divide; summed or averaged)
     and the task-count distribution is the Dirichlet(1) posterior mean of the observed counts. With
     probability ``epsilon`` it explores uniformly, otherwise plays the argmax (random tie-break).
@@ -97,7 +97,7 @@ class SagivAgent(BaseAgent):
             fixed = check_number(cost, "cost", 0.0, 1.0, low_open=False)
             self._cost_source = lambda: fixed
         if rule is not None and not isinstance(rule, RewardRule):
-            raise ValueError(f"rule must be an envs.interface.RewardRule, got {rule!r}")
+            raise ValueError(f"rule must be an tradeoff_gym.envs.interface.RewardRule, got {rule!r}")
         self.rule = rule if rule is not None else RewardRule()
         self.epsilon = check_number(epsilon, "epsilon", 0.0, 1.0, low_open=False)
         self.gamma = check_number(gamma, "gamma", 0.0, 1.0, low_open=True)

@@ -7,7 +7,7 @@ Registered names ``sb3-ppo``, ``sb3-a2c`` and ``sb3-dqn`` (agent kwargs, all pla
 * ``timesteps`` — train a policy within this budget of environment steps on the run's environment id and
   settings, the cost replaced by ``train_cost`` (default the range (0, 1), drawn per episode, so the policy
   never sees the evaluation cost); trained once per process per setting, however many runs use it;
-* ``train_seed``, ``hyperparams``, ``n_envs`` — as in :class:`agents.sb3_training.SB3TrainConfig`;
+* ``train_seed``, ``hyperparams``, ``n_envs`` — as in :class:`tradeoff_gym.agents.sb3_training.SB3TrainConfig`;
 * ``deterministic`` (default ``True``): the policy's most likely action; ``False`` samples it with the
   agent's own generator, never SB3's global-RNG sampling. Either way, same seed ⇒ same actions.
 """
@@ -25,8 +25,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy
 
-from agents.base import BaseAgent
-from agents.sb3_training import (
+from tradeoff_gym.agents.base import BaseAgent
+from tradeoff_gym.agents.sb3_training import (
     ALGORITHMS,
     SB3TrainConfig,
     TrainedPolicy,
@@ -35,8 +35,8 @@ from agents.sb3_training import (
     save_policy,
     train_policy,
 )
-from envs.interface import CostSpec
-from learners.checks import check_bool
+from tradeoff_gym.envs.interface import CostSpec
+from tradeoff_gym.learners.checks import check_bool
 
 
 class SB3Agent(BaseAgent):
@@ -58,7 +58,7 @@ class SB3Agent(BaseAgent):
 
     @classmethod
     def load(cls, path: str | os.PathLike, algo: str | None = None, **kwargs: Any) -> SB3Agent:
-        """An agent from a policy file saved by :func:`agents.sb3_training.save_policy` (or ``model.save``)."""
+        """An agent from a policy file (``model.save`` or :func:`~tradeoff_gym.agents.sb3_training.save_policy`)."""
         return cls(load_policy(path, algo), **kwargs)
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:

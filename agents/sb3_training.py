@@ -2,9 +2,9 @@
 
 Command line (see ``--help``)::
 
-    python -m agents.sb3_training --algo ppo --timesteps 200000 --out policies/ppo.zip
+    python -m tradeoff_gym.agents.sb3_training --algo ppo --timesteps 200000 --out policies/ppo.zip
 
-Observation choice — memoryless policy on :class:`envs.common.SummaryObservation`. The summary holds the
+Observation choice — memoryless policy on :class:`tradeoff_gym.envs.common.SummaryObservation`. The summary holds the
 fraction of the episode elapsed and every strategy's pick fraction, so a strategy's own pick count
 ``n_a = pick_fraction_a · elapsed · horizon`` is a function of the observation; together with the
 strategy's recent (EMA) reward it pins down where that strategy sits on its learning curve and, for a
@@ -46,10 +46,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
-import envs  # noqa: F401  (registers the environment ids)
-from envs.interface import CostSpec, check_cost
-from learners.checks import check_int, check_positive_int
-from learners.files import atomic_write
+from tradeoff_gym import envs  # noqa: F401  (registers the environment ids)
+from tradeoff_gym.envs.interface import CostSpec, check_cost
+from tradeoff_gym.learners.checks import check_int, check_positive_int
+from tradeoff_gym.learners.files import atomic_write
 
 #: SB3 algorithms an agent can be trained with / loaded as, by lower-case name.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN}
@@ -280,7 +280,7 @@ def _cost_arg(values: list[float]) -> CostSpec:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: train a policy and save it (plus ``<out>.json`` with its config and wall time)."""
-    parser = argparse.ArgumentParser(prog="python -m agents.sb3_training", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tradeoff_gym.agents.sb3_training", description=main.__doc__)
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="ppo")
     parser.add_argument("--timesteps", type=int, required=True, help="environment steps (trials), all copies")
     parser.add_argument("--out", type=Path, required=True, help="policy file to write (SB3 zip)")

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 
 import torch
 
-from learners.checks import check_int, check_number
+from tradeoff_gym.learners.checks import check_int, check_number
 
 #: ``(..., N, D) -> (...,  N)``: log density (up to a constant) of each particle.
 LogProb = Callable[[torch.Tensor], torch.Tensor]

@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from benchmarks.experiment import ReportItem  # noqa: E402
+from tradeoff_gym.benchmarks.experiment import ReportItem  # noqa: E402
 
 #: Columns that identify a run rather than a trial.
 RUN_KEYS = ("run_id", "env_id", "agent", "seed")

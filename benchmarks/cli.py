@@ -25,11 +25,11 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
-from benchmarks.experiment import RunSpec
-from benchmarks.experiments import experiment_names, experiment_settings, load_experiment
-from benchmarks.report import package_version, write_report
-from benchmarks.runner import BATCH_SIZE, run_sweep
-from benchmarks.store import ResultStore, StoreError
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
+from tradeoff_gym.benchmarks.report import package_version, write_report
+from tradeoff_gym.benchmarks.runner import BATCH_SIZE, run_sweep
+from tradeoff_gym.benchmarks.store import ResultStore, StoreError
 
 #: Seconds to wait for a Dask scheduler to answer before the sweep starts.
 SCHEDULER_TIMEOUT_S = 5.0
@@ -198,7 +198,7 @@ def _first_repeat(items: list[str]) -> str:
 
 def _check_agents(specs: list[RunSpec]) -> None:
     """Fail fast, before any run, on an agent that cannot be loaded or lacks the Agent protocol."""
-    from agents.registry import load_agent_class
+    from tradeoff_gym.agents.registry import load_agent_class
 
     for name in sorted({s.agent for s in specs}):
         try:
@@ -214,7 +214,7 @@ def _check_agents(specs: list[RunSpec]) -> None:
 
 def _check_env_settings(specs: list[RunSpec]) -> None:
     """Validate every distinct (env id, env settings) of the sweep; this package's ids without building an env."""
-    import envs
+    from tradeoff_gym import envs
 
     seen: set[str] = set()
     for spec in specs:

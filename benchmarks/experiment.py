@@ -26,7 +26,7 @@ REQUIRED names: ``DESCRIPTION``, ``SCALES``, ``runs``, ``analyze``, ``score``. C
 their reference agents in ``FIXED_AGENTS`` (registry names of agents whose choices ignore rewards and that play
 one strategy throughout: the "best fixed strategy" of regret and normalised scores). Analyses tell serial trials
 by the run loop's boolean ``serial`` column, never by a strategy's name. Shared helpers live in
-:mod:`benchmarks.analysis`. Experiments are discovered automatically (no hand-kept list).
+:mod:`tradeoff_gym.benchmarks.analysis`. Experiments are discovered automatically (no hand-kept list).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 
-from benchmarks.analysis import run_summary, scoreboard_lines
-from benchmarks.experiments import load_experiment
-from benchmarks.store import ResultStore, atomic_write_bytes
+from tradeoff_gym.benchmarks.analysis import run_summary, scoreboard_lines
+from tradeoff_gym.benchmarks.experiments import load_experiment
+from tradeoff_gym.benchmarks.store import ResultStore, atomic_write_bytes
 
 
 def package_version() -> str:

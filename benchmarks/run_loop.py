@@ -16,9 +16,9 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from agents.base import Agent
-from envs.interface import METRICS, RAW_ACCURACY, SERIAL_FLAGS, STRATEGIES, TASK_REWARDS, task_values
-from learners.checks import check_int
+from tradeoff_gym.agents.base import Agent
+from tradeoff_gym.envs.interface import METRICS, RAW_ACCURACY, SERIAL_FLAGS, STRATEGIES, TASK_REWARDS, task_values
+from tradeoff_gym.learners.checks import check_int
 
 #: Columns every result frame starts with, in order; ``task_reward_<i>`` and env metrics follow.
 BASE_COLUMNS = (

@@ -11,7 +11,8 @@ cost of the sweep (:func:`rediscount`).
 Batches: episodes of an env with a native vector env (``envs.VECTOR_ENTRY_POINTS``) whose settings differ only in
 seed, cost and agent are played in lockstep on it, up to ``batch_size`` at a time (:func:`plan_batches`), so their
 networks train as one tensor program; each run is still written as its own atomic record. A learner's floats
-depend slightly on its batch (see :mod:`learners.batched`), so batches are a fixed function of the sweep (its
+depend slightly on its batch (see :mod:`tradeoff_gym.learners.batched`), so batches are a fixed function of the sweep
+(its
 specs in order, the batch size, and its parts: the first sweep, then each extension by more agents, seeds or
 costs), never of which runs are already done or how many workers there are: a resumed sweep replays a batch whole
 and writes only its missing runs, and every run replays bit for bit.
@@ -37,12 +38,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from agents.registry import is_reward_independent
-from benchmarks.experiment import RunSpec
-from benchmarks.store import ResultStore
-from envs.interface import RewardRule
-from learners.checks import check_int
-from learners.files import atomic_write_bytes
+from tradeoff_gym.agents.registry import is_reward_independent
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.store import ResultStore
+from tradeoff_gym.envs.interface import RewardRule
+from tradeoff_gym.learners.checks import check_int
+from tradeoff_gym.learners.files import atomic_write_bytes
 
 TASK_PREFIX = "task_reward_"
 #: Most episodes one batch plays in lockstep (K of the vector env).
@@ -119,7 +120,7 @@ def plan_batches(units: list[WorkUnit], batch_size: int = BATCH_SIZE) -> list[tu
     Units share a batch when their env id has a native vector env and their env settings are equal apart from
     ``cost``. A group of n units is cut into ceil(n / batch_size) batches of near-equal size, in sweep order.
     """
-    from envs import VECTOR_ENTRY_POINTS
+    from tradeoff_gym.envs import VECTOR_ENTRY_POINTS
 
     check_int(batch_size, "batch_size", 1)
     groups: dict[str, list[WorkUnit]] = {}
@@ -150,9 +151,9 @@ def execute_batch(batch: tuple[WorkUnit, ...], progress_file: str | None = None)
     import gymnasium as gym
     import torch
 
-    import envs  # noqa: F401  (registers the ids in a fresh worker)
-    from agents.registry import make_agent
-    from benchmarks.run_loop import run_episodes
+    from tradeoff_gym import envs  # noqa: F401  (registers the ids in a fresh worker)
+    from tradeoff_gym.agents.registry import make_agent
+    from tradeoff_gym.benchmarks.run_loop import run_episodes
 
     torch.set_num_threads(1)  # one core per worker; the pool provides the parallelism
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -249,9 +250,9 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     import gymnasium as gym
     import torch
 
-    import envs  # noqa: F401  (registers the ids in a fresh worker)
-    from agents.registry import make_agent
-    from benchmarks.run_loop import run_episode
+    from tradeoff_gym import envs  # noqa: F401  (registers the ids in a fresh worker)
+    from tradeoff_gym.agents.registry import make_agent
+    from tradeoff_gym.benchmarks.run_loop import run_episode
 
     torch.set_num_threads(1)  # one core per worker; the pool provides the parallelism
     start, cpu_start = time.perf_counter(), time.process_time()

@@ -1,6 +1,7 @@
 """Metrics of sequential task streams (seed 004) as pure functions of logged frames.
 
-Input: frames logged by :func:`benchmarks.run_loop.run_episode` on ``tradeoff/SequentialTasks-v0`` (one row per
+Input: frames logged by :func:`tradeoff_gym.benchmarks.run_loop.run_episode` on ``tradeoff/SequentialTasks-v0`` (one
+row per
 trial; ``episode`` 1-based, ``task_trial`` 1-based within the episode, ``task_reward_<k>`` the balanced hold-out
 accuracy of the task introduced in episode ``k+1`` — NaN before it — ``evaluated`` 1 where accuracy was
 measured, ``examples_<k>``, ``next_accuracy``). Streams are told apart by :data:`STREAM_KEYS` columns present.

@@ -45,8 +45,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.experiment import RunSpec
-from learners.files import HOST, atomic_write_bytes, temp_file_owner  # noqa: F401  (the one atomic write)
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.learners.files import HOST, atomic_write_bytes, temp_file_owner  # noqa: F401  (the one atomic write)
 
 try:
     import fcntl

@@ -1,11 +1,11 @@
 """Registers the tradeoff-gym environment ids with Gymnasium on import (string entry points).
 
-``import envs`` registers the ids in this process. A process that has not imported it — a
+``import tradeoff_gym`` registers the ids in this process. A process that has not imported it — a
 ``SubprocVecEnv``/``AsyncVectorEnv`` worker started with ``spawn`` or ``forkserver``, a pytest worker —
 finds them through Gymnasium's module prefix, which imports ``envs`` before looking the id up::
 
-    gym.make("envs:tradeoff/SerialParallel-v0", horizon=1000)
-    make_vec_env("envs:tradeoff/SerialParallel-v0", n_envs=4, vec_env_cls=SubprocVecEnv,
+    gym.make("tradeoff_gym:tradeoff/SerialParallel-v0", horizon=1000)
+    make_vec_env("tradeoff_gym:tradeoff/SerialParallel-v0", n_envs=4, vec_env_cls=SubprocVecEnv,
                  vec_env_kwargs={"start_method": "forkserver"}, env_kwargs={"horizon": 1000})
 
 :func:`check_settings` validates the settings ``gym.make`` would get without building an environment or
@@ -21,27 +21,27 @@ from gymnasium.envs.registration import register, registry
 
 #: Every id this package registers, with its entry point.
 ENV_IDS: dict[str, str] = {
-    "tradeoff/LearningCurves-v0": "envs.learning_curves:LearningCurvesEnv",
-    "tradeoff/Multitask-v0": "envs.multitask:make_multitask",
-    "tradeoff/SequentialTasks-v0": "envs.sequential:SequentialTasksEnv",
-    "tradeoff/SerialParallel-v0": "envs.serial_parallel:SerialParallelEnv",
-    "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy",
+    "tradeoff/LearningCurves-v0": "tradeoff_gym.envs.learning_curves:LearningCurvesEnv",
+    "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_multitask",
+    "tradeoff/SequentialTasks-v0": "tradeoff_gym.envs.sequential:SequentialTasksEnv",
+    "tradeoff/SerialParallel-v0": "tradeoff_gym.envs.serial_parallel:SerialParallelEnv",
+    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel:make_noisy",
 }
 
 #: Native vector envs (``gym.make_vec(id, num_envs=K, vectorization_mode="vector_entry_point")``), by id.
 VECTOR_ENTRY_POINTS: dict[str, str] = {
-    "tradeoff/Multitask-v0": "envs.multitask:make_multitask_vector",
-    "tradeoff/SerialParallel-v0": "envs.serial_parallel_vector:make_vector",
-    "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel_vector:make_noisy_vector",
+    "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_multitask_vector",
+    "tradeoff/SerialParallel-v0": "tradeoff_gym.envs.serial_parallel_vector:make_vector",
+    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel_vector:make_noisy_vector",
 }
 
 #: Each id's config builder ``make_config(preset=..., config=None, **settings)``: what its constructor calls.
 CONFIG_BUILDERS: dict[str, str] = {
-    "tradeoff/LearningCurves-v0": "envs.learning_curves:make_config",
-    "tradeoff/Multitask-v0": "envs.multitask:make_config",
-    "tradeoff/SequentialTasks-v0": "envs.sequential:make_config",
-    "tradeoff/SerialParallel-v0": "envs.serial_parallel:make_config",
-    "tradeoff/SerialParallelNoisy-v0": "envs.serial_parallel:make_noisy_config",
+    "tradeoff/LearningCurves-v0": "tradeoff_gym.envs.learning_curves:make_config",
+    "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_config",
+    "tradeoff/SequentialTasks-v0": "tradeoff_gym.envs.sequential:make_config",
+    "tradeoff/SerialParallel-v0": "tradeoff_gym.envs.serial_parallel:make_config",
+    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel:make_noisy_config",
 }
 
 for _env_id, _entry_point in ENV_IDS.items():

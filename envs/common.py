@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
 # The interface agents see (strategies, reward rule, info keys) and the validators, re-exported for envs.
-from envs.interface import (  # noqa: F401
+from tradeoff_gym.envs.interface import (  # noqa: F401
     COST_MODES,
     HORIZON,
     METRICS,
@@ -44,7 +44,7 @@ from envs.interface import (  # noqa: F401
     check_cost,
     check_strategies,
 )
-from learners.checks import check_bool, check_choice, check_int, check_number, check_positive_int  # noqa: F401
+from tradeoff_gym.learners.checks import check_bool, check_choice, check_int, check_number, check_positive_int  # noqa: F401
 
 ConfigT = TypeVar("ConfigT")
 
@@ -162,7 +162,8 @@ def step_info(
     Arguments ``task_rewards`` and ``task_accuracy`` ``(n_tasks,)`` use NaN for tasks not performed. In the
     info they become NaN-free (Gymnasium's checkers compare infos exactly): ``task_performed`` (n_tasks,) bool,
     ``task_rewards`` the per-task rewards after the cost discount and ``task_accuracy`` the undiscounted
-    accuracies, both 0 where not performed (read them with :func:`envs.interface.task_values` to get the NaN
+    accuracies, both 0 where not performed (read them with :func:`tradeoff_gym.envs.interface.task_values` to get the
+    NaN
     back). ``task_accuracy`` is for baselines that know the cost by definition and exact re-discounting;
     cost-blind agents must learn from rewards only. ``raw_accuracy`` the mean accuracy over the performed
     tasks (may be passed when the env already has it); ``strategy`` the name played; ``trial`` trials

@@ -7,7 +7,7 @@ an environment class or its attributes.
 * A trial's reward is computed from its per-task accuracies by the env's :class:`RewardRule`
   (``env.unwrapped.reward_rule``): serial strategies' tasks are discounted by the hidden cost, then the
   performed tasks are aggregated (mean, or sum).
-* ``info`` keys are named by the constants below (see :func:`envs.common.step_info` for their meaning).
+* ``info`` keys are named by the constants below (see :func:`tradeoff_gym.envs.common.step_info` for their meaning).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from learners.checks import check_bool, check_choice, check_number
+from tradeoff_gym.learners.checks import check_bool, check_choice, check_number
 
 CostMode = Literal["divide", "additive"]
 COST_MODES: tuple[str, ...] = ("divide", "additive")

@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 from scipy.special import expit
 
-from envs.common import (
+from tradeoff_gym.envs.common import (
     SERIAL_PARALLEL,
     CostMode,
     CostSpec,
@@ -212,7 +212,8 @@ def make_config(
 ) -> LearningCurvesConfig:
     """The config of ``tradeoff/LearningCurves-v0``: a named preset plus overrides, or a ready ``config``.
 
-    The env's constructor and :func:`envs.check_settings` both build through here. Unknown presets or fields,
+    The env's constructor and :func:`tradeoff_gym.envs.check_settings` both build through here. Unknown presets or
+    fields,
     a ``config`` of another type, or ``config`` together with settings raise a ValueError naming the field.
     """
     if config is not None:
@@ -234,7 +235,7 @@ class LearningCurvesEnv(HorizonSpec, gym.Env):
     ``Discrete(n_strategies)``: the strategy for this trial (default 0 = serial, 1 = parallel).
 
     ## Observation Space
-    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`envs.common.SummaryObservation` — fraction of
+    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`tradeoff_gym.envs.common.SummaryObservation` — fraction of
     the episode elapsed, each strategy's pick fraction, each strategy's recent (EMA) reward.
 
     ## Rewards
@@ -252,7 +253,8 @@ class LearningCurvesEnv(HorizonSpec, gym.Env):
     a preset), or any config field / preset parameter as a keyword (see :func:`make_config`), e.g.
     ``gym.make("tradeoff/LearningCurves-v0", preset="sagiv2018", parallel_midpoint=600, cost=0.2)``.
 
-    ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``, ``strategy``,
+    ``info`` (see :func:`tradeoff_gym.envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
+    ``strategy``,
     ``trial``, ``pick_counts``.
     """
 
@@ -333,7 +335,7 @@ class LearningCurvesEnv(HorizonSpec, gym.Env):
 
     @property
     def reward_rule(self) -> RewardRule:
-        """How accuracies become rewards (:class:`envs.interface.RewardRule`); the cost is not part of it."""
+        """The :class:`~tradeoff_gym.envs.interface.RewardRule` (accuracies → rewards): the cost is not part of it."""
         return self.config.reward_rule
 
     def expected_fixed_returns(self) -> np.ndarray:

@@ -4,7 +4,7 @@ The paper offers two strategies, every task alone or the two valid pairs. A worl
 has many *schedules*: partitions of its tasks into passes whose tasks use different inputs and different
 outputs. This id is the SerialParallel environment (same learner, same trial, same reward rule) on a larger
 world — by default 3 × 3: inputs GPS, image, sonar; outputs location, object, depth (9 tasks;
-:class:`learners.drone.DroneWorldConfig` with ``depth=True, sonar_size=24``) — with its strategy table
+:class:`tradeoff_gym.learners.drone.DroneWorldConfig` with ``depth=True, sonar_size=24``) — with its strategy table
 generated from the world's task set by :func:`schedule_table`.
 
 The cost generalises the paper's ÷ (1 + c): a schedule with ``p`` passes pays the share
@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from envs.common import Strategy, check_choice, given_config
-from envs.serial_parallel import SerialParallelConfig, SerialParallelEnv
-from envs.serial_parallel import make_config as make_serial_parallel_config
-from envs.serial_parallel_vector import SerialParallelVectorEnv
-from learners.drone import DroneWorldConfig
-from learners.tasks import (
+from tradeoff_gym.envs.common import Strategy, check_choice, given_config
+from tradeoff_gym.envs.serial_parallel import SerialParallelConfig, SerialParallelEnv
+from tradeoff_gym.envs.serial_parallel import make_config as make_serial_parallel_config
+from tradeoff_gym.envs.serial_parallel_vector import SerialParallelVectorEnv
+from tradeoff_gym.learners.drone import DroneWorldConfig
+from tradeoff_gym.learners.tasks import (
     Schedule,
     TaskSet,
     all_schedules,
@@ -34,7 +34,7 @@ from learners.tasks import (
     refinement_chain,
     schedule_label,
 )
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.trial import LearnerConfig
 
 TableRule = Literal["chain", "all"]
 TABLE_RULES: tuple[str, ...] = ("chain", "all")
@@ -55,17 +55,18 @@ def schedule_table(task_set: TaskSet, rule: TableRule = "chain") -> tuple[tuple[
 
     ``rule``:
 
-    * ``"chain"`` (default) — :func:`learners.tasks.refinement_chain`: one schedule per pass count from full
+    * ``"chain"`` (default) — :func:`tradeoff_gym.learners.tasks.refinement_chain`: one schedule per pass count from
+    full
       parallel to serial, each splitting one task off a pass of the one before. Every cost share
       ``d ∈ {0, 1/(p_max − p_min), …, 1}`` is on the table, and the schedules are nested (the partial ones
       multitask subsets of the full-parallel pairings), so the table asks "how much to multitask" with one
       schedule per amount — 7 strategies for 3 × 3, 3 for the drone world — a number of arms an agent can
       still try within an episode;
-    * ``"all"`` — every partition into valid passes (:func:`learners.tasks.all_schedules`): 4 for the drone
+    * ``"all"`` — every partition into valid passes (:func:`tradeoff_gym.learners.tasks.all_schedules`): 4 for the drone
       world, 18 for 2 × 3, 588 for 3 × 3 (too many arms to explore in thousands of trials; for small worlds).
 
     Names: ``"serial"`` (one task per pass), ``"parallel"`` (the canonical full-parallel schedule), and
-    ``"<p>-pass"`` for a chain's partial schedules, or the passes (:func:`learners.tasks.schedule_label`,
+    ``"<p>-pass"`` for a chain's partial schedules, or the passes (:func:`tradeoff_gym.learners.tasks.schedule_label`,
     e.g. ``"0+3|1|2"``) for ``"all"``. Strategy ``delay`` = :func:`schedule_delay`; ``serial`` = delay > 0.
     """
     check_choice(rule, TABLE_RULES, "table")
@@ -102,7 +103,7 @@ def make_config(
 ) -> SerialParallelConfig:
     """The config of ``tradeoff/Multitask-v0``: the 3 × 3 world, its strategy table by ``table``, overrides by name.
 
-    ``settings`` are SerialParallel's (:func:`envs.serial_parallel.make_config`: ``horizon``, ``cost``, any
+    ``settings`` are SerialParallel's (:func:`tradeoff_gym.envs.serial_parallel.make_config`: ``horizon``, ``cost``, any
     learner, world or network field, e.g. ``sonar_size=16``, ``depth=False`` for a 3 × 2 world); the table is
     generated from the resulting world (``strategies``/``schedules`` cannot be given). A ready ``config`` is
     taken as it is.

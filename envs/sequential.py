@@ -2,7 +2,7 @@
 
 The process: a stream of ``n_tasks`` binary tasks of one dimension of the shapes world ("is there a red
 object?", "is there a blue object?", …) in a per-stream order. Episode ``i`` introduces task ``i``; one
-network (:class:`learners.sequential_net.SequentialLearner`) keeps training through the whole stream. Each
+network (:class:`tradeoff_gym.learners.sequential_net.SequentialLearner`) keeps training through the whole stream. Each
 step trains one trial (a minibatch) whose mix of tasks the agent chooses; the episode ends when every task
 seen so far is at criterion on the hold-out set. What the stream measures: how learning task ``i`` is helped
 by the tasks before it (forward facilitation) and how much it disturbs them (backward interference).
@@ -13,7 +13,7 @@ Streams, seeds and the run loop
 starts a *fresh stream* from ``s`` — new task order, new network — exactly as Gymnasium expects (same seed ⇒
 same episode). ``reset()`` without a seed *continues the stream*: it introduces the next task and keeps the
 network; after the last task (or with ``options={"new_stream": True}``) it starts a fresh stream drawn from
-the env's generator. :func:`benchmarks.run_loop.run_stream` plays a whole stream through the run loop
+the env's generator. :func:`tradeoff_gym.benchmarks.run_loop.run_stream` plays a whole stream through the run loop
 (seeding only its first reset) and concatenates the episodes' frames.
 
 ``episode_scope="stream"``: one Gymnasium episode = the whole stream; the env introduces the next task
@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from envs.common import (
+from tradeoff_gym.envs.common import (
     HorizonSpec,
     RewardRule,
     Strategy,
@@ -46,7 +46,7 @@ from envs.common import (
     reset_info,
     step_info,
 )
-from learners.curriculum import (
+from tradeoff_gym.learners.curriculum import (
     REGIMENS,
     TASK_ORDERS,
     allocate_slots,
@@ -55,8 +55,8 @@ from learners.curriculum import (
     regimen_weights,
     slot_phase,
 )
-from learners.sequential_net import SequentialLearner, SequentialNetConfig
-from learners.shapes import (
+from tradeoff_gym.learners.sequential_net import SequentialLearner, SequentialNetConfig
+from tradeoff_gym.learners.shapes import (
     DIMENSIONS,
     FEATURE_NAMES,
     N_FEATURES,
@@ -66,10 +66,10 @@ from learners.shapes import (
     make_shapes,
     task_labels,
 )
-from learners.threads import torch_threads
+from tradeoff_gym.learners.threads import torch_threads
 
-#: The training regimens as actions (:data:`learners.curriculum.REGIMENS`): ``mix`` (seed 004's: half of each
-#: trial's examples from the newest task, half split over the earlier ones), ``new-only``, ``uniform``.
+#: The training regimens as actions (:data:`tradeoff_gym.learners.curriculum.REGIMENS`): ``mix`` (half of
+#: each trial's examples from the newest task, half split over the earlier ones), ``new-only``, ``uniform``.
 MIX, NEW_ONLY, UNIFORM = (Strategy(name, serial=False) for name in REGIMENS)
 SEQUENTIAL_STRATEGIES: tuple[Strategy, ...] = (MIX, NEW_ONLY, UNIFORM)
 
@@ -82,12 +82,12 @@ class SequentialTasksConfig:
     """Settings of :class:`SequentialTasksEnv`; validated at construction.
 
     World: ``dimension`` of the shapes world the tasks ask about; ``n_tasks`` tasks per stream (≤ 10 features);
-    ``n_train``/``n_holdout`` images and ``data_seed`` (see :class:`learners.shapes.ShapesConfig`).
+    ``n_train``/``n_holdout`` images and ``data_seed`` (see :class:`tradeoff_gym.learners.shapes.ShapesConfig`).
     Order: ``order="random"`` (a permutation per stream) or ``"latin"`` (row ``replication`` of a Latin square,
-    see :func:`learners.curriculum.latin_order`; a fresh stream after an exhausted one takes the next row).
+    see :func:`tradeoff_gym.learners.curriculum.latin_order`; a fresh stream after an exhausted one takes the next row).
     Training: ``batch_size`` examples per trial; ``new_fraction`` the newest task's share under ``mix`` (0.5);
     ``channels``/``hidden``/``learning_rate`` the network (:class:`SequentialNetConfig`); ``threads`` torch's
-    intra-op thread count while the env trains or evaluates (:mod:`learners.threads`; default 1).
+    intra-op thread count while the env trains or evaluates (:mod:`tradeoff_gym.learners.threads`; default 1).
     Episode: ends at ``criterion`` (balanced hold-out accuracy, in (0, 1]) on every task seen, checked every
     ``eval_every`` trials, or after ``max_trials`` trials. ``reward_mode``: ``accuracy`` (mean hold-out accuracy
     of the tasks seen) or ``shortfall`` (that minus 1, so every extra trial costs). ``episode_scope``: see the
@@ -169,7 +169,7 @@ def make_config(
 ) -> SequentialTasksConfig:
     """The config of ``tradeoff/SequentialTasks-v0`` from settings by name (one preset, ``"default"``), or ``config``.
 
-    The env's constructor and :func:`envs.check_settings` both build through here (no data is generated);
+    The env's constructor and :func:`tradeoff_gym.envs.check_settings` both build through here (no data is generated);
     unknown names and bad values raise a ValueError naming the field.
     """
     if config is not None:
@@ -218,7 +218,8 @@ class SequentialTasksEnv(HorizonSpec, gym.Env):
     In episode 1 every regimen trains the single task.
 
     ## Observation Space
-    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`envs.common.SummaryObservation` over the Gymnasium
+    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`tradeoff_gym.envs.common.SummaryObservation` over the
+    Gymnasium
     episode (fraction of the trial cap used, pick fractions, recent reward per regimen).
 
     ## Rewards
@@ -226,7 +227,7 @@ class SequentialTasksEnv(HorizonSpec, gym.Env):
     "accuracy"``), or that minus 1 (``"shortfall"``: ≤ 0, so reaching criterion sooner earns more). Hold-out
     accuracy is re-measured every ``eval_every`` trials; in between it holds the last measurement. Note that
     with ``"accuracy"`` a return-maximizer is paid for *delaying* the criterion; compare agents by trials to
-    criterion (:mod:`benchmarks.sequential_metrics`) or train RL agents with ``"shortfall"``.
+    criterion (:mod:`tradeoff_gym.benchmarks.sequential_metrics`) or train RL agents with ``"shortfall"``.
 
     ## Episode End
     Terminated when every task seen is at ``criterion`` on the hold-out set (checked when measured); truncated
@@ -239,12 +240,14 @@ class SequentialTasksEnv(HorizonSpec, gym.Env):
     Any field of :class:`SequentialTasksConfig` as a keyword (see :func:`make_config`), or ``config=``; e.g.
     ``gym.make("tradeoff/SequentialTasks-v0", dimension="texture", n_tasks=6, order="latin", replication=3)``.
 
-    Reset ``info`` (:func:`envs.common.reset_info`) adds ``episode``, ``stream``, ``dimension``, ``task_order``,
+    Reset ``info`` (:func:`tradeoff_gym.envs.common.reset_info`) adds ``episode``, ``stream``, ``dimension``,
+    ``task_order``,
     ``task_names``, ``criterion``, ``threads``, and the hold-out accuracy before training: ``task_accuracy``
     ``(n_tasks,)``, 0 for tasks not yet introduced, with the ``task_performed`` mask (True = introduced and
-    measured) as in step info; :func:`envs.interface.task_values` turns it into NaN-marked values.
+    measured) as in step info; :func:`tradeoff_gym.envs.interface.task_values` turns it into NaN-marked values.
 
-    Step ``info`` (:func:`envs.common.step_info`): ``task_rewards`` = ``task_accuracy`` ``(n_tasks,)`` balanced
+    Step ``info`` (:func:`tradeoff_gym.envs.common.step_info`): ``task_rewards`` = ``task_accuracy`` ``(n_tasks,)``
+    balanced
     hold-out accuracy of the stream's tasks in ordinal position (index ``k`` = the task introduced in episode
     ``k+1``), 0 for tasks not yet introduced and ``task_performed`` False there; ``metrics``: ``episode``
     (1-based), ``task_trial`` (trials in this task episode), ``stream`` (streams started since the last seed),
@@ -273,7 +276,7 @@ class SequentialTasksEnv(HorizonSpec, gym.Env):
 
     @property
     def reward_rule(self) -> RewardRule:
-        """How accuracies become rewards (:class:`envs.interface.RewardRule`): no cost, mean over tasks seen."""
+        """The :class:`~tradeoff_gym.envs.interface.RewardRule` : no cost, the mean over the tasks seen."""
         return self.config.reward_rule
 
     # ------------------------------------------------------------------ episodes

@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.common import (
+from tradeoff_gym.envs.common import (
     SERIAL_PARALLEL,
     CostMode,
     CostSpec,
@@ -32,10 +32,10 @@ from envs.common import (
     reset_info,
     step_info,
 )
-from learners.batched import TaskLearner
-from learners.probes import ProbeResult
-from learners.tasks import Schedule, TaskSet, parallel_schedule
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.batched import TaskLearner
+from tradeoff_gym.learners.probes import ProbeResult
+from tradeoff_gym.learners.tasks import Schedule, TaskSet, parallel_schedule
+from tradeoff_gym.learners.trial import LearnerConfig
 
 #: Input-noise std of the noisy variant (Fig 5B): Gaussian noise on every pixel and GPS coordinate.
 NOISY_INPUT_NOISE = 0.2
@@ -90,7 +90,7 @@ class SerialParallelConfig:
 
     @property
     def task_set(self) -> TaskSet:
-        """The learner's world's tasks (:attr:`learners.drone.DroneWorldConfig.task_set`)."""
+        """The learner's world's tasks (:attr:`tradeoff_gym.learners.drone.DroneWorldConfig.task_set`)."""
         return self.learner.world.task_set
 
 
@@ -101,7 +101,8 @@ class WorldPreset:
     ``doc`` says what the world is, why its crossover cost c* lies where it does, and c* as measured —
     always-serial vs always-parallel at c = 0, τ = 5000, 5 seeds (the runs' seeds 0–4), c* = mean serial raw
     accuracy / mean parallel raw accuracy − 1 with a 95 % bootstrap CI over seeds (SPEC §10) — by
-    ``python -m benchmarks.scripts.crossover_study --knob preset=default,noisy,balanced,sharing --seeds 5``.
+    ``python -m tradeoff_gym.benchmarks.scripts.crossover_study --knob preset=default,noisy,balanced,sharing --seeds
+    5``.
     """
 
     settings: dict[str, Any]
@@ -149,10 +150,10 @@ def make_config(
     """The config of ``tradeoff/SerialParallel-v0``: a world preset (:data:`PRESETS`) plus overrides by name.
 
     Overrides may name any field of :class:`SerialParallelConfig`, of :class:`LearnerConfig`, of its
-    ``world`` (:class:`learners.drone.DroneWorldConfig`) or of its ``network``
-    (:class:`learners.gated_network.NetworkConfig`), e.g. ``overlap=0.5``, ``task_init="small"``,
+    ``world`` (:class:`tradeoff_gym.learners.drone.DroneWorldConfig`) or of its ``network``
+    (:class:`tradeoff_gym.learners.gated_network.NetworkConfig`), e.g. ``overlap=0.5``, ``task_init="small"``,
     ``input_noise=0.2``, ``lr=1e-3``, ``threads=1``, ``device="cuda"``; they override the preset's settings.
-    A ready ``config`` is taken as it is. The env's constructor and :func:`envs.check_settings` both build
+    A ready ``config`` is taken as it is. The env's constructor and :func:`tradeoff_gym.envs.check_settings` both build
     through here; unknown names, wrong types and bad values raise a ValueError naming the field.
     """
     if config is not None:
@@ -191,16 +192,17 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
 
     Each ``reset`` builds a fresh drone world and a fresh gated network; each ``step`` runs one trial of it
     with the chosen strategy on the next batch of a fixed-order data stream and answers with the trial's
-    reward. The learner is ``env.unwrapped.learner`` (:class:`learners.trial.TaskLearner`). The world, and with it
+    reward. The learner is ``env.unwrapped.learner`` (:class:`tradeoff_gym.learners.trial.TaskLearner`). The world, and
+    with it
     the tasks, are settings (``learner.world``): ``tradeoff/Multitask-v0`` is this env on a 3 × 3 world with a
-    strategy table of schedules (:mod:`envs.multitask`); what follows describes the drone world.
+    strategy table of schedules (:mod:`tradeoff_gym.envs.multitask`); what follows describes the drone world.
 
     ## Action Space
     ``Discrete(n_strategies)``: 0 = serial (four single-task passes), 1 = parallel (passes T1+T4, T2+T3).
-    More strategies are a setting: add a :class:`envs.common.Strategy` and its schedule.
+    More strategies are a setting: add a :class:`tradeoff_gym.envs.common.Strategy` and its schedule.
 
     ## Observation Space
-    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`envs.common.SummaryObservation` — fraction of
+    ``Box(-1, 1, (1 + 2·n_strategies,), float32)``: :class:`tradeoff_gym.envs.common.SummaryObservation` — fraction of
     the episode elapsed, each strategy's pick fraction, each strategy's recent (EMA) reward.
 
     ## Rewards
@@ -221,13 +223,13 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
     8→16 channels (3×3, stride 2), FC 64→64, heads L+1 and K+1; gates β = 5, task weights "high"
     (uniform in [β, 2β]: single-task gates half to fully open, pair gates saturated — the bias toward
     sharing that parallel training must undo). Adam, lr 5e-4, 32 examples per trial. With these, over
-    5 seeds (``python -m benchmarks.scripts.bench_tradeoff``), serial reaches 90 % raw accuracy clearly
+    5 seeds (``python -m tradeoff_gym.benchmarks.scripts.bench_tradeoff``), serial reaches 90 % raw accuracy clearly
     before parallel, a serially trained network fails when executing pairs while a parallel-trained one does
     not, and the crossover cost c* lies inside (0, 1) (figures: see the README).
 
     One torch thread (``threads``, reset info ``threads``): the learner fixes the count while it works and
     restores the caller's after, so a run replays bit-identically whatever the caller's
-    ``torch.get_num_threads()``, and forked vector-env workers never hang (:mod:`learners.threads`).
+    ``torch.get_num_threads()``, and forked vector-env workers never hang (:mod:`tradeoff_gym.learners.threads`).
 
     ## Arguments
     ``preset``: a named world (:data:`PRESETS`) — ``"default"``, ``"noisy"`` (input noise, Fig 5B),
@@ -237,12 +239,12 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
     ``gym.make("tradeoff/SerialParallel-v0", horizon=1000, cost=(0, 1), overlap=0.5, probe_every=100)``.
     ``render_mode`` is accepted (wrappers such as SB3's ``make_vec_env`` pass one) and ignored: nothing to draw.
 
-    ``info`` (see :func:`envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
+    ``info`` (see :func:`tradeoff_gym.envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
     ``strategy``, ``trial``, ``pick_counts``; every ``probe_every`` trials ``metrics`` holds the probe
-    (:meth:`learners.probes.ProbeResult.metrics`: ``parallel_error_<t>``, ``serial_error_<t>``,
+    (:meth:`tradeoff_gym.learners.probes.ProbeResult.metrics`: ``parallel_error_<t>``, ``serial_error_<t>``,
     ``parallel_error``, ``parallel_error_no_null``, ``corr_<layer>`` and per task pair ``corr_<layer>_t<i>t<j>``,
     e.g. ``corr_conv1_t3t4``). A NaN/inf training loss raises
-    :class:`learners.trial.NonFiniteLossError`.
+    :class:`tradeoff_gym.learners.trial.NonFiniteLossError`.
     """
 
     metadata = {"render_modes": []}
@@ -297,7 +299,7 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
 
     @property
     def reward_rule(self) -> RewardRule:
-        """How accuracies become rewards (:class:`envs.interface.RewardRule`); the cost is not part of it."""
+        """The :class:`~tradeoff_gym.envs.interface.RewardRule` (accuracies → rewards): the cost is not part of it."""
         return self.config.reward_rule
 
     def probe(self) -> ProbeResult:

@@ -1,9 +1,10 @@
 """K SerialParallel episodes in lockstep, their K networks trained as one tensor program: a native Gymnasium VectorEnv.
 
 ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=K, vectorization_mode="vector_entry_point", **settings)``
-returns :class:`SerialParallelVectorEnv`: the same episodes as K :class:`envs.serial_parallel.SerialParallelEnv`
+returns :class:`SerialParallelVectorEnv`: the same episodes as K
+:class:`tradeoff_gym.envs.serial_parallel.SerialParallelEnv`
 in a ``SyncVectorEnv`` (same seeds, costs, data, initial weights, rewards up to float summation order), with the K
-learners held by one :class:`learners.batched.BatchedLearner` so a step costs little more than one env's.
+learners held by one :class:`tradeoff_gym.learners.batched.BatchedLearner` so a step costs little more than one env's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from envs.common import (
+from tradeoff_gym.envs.common import (
     CostSpec,
     HorizonSpec,
     RewardRule,
@@ -29,9 +30,9 @@ from envs.common import (
     reset_info,
     step_info,
 )
-from envs.serial_parallel import SerialParallelConfig, make_config, make_noisy_config
-from learners.batched import BatchedLearner
-from learners.probes import ProbeResult
+from tradeoff_gym.envs.serial_parallel import SerialParallelConfig, make_config, make_noisy_config
+from tradeoff_gym.learners.batched import BatchedLearner
+from tradeoff_gym.learners.probes import ProbeResult
 
 
 class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
@@ -39,7 +40,7 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
 
     Sub-env ``k`` is the single env: its own seed (hence world, data stream, initial weights), its own hidden
     cost, its own strategy choice every step; only the arithmetic is shared. Its learner is learner ``k`` of
-    ``env.learner`` (:class:`learners.batched.BatchedLearner`).
+    ``env.learner`` (:class:`tradeoff_gym.learners.batched.BatchedLearner`).
 
     ## Action Space
     ``MultiDiscrete([n_strategies] * K)``: one strategy per sub-env (0 = serial, 1 = parallel by default); serial
@@ -47,11 +48,12 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
 
     ## Observation Space
     ``Box(-1, 1, (K, 1 + 2·n_strategies), float32)``: row ``k`` is sub-env ``k``'s
-    :class:`envs.common.SummaryObservation`.
+    :class:`tradeoff_gym.envs.common.SummaryObservation`.
 
     ## Rewards
     ``(K,)`` float64: row ``k`` is the single env's reward for its action, accuracies and cost, from the same
-    :class:`envs.interface.RewardRule` (``env.reward_rule``). Costs are hidden from agents; oracles and the Sagiv
+    :class:`tradeoff_gym.envs.interface.RewardRule` (``env.reward_rule``). Costs are hidden from agents; oracles and
+    the Sagiv
     baseline may read ``env.costs`` ``(K,)`` (drawn per sub-env at each of its resets, as the single env draws it).
 
     ## Episode End and Autoreset
@@ -78,7 +80,7 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
 
     ## Arguments
     ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (``builder``, the id's config
-    builder: :func:`make_config`, :func:`make_noisy_config`, :func:`envs.multitask.make_config`), e.g.
+    builder: :func:`make_config`, :func:`make_noisy_config`, :func:`tradeoff_gym.envs.multitask.make_config`), e.g.
     ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=16, vectorization_mode="vector_entry_point",
     horizon=5000, cost=0.5, device="cuda")``. ``costs`` (instead of ``cost``): one cost per sub-env, each a
     number or a ``(low, high)`` range as ``cost`` is, so K episodes that differ only in their hidden cost run in
@@ -132,7 +134,7 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
 
     @property
     def reward_rule(self) -> RewardRule:
-        """How accuracies become rewards (:class:`envs.interface.RewardRule`): the single env's; costs not in it."""
+        """The :class:`~tradeoff_gym.envs.interface.RewardRule` : the single env's (costs not in it)."""
         return self.config.reward_rule
 
     # ------------------------------------------------------------------ reset

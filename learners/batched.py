@@ -1,7 +1,8 @@
 """K independent task learners trained as one tensor program: parameters stacked on a leading K axis.
 
 :class:`BatchedLearner` trains K learners at once: learner ``k`` has its own seed, and so its own drone world
-(region map), data stream, initial weights and probe set, each built by :class:`learners.trial.LearnerParts`.
+(region map), data stream, initial weights and probe set, each built by
+:class:`tradeoff_gym.learners.trial.LearnerParts`.
 Their parameters are stacked, ``(K, …)``, and one call trains all K for one trial with a per-learner schedule
 (serial and parallel mixed in one call). :class:`TaskLearner` is the K = 1 view the single environment uses:
 one implementation of training, not two.
@@ -29,12 +30,13 @@ momentum 0.9 runs ``torch.optim.SGD``'s foreach update over the slices. Learners
 out of its lists.
 
 Gating (``NetworkConfig.gating``): learned task gates (frozen to partition masks on every other layer with
-``overlap`` or ``masks``), or the Gumbel-Matrix allocation (:mod:`learners.allocation`), whose Gumbel noise each
+``overlap`` or ``masks``), or the Gumbel-Matrix allocation (:mod:`tradeoff_gym.learners.allocation`), whose Gumbel
+noise each
 learner draws from its own generator (:attr:`LearnerParts.noise`) on each pass it takes, so its samples are the
 lone learner's whatever the batch. Learners may differ in their masks (``networks``): K candidate partitions
-train in one batch (:mod:`learners.partition_search`).
+train in one batch (:mod:`tradeoff_gym.learners.partition_search`).
 
-Everything runs with the learner's own torch thread count (:mod:`learners.threads`); no global RNG is used.
+Everything runs with the learner's own torch thread count (:mod:`tradeoff_gym.learners.threads`); no global RNG is used.
 """
 
 from __future__ import annotations
@@ -47,13 +49,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learners.allocation import allocation_gates, budget_penalty, gumbel_noise
-from learners.drone import DataStream, DroneBatch, DroneWorld
-from learners.gated_network import GatedNetwork, NetworkConfig, gated_activity
-from learners.probes import ProbeResult, probe
-from learners.tasks import Schedule
-from learners.threads import torch_threads
-from learners.trial import LearnerConfig, LearnerParts, NonFiniteLossError
+from tradeoff_gym.learners.allocation import allocation_gates, budget_penalty, gumbel_noise
+from tradeoff_gym.learners.drone import DataStream, DroneBatch, DroneWorld
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig, gated_activity
+from tradeoff_gym.learners.probes import ProbeResult, probe
+from tradeoff_gym.learners.tasks import Schedule
+from tradeoff_gym.learners.threads import torch_threads
+from tradeoff_gym.learners.trial import LearnerConfig, LearnerParts, NonFiniteLossError
 
 #: Adam's hyperparameters besides lr: PyTorch's defaults (``torch.optim.Adam``).
 ADAM_BETAS: tuple[float, float] = (0.9, 0.999)
@@ -304,7 +306,8 @@ class BatchedLearner:
     def trial(self, schedules: Sequence[Schedule | None]) -> np.ndarray:
         """Run one trial of every learner with its schedule (``None``: that learner sits this call out).
 
-        ``schedules[k]`` is learner ``k``'s schedule (validated passes, see :func:`learners.tasks.check_schedule`).
+        ``schedules[k]`` is learner ``k``'s schedule (validated passes, see
+        :func:`tradeoff_gym.learners.tasks.check_schedule`).
         Returns ``(K, n_tasks)`` accuracies in [0, 1], each task's batch accuracy on the pass that executed it,
         before that pass's update; NaN for tasks not executed and for learners that sat out.
         """

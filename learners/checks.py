@@ -1,6 +1,7 @@
 """Validators that name the bad field, its value and what is allowed (shared by learners, envs and agents).
 
-They live here, free of Gymnasium, because ``learners/`` must not import it; ``envs.common`` re-exports them.
+They live here, free of Gymnasium, because ``learners/`` must not import it; ``tradeoff_gym.envs.common`` re-exports
+them.
 """
 
 from __future__ import annotations

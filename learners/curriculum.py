@@ -1,6 +1,6 @@
 """Curricula of sequential task episodes (seed 004): training regimens, slot allocation and task orders.
 
-Pure numpy helpers, Gymnasium-free; :class:`envs.sequential.SequentialTasksEnv` plays them as actions.
+Pure numpy helpers, Gymnasium-free; :class:`tradeoff_gym.envs.sequential.SequentialTasksEnv` plays them as actions.
 
 * A *regimen* says how a trial's examples are split over the tasks seen so far (:func:`regimen_weights`);
   :func:`allocate_slots` turns those shares into whole example slots, exact in the long run.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from learners.checks import check_choice, check_positive_int
-from learners.shapes import N_FEATURES, check_dimension
+from tradeoff_gym.learners.checks import check_choice, check_positive_int
+from tradeoff_gym.learners.shapes import N_FEATURES, check_dimension
 
 #: The training regimens. ``mix`` is seed 004's (after Nguyen et al. 2018): half of each trial's examples from
 #: the newest task, the other half split equally over the earlier ones; ``new-only`` trains the newest task

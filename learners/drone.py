@@ -37,8 +37,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from learners.checks import check_bool, check_int, check_number, check_positive_int
-from learners.tasks import DRONE, TaskSet
+from tradeoff_gym.learners.checks import check_bool, check_int, check_number, check_positive_int
+from tradeoff_gym.learners.tasks import DRONE, TaskSet
 
 OBJECT_TYPES: tuple[str, ...] = ("whale", "dolphin", "orca", "boat")
 #: Depth classes of the ``depth`` output: the sprite bank's three scale levels.

@@ -1,6 +1,6 @@
 """The project's one atomic file write (results, manifests, policies), free of Gymnasium and of the layers above.
 
-It lives here, beside :mod:`learners.checks`, because every layer (agents' policy files, the benchmark
+It lives here, beside :mod:`tradeoff_gym.learners.checks`, because every layer (agents' policy files, the benchmark
 store) needs it and ``learners/`` is the bottom of the import graph.
 """
 

@@ -1,6 +1,6 @@
 """The task-gated network of SPEC §2 (000 §2.2, §5.2): every hidden and conv layer is gated by the task.
 
-Built from the world's inputs and outputs (:attr:`learners.drone.DroneWorldConfig.input_shapes`,
+Built from the world's inputs and outputs (:attr:`tradeoff_gym.learners.drone.DroneWorldConfig.input_shapes`,
 ``n_classes``): one encoder per input — a vector input ``(B, d)`` (GPS, sonar) → one gated fully connected
 layer; the image ``(B, 1, H, W)`` → gated conv layers (3×3, stride 2, padding 1, ReLU: each halves the map;
 strided rather than max-pooled, 3–4× faster on CPU) — the encodings concatenated in input order → gated fully
@@ -11,7 +11,7 @@ multiplied into the pre-activation: ``h_{i+1} = ReLU((W_h,i h_i + b_i) ⊙ c_i)`
 
 The gating is a setting (``NetworkConfig.gating``): ``"learned"`` (the paper's task gates above, optionally frozen
 to partition masks on every other layer: ``overlap`` or explicit ``masks``) or ``"allocation"`` (the Gumbel-Matrix
-of seed 002, :mod:`learners.allocation`: each layer's units in ``components`` groups, a learned binary
+of seed 002, :mod:`tradeoff_gym.learners.allocation`: each layer's units in ``components`` groups, a learned binary
 allocation of groups to tasks replaces the gate, sampled in training and maximum-likelihood in evaluation).
 
 Parameters are plain tensors initialised from an explicit ``torch.Generator`` (never the global RNG).
@@ -28,16 +28,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learners.allocation import (
+from tradeoff_gym.learners.allocation import (
     allocation_gates,
     component_columns,
     gumbel_noise,
     logit,
     ml_allocation,
 )
-from learners.allocation import budget_penalty as allocation_budget_penalty
-from learners.checks import check_choice, check_int, check_number
-from learners.partition import Masks, check_masks, check_overlap, mask_task_weights, partition_masks
+from tradeoff_gym.learners.allocation import budget_penalty as allocation_budget_penalty
+from tradeoff_gym.learners.checks import check_choice, check_int, check_number
+from tradeoff_gym.learners.partition import Masks, check_masks, check_overlap, mask_task_weights, partition_masks
 
 TASK_INITS: tuple[str, ...] = ("high", "small")
 TaskInit = Literal["high", "small"]
@@ -193,7 +193,8 @@ class GatedNetwork(nn.Module):
 
     ``noise_generator`` draws the Gumbel noise of allocation sampling (``gating="allocation"``, training mode);
     in evaluation mode (``eval()``, as every probe runs) the allocation is the maximum-likelihood one. The learner
-    that owns the network (:class:`learners.trial.LearnerParts`) passes its own generator, so a training-mode
+    that owns the network (:class:`tradeoff_gym.learners.trial.LearnerParts`) passes its own generator, so a
+    training-mode
     forward of the network draws from that learner's noise stream.
     """
 

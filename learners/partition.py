@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.optimize import lsq_linear
 
-from learners.checks import check_number
+from tradeoff_gym.learners.checks import check_number
 
 #: Explicit masks as a setting (``NetworkConfig.masks``): per masked layer, ``(units, n_tasks)`` 0/1 entries.
 Masks = tuple[tuple[tuple[int, ...], ...], ...]

@@ -3,13 +3,15 @@ the batched short training runs that score candidates.
 
 * Search space: a point ``θ`` in [0, 1]^(n(n+1)/2), the upper triangle of a raw matrix (diagonal: each task's
   share of a layer's units; off the diagonal: where a pair's overlap lies between the least and the most its
-  shares allow), refined into an overlap matrix ``P`` (:func:`learners.partition.refine_overlap`, 003 appendix
-  A.1) and realised as masks on every masked layer (:func:`learners.partition.masks_from_overlap`).
+  shares allow), refined into an overlap matrix ``P`` (:func:`tradeoff_gym.learners.partition.refine_overlap`, 003
+  appendix
+  A.1) and realised as masks on every masked layer (:func:`tradeoff_gym.learners.partition.masks_from_overlap`).
 * Random sampling (003 §4.1): points uniform in the cube.
 * Evolution strategies (003 §4.1, Mania, Guy & Recht 2018, "basic random search" with their reward scaling):
   ``N`` Gaussian directions ``δ_k``, the candidates ``θ ± ν δ_k``, and the step
   ``θ ← θ + α / (b σ_R) Σ_{k ∈ top b} (r_k⁺ − r_k⁻) δ_k`` (``σ_R`` the std of the 2b rewards used), kept in the cube.
-* Scoring: :func:`train_candidates` trains many learners at once on :class:`learners.batched.BatchedLearner`, each
+* Scoring: :func:`train_candidates` trains many learners at once on
+:class:`tradeoff_gym.learners.batched.BatchedLearner`, each
   with its own masks and schedule, and returns their per-trial accuracies; what a reward is (the env's rule and
   cost) is the caller's business, as is the capacity penalty on ``diag(P)``.
 
@@ -22,12 +24,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from learners.batched import BatchedLearner
-from learners.checks import check_int, check_number
-from learners.gated_network import NetworkConfig
-from learners.partition import Masks, check_masks, masks_from_overlap, raw_overlap, refine_overlap
-from learners.tasks import Schedule
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.batched import BatchedLearner
+from tradeoff_gym.learners.checks import check_int, check_number
+from tradeoff_gym.learners.gated_network import NetworkConfig
+from tradeoff_gym.learners.partition import Masks, check_masks, masks_from_overlap, raw_overlap, refine_overlap
+from tradeoff_gym.learners.tasks import Schedule
+from tradeoff_gym.learners.trial import LearnerConfig
 
 
 # ------------------------------------------------------------------------------------------------ search space

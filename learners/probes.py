@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from learners.drone import DroneBatch
-from learners.gated_network import GatedNetwork
-from learners.tasks import DRONE, Schedule, TaskSet, parallel_schedule
+from tradeoff_gym.learners.drone import DroneBatch
+from tradeoff_gym.learners.gated_network import GatedNetwork
+from tradeoff_gym.learners.tasks import DRONE, Schedule, TaskSet, parallel_schedule
 
 
 @torch.no_grad()

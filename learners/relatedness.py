@@ -13,7 +13,7 @@ through the components its allocation uses, whose outputs are averaged, then thr
 prediction, as in appendix A3, so two tasks with the same allocation compute the same function). The
 allocation is a setting: ``"shared"`` (every task uses every component: the shared bottom), ``"separate"`` (the
 components dealt out evenly, no two tasks share one: no sharing), or ``"learned"`` (the Gumbel-Matrix,
-:mod:`learners.allocation`: sampled in training, maximum likelihood when probed).
+:mod:`tradeoff_gym.learners.allocation`: sampled in training, maximum likelihood when probed).
 
 A step trains every task once on a fresh batch of its own (002 §V: one batch per task) with one Adam step on the
 mean of the tasks' squared errors (gradient norm clipped to 1, as 002's appendix A3); each task's score is
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from learners.allocation import gumbel_noise, logit, ml_allocation, sample_allocation
-from learners.checks import check_choice, check_int, check_number, check_positive_int
+from tradeoff_gym.learners.allocation import gumbel_noise, logit, ml_allocation, sample_allocation
+from tradeoff_gym.learners.checks import check_choice, check_int, check_number, check_positive_int
 
 PATTERNS: tuple[str, ...] = ("shared", "separate", "learned")
 Pattern = Literal["shared", "separate", "learned"]
@@ -46,7 +46,7 @@ class RelatednessConfig:
     Tasks: ``groups`` × ``group_size`` tasks, ``rho`` the relatedness within a group (in [0, 1]), ``dim`` the input
     dimension d, ``sines`` the non-linearity m. Network: ``components`` C, each ``dim → hidden → outputs``;
     ``heads`` task-specific linear heads (002 §II) or none (appendix A3); ``pattern`` the allocation; with
-    ``"learned"``: ``p_init`` and ``temperature`` as :class:`learners.gated_network.NetworkConfig`'s.
+    ``"learned"``: ``p_init`` and ``temperature`` as :class:`tradeoff_gym.learners.gated_network.NetworkConfig`'s.
     Training: ``batch_size`` examples per task per step, Adam with ``lr``.
     """
 

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from learners.checks import check_bool, check_number, check_positive_int
-from learners.threads import torch_threads
+from tradeoff_gym.learners.checks import check_bool, check_number, check_positive_int
+from tradeoff_gym.learners.threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class SequentialNetConfig:
     connected layer after the task concatenation, ``n_tasks`` the one-hot width, ``image_size`` the input
     side in pixels (divisible by ``2 ** len(channels)``), ``batch_norm`` after each conv, ``learning_rate``
     Adam's step size, ``threads`` torch's intra-op thread count while the learner works (see
-    :mod:`learners.threads`: fixed for bit-identical replays and fork safety; the caller's count is restored).
+    :mod:`tradeoff_gym.learners.threads`: fixed for bit-identical replays and fork safety; the caller's count is
+    restored).
     """
 
     channels: tuple[int, ...] = (8, 16, 32)

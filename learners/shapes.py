@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from learners.checks import check_int
+from tradeoff_gym.learners.checks import check_int
 
 #: The three object dimensions, in the order of :attr:`ShapesData.features`' last axis.
 DIMENSIONS: tuple[str, ...] = ("shape", "colour", "texture")

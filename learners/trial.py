@@ -2,12 +2,13 @@
 
 A trial (SPEC §2–§3) draws the next batch of the fixed-order data stream and runs it through the trial's
 *schedule* (drone world — serial: four single-task passes; parallel: the two valid pairs; any world: passes of
-tasks with different inputs and outputs, :mod:`learners.tasks`). Each pass is one forward pass, whose
+tasks with different inputs and outputs, :mod:`tradeoff_gym.learners.tasks`). Each pass is one forward pass, whose
 predictions are scored (the task's batch accuracy, before any update on this pass) and whose loss —
 cross-entropy at the executed tasks' heads, plus the null class at an idle head — is then back-propagated
 and applied with one optimizer step. So serial takes four optimizer steps per trial, parallel two, and
 every task sees the same ``batch_size`` examples either way. The training itself is one implementation,
-:mod:`learners.batched` (K learners at once; :class:`learners.batched.TaskLearner` is its K = 1 view).
+:mod:`tradeoff_gym.learners.batched` (K learners at once; :class:`tradeoff_gym.learners.batched.TaskLearner` is its K =
+1 view).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from learners.checks import check_choice, check_number, check_positive_int
-from learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
-from learners.gated_network import GatedNetwork, NetworkConfig
+from tradeoff_gym.learners.checks import check_choice, check_number, check_positive_int
+from tradeoff_gym.learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 Optimizer = Literal["adam", "sgd"]
@@ -36,7 +37,7 @@ class LearnerConfig:
     ``chunk`` trials of data generated at once (speed only: the stream is the same for any value);
     ``threads`` torch's intra-op thread count while the learner works (building, trials, probes; the caller's
     count is restored after each): fixed so a run replays bit-identically whatever the caller's setting, and
-    1 by default so a forked worker never waits on an inherited thread pool (:mod:`learners.threads`).
+    1 by default so a forked worker never waits on an inherited thread pool (:mod:`tradeoff_gym.learners.threads`).
     """
 
     world: DroneWorldConfig = field(default_factory=DroneWorldConfig)
@@ -113,7 +114,8 @@ class LearnerParts:
     """One learner's own parts from its seed: world, data stream, probe seed, initial network (CPU), and the
     generator of its allocation noise (``noise``: the Gumbel draws of ``gating="allocation"``, one per pass).
 
-    The one construction of a learner from its seed: :class:`learners.batched.BatchedLearner` builds each of its
+    The one construction of a learner from its seed: :class:`tradeoff_gym.learners.batched.BatchedLearner` builds each
+    of its
     K learners with it, so learner ``k`` of any batch has the same world, data and initial weights as a lone
     learner with the same seed.
     """

@@ -2,6 +2,6 @@
 
 import torch
 
-import envs  # noqa: F401  (registers the environment ids)
+from tradeoff_gym import envs  # noqa: F401  (registers the environment ids)
 
 torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""Experiments, discovered from the sub-packages of this folder (see :mod:`benchmarks.experiment`)."""
+"""Experiments, discovered from the sub-packages of this folder (see :mod:`tradeoff_gym.benchmarks.experiment`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pkgutil
 from types import ModuleType
 from typing import Any
 
-from learners.checks import check_int
+from tradeoff_gym.learners.checks import check_int
 
 REQUIRED = ("DESCRIPTION", "SCALES", "runs", "analyze", "score")
 

@@ -1,6 +1,6 @@
 """Steps per second of a LearningCurves episode: the bare env, and the run loop with each agent.
 
-Usage: python -m benchmarks.scripts.bench_learning_curves [--trials 5000] [--repeats 5]
+Usage: python -m tradeoff_gym.benchmarks.scripts.bench_learning_curves [--trials 5000] [--repeats 5]
 Prints the best of ``repeats`` timings (least disturbed by other load). Target: ≥ 50,000 env steps/s.
 """
 
@@ -11,9 +11,9 @@ import time
 
 import gymnasium as gym
 
-import envs  # noqa: F401  (registers the ids)
-from agents.registry import make_agent
-from benchmarks.run_loop import run_episode
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.run_loop import run_episode
 
 AGENTS = ("serial", "random", "ucb1", "epsilon-greedy", "sw-ucb", "gaussian-ts", "oracle")
 

@@ -1,15 +1,16 @@
 """Speed of the meta-learner and the Sagiv baseline, and our SVGD side by side with ``pyro.infer.SVGD``.
 
-Prints figures only (no asserts): ``python -m benchmarks.scripts.bench_meta_learner [--threads 1] [--sp-trials 100]``.
+Prints figures only (no asserts): ``python -m tradeoff_gym.benchmarks.scripts.bench_meta_learner [--threads 1]
+[--sp-trials 100]``.
 
 1. Meta-learner on LearningCurves (default preset, τ = 1000): time per decision (``act``), per
    refit, and the amortized agent overhead per trial (all agent time / trials) at default settings and
-   with ``LATE_ONSET``; the same for :class:`agents.sagiv.SagivAgent`; their return relative to the
+   with ``LATE_ONSET``; the same for :class:`tradeoff_gym.agents.sagiv.SagivAgent`; their return relative to the
    oracle when the best strategy's learning starts later (the meta-learner's known weak spot), and on
    the default instance at each cost (with the share of parallel trials).
-2. If ``envs.serial_parallel`` is importable: a default SerialParallel trial's time and the agent's
+2. If ``tradeoff_gym.envs.serial_parallel`` is importable: a default SerialParallel trial's time and the agent's
    overhead on it, as a ratio (target ≤ 10 %).
-3. Our :mod:`agents.svgd` and Pyro's SVGD (multivariate mode, RBF kernel, Adam) on the same posterior,
+3. Our :mod:`tradeoff_gym.agents.svgd` and Pyro's SVGD (multivariate mode, RBF kernel, Adam) on the same posterior,
    particle count, steps and initial particles: a correlated 4-D Gaussian (exact moments known) and
    one learning curve's posterior; plus the meta-learner's real case, 8 curves at once (one batched
    program for us, 8 Pyro runs). Target: ≥ 5× faster at the same accuracy. Skipped if pyro is absent
@@ -31,12 +32,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import envs  # noqa: F401  (registers the environment ids)
-from agents.curve_model import CurveModel, CurvePrior, curve_values
-from agents.meta_learner import LATE_ONSET, MetaLearnerAgent
-from agents.registry import make_agent
-from agents.svgd import SVGD
-from benchmarks.run_loop import run_episode
+from tradeoff_gym import envs  # noqa: F401  (registers the environment ids)
+from tradeoff_gym.agents.curve_model import CurveModel, CurvePrior, curve_values
+from tradeoff_gym.agents.meta_learner import LATE_ONSET, MetaLearnerAgent
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.agents.svgd import SVGD
+from tradeoff_gym.benchmarks.run_loop import run_episode
 
 
 class TimedAgent:
@@ -96,10 +97,10 @@ def agent_overhead(env_id: str, make: Callable[[gym.Env], Any], seed: int = 0, *
 
 def serial_parallel_ratio(n_trials: int) -> None:
     """Agent overhead on the default SerialParallel env, relative to its own trial time."""
-    if importlib.util.find_spec("envs.serial_parallel") is None:
+    if importlib.util.find_spec("tradeoff_gym.envs.serial_parallel") is None:
         print("SerialParallel: envs/serial_parallel.py absent; ratio not measured")
         return
-    from envs.serial_parallel import SerialParallelEnv
+    from tradeoff_gym.envs.serial_parallel import SerialParallelEnv
 
     env = gym.wrappers.TimeLimit(SerialParallelEnv(), max_episode_steps=n_trials)
     timed = TimedAgent(MetaLearnerAgent())
@@ -116,8 +117,8 @@ def serial_parallel_ratio(n_trials: int) -> None:
 
 def delayed_onset(seeds: int) -> None:
     """Return / oracle return when parallel's learning starts later than serial's (c = 1, τ = 400)."""
-    from agents.baselines import OracleAgent
-    from envs.learning_curves import LogisticCurve
+    from tradeoff_gym.agents.baselines import OracleAgent
+    from tradeoff_gym.envs.learning_curves import LogisticCurve
 
     agents = {
         "meta-learner": lambda e: MetaLearnerAgent(),
@@ -138,7 +139,7 @@ def delayed_onset(seeds: int) -> None:
 
 def default_instance(seeds: int) -> None:
     """Return / oracle return on the default LearningCurves instance (τ = 1000) at each cost."""
-    from agents.baselines import OracleAgent
+    from tradeoff_gym.agents.baselines import OracleAgent
 
     print("default LearningCurves (τ = 1000, serial midpoint 100, parallel 400, rate 0.02), per cost:")
     for cost in (0.0, 0.25, 0.5, 0.75, 1.0):

@@ -1,6 +1,6 @@
 """Fraction of the oracle's return per agent on a broad family of LearningCurves instances, and navigator's overhead.
 
-    python -m benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family issue|balanced]
+    python -m tradeoff_gym.benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family issue|balanced]
         [--agents oracle,navigator,...] [--figure results/navigator_family.png]
 
 The family (issue 12), τ = 1000, 4 tasks, batch 64 (binomial accuracies), paper reward (serial ÷ (1 + c)):
@@ -13,10 +13,11 @@ played from root seed ``i``.
 return to parallel's, log-uniform in [1/2, 2] (c = serial's return at c = 0 ÷ (ρ · parallel's) − 1; curves
 are redrawn, ρ kept, until that c lies in [0, 1]). Serial is then the better fixed strategy in half the instances,
 by up to a factor 2 either way, so never exploring (always-parallel) no longer scores near the oracle and the
-fractions measure learning. The evaluation family is seed 0; ``agents.navigator``'s prior ranges and
+fractions measure learning. The evaluation family is seed 0; ``tradeoff_gym.agents.navigator``'s prior ranges and
 hyperparameters were chosen on seed 2 (the design family), so no evaluated instance is one it was tuned on.
 
-Every agent is built by ``agents.registry.make_agent`` and played by ``benchmarks.run_loop.run_episode`` (the
+Every agent is built by ``tradeoff_gym.agents.registry.make_agent`` and played by
+``tradeoff_gym.benchmarks.run_loop.run_episode`` (the
 project's one run loop). Prints, per agent, the mean over instances of return ÷ oracle return with a 95 %
 bootstrap CI, its worst instance, its mean over the instances where the oracle plays serial and over those
 where it plays parallel, and the mean per-decision time (act + observe) of ``navigator`` in µs; optionally a
@@ -35,11 +36,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers the ids)
-from agents.registry import make_agent
-from benchmarks.analysis import bootstrap_ci
-from benchmarks.run_loop import run_episode
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.analysis import bootstrap_ci
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 HORIZON = 1000

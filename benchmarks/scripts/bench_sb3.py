@@ -1,12 +1,12 @@
 """Report: an SB3 policy vs the model-based meta-learner (or the classic bandits) vs the oracle on LearningCurves.
 
 Trains one policy (``--algo``, ``--timesteps``) on LearningCurves with the cost drawn from (0, 1) per
-episode, then plays every agent through :func:`benchmarks.run_loop.run_episode` at each evaluation cost
+episode, then plays every agent through :func:`tradeoff_gym.benchmarks.run_loop.run_episode` at each evaluation cost
 and seed. Writes to ``--out``: ``policy.zip`` (+ ``.json``), ``episodes.csv`` (one row per episode),
 ``sb3_vs_oracle.png`` and ``report.md`` (table: mean return, fraction of oracle, share of serial trials;
 training wall time; the command).
 
-    python -m benchmarks.scripts.bench_sb3 --out results/sb3
+    python -m tradeoff_gym.benchmarks.scripts.bench_sb3 --out results/sb3
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
-from agents.registry import agent_names, make_agent  # noqa: E402
-from agents.sb3 import SB3Agent  # noqa: E402
-from agents.sb3_training import SB3TrainConfig, load_policy, metadata_path, save_policy, train_policy  # noqa: E402
-from benchmarks.run_loop import run_episode  # noqa: E402
-from envs.common import check_cost, check_positive_int  # noqa: E402
-from envs.learning_curves import LogisticCurve  # noqa: E402
+from tradeoff_gym.agents.registry import agent_names, make_agent  # noqa: E402
+from tradeoff_gym.agents.sb3 import SB3Agent  # noqa: E402
+from tradeoff_gym.agents.sb3_training import SB3TrainConfig, load_policy, metadata_path, save_policy, train_policy  # noqa: E402
+from tradeoff_gym.benchmarks.run_loop import run_episode  # noqa: E402
+from tradeoff_gym.envs.common import check_cost, check_positive_int  # noqa: E402
+from tradeoff_gym.envs.learning_curves import LogisticCurve  # noqa: E402
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 #: Compared when the meta-learner is not registered (yet): the classic bandits.
@@ -45,7 +45,8 @@ REFERENCE_AGENTS: tuple[str, ...] = ("serial", "parallel", "oracle")
 def comparison_agents(requested: list[str] | None) -> list[str]:
     """Agents to compare with the policy: ``requested``, else the meta-learner (+ UCB1), else the classic bandits.
 
-    The meta-learner is taken by its registered name, or as ``agents.meta_learner:MetaLearnerAgent`` when its
+    The meta-learner is taken by its registered name, or as ``tradeoff_gym.agents.meta_learner:MetaLearnerAgent`` when
+    its
     module exists but is not registered yet.
     """
     if requested:
@@ -55,8 +56,8 @@ def comparison_agents(requested: list[str] | None) -> list[str]:
         return list(requested)
     if "meta-learner" in agent_names():
         return ["meta-learner", "ucb1"]
-    if importlib.util.find_spec("agents.meta_learner") is not None:
-        return ["agents.meta_learner:MetaLearnerAgent", "ucb1"]
+    if importlib.util.find_spec("tradeoff_gym.agents.meta_learner") is not None:
+        return ["tradeoff_gym.agents.meta_learner:MetaLearnerAgent", "ucb1"]
     return list(FALLBACK_AGENTS)
 
 
@@ -148,7 +149,7 @@ def plot(episodes: pd.DataFrame, path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """Train (or load) the SB3 policy, evaluate every agent across costs, write figure, table and report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.scripts.bench_sb3", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=main.__doc__)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--algo", default="ppo")
     parser.add_argument("--timesteps", type=int, default=200_000)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     figure = plot(episodes, args.out / "sb3_vs_oracle.png")
     per_episode = episodes.groupby("agent", sort=False)["episode_s"].mean()
 
-    command = "python -m benchmarks.scripts.bench_sb3 " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = f"python -m {__spec__.name} " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     compared = ", ".join(o.split(":")[-1] for o in others)
     report = "\n\n".join(
         [

@@ -6,7 +6,7 @@ pre-generated and targets pre-built: what the env costs beyond that (data genera
 summary observation, ``info``) is the env overhead. Env and raw blocks alternate, so both see the same
 machine load; times are the best block, the ratio also the median of paired blocks.
 
-    python -m benchmarks.scripts.bench_serial_parallel_speed --trials 200
+    python -m tradeoff_gym.benchmarks.scripts.bench_serial_parallel_speed --trials 200
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import gymnasium as gym
 import torch
 import torch.nn.functional as F
 
-import envs  # noqa: F401  (registers the ids)
-from learners.tasks import OUTPUTS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, TASKS, Schedule, task_vector
-from learners.trial import LearnerConfig, LearnerParts
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.learners.tasks import OUTPUTS, PARALLEL_SCHEDULE, SERIAL_SCHEDULE, TASKS, Schedule, task_vector
+from tradeoff_gym.learners.trial import LearnerConfig, LearnerParts
 
 
 def env_ms(env: gym.Env, action: int, trials: int) -> float:

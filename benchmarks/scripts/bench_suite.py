@@ -1,6 +1,6 @@
 """Wall time of a sweep, measured, and projected to another scale from the measured per-trial costs.
 
-Usage: python -m benchmarks.scripts.bench_suite RESULTS_DIR [--scale paper] [--jobs 2]
+Usage: python -m tradeoff_gym.benchmarks.scripts.bench_suite RESULTS_DIR [--scale paper] [--jobs 2]
 
 Reads the completion records of RESULTS_DIR (seconds per run, trials per run) to get each agent's measured
 seconds per trial, then projects the wall time of the same experiment at ``--scale`` on ``--jobs`` workers:
@@ -16,10 +16,10 @@ import argparse
 import json
 from collections import defaultdict
 
-from agents.registry import is_reward_independent
-from benchmarks.experiments import experiment_settings, load_experiment
-from benchmarks.runner import plan_units
-from benchmarks.store import ResultStore
+from tradeoff_gym.agents.registry import is_reward_independent
+from tradeoff_gym.benchmarks.experiments import experiment_settings, load_experiment
+from tradeoff_gym.benchmarks.runner import plan_units
+from tradeoff_gym.benchmarks.store import ResultStore
 
 
 def seconds_per_trial(store: ResultStore) -> dict[str, float]:

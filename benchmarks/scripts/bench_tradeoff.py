@@ -7,7 +7,7 @@ training; and the crossover cost c* at which the fixed strategies' total rewards
 the learning never depends on c, so one cost-free run per strategy gives every cost:
 ``R_S(c) = R_S(0) / (1 + c)`` ⇒ ``c* = R_S(0) / R_P − 1``.
 
-    python -m benchmarks.scripts.bench_tradeoff --trials 5000 --seeds 5
+    python -m tradeoff_gym.benchmarks.scripts.bench_tradeoff --trials 5000 --seeds 5
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-import envs  # noqa: F401  (registers the ids)
-from agents import FixedAgent
-from benchmarks.run_loop import run_episode
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents import FixedAgent
+from tradeoff_gym.benchmarks.run_loop import run_episode
 
 WINDOW = 50
 

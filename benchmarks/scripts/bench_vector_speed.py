@@ -6,9 +6,9 @@ alternate, so both see the same machine load; a figure is the best block, the ra
 blocks. The single env is always measured on the CPU (the reference the target is stated against); ``--device``
 moves the vector env (``cuda`` when one is available: K = 64 and 256 by default there).
 
-    python -m benchmarks.scripts.bench_vector_speed --trials 50 --k 16 --device cpu
-    python -m benchmarks.scripts.bench_vector_speed --trials 50 --k 1 4 16 64
-    python -m benchmarks.scripts.bench_vector_speed --device cuda
+    python -m tradeoff_gym.benchmarks.scripts.bench_vector_speed --trials 50 --k 16 --device cpu
+    python -m tradeoff_gym.benchmarks.scripts.bench_vector_speed --trials 50 --k 1 4 16 64
+    python -m tradeoff_gym.benchmarks.scripts.bench_vector_speed --device cuda
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import envs  # noqa: F401  (registers the ids and their vector entry points)
+from tradeoff_gym import envs  # noqa: F401  (registers the ids and their vector entry points)
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 

@@ -13,8 +13,8 @@ accuracies are kept (``DIR/[<preset>-]<knob>=<value>_s<seeds>_h<horizon>.parquet
 ends, so a stopped study resumes; the table (``DIR/crossover.csv``, printed) and a figure of the learning
 curves per value (``DIR/crossover_[<preset>-]<knob>.png``) are written at the end.
 
-    python -m benchmarks.scripts.crossover_study --knob lr=0.00025,0.0005,0.001 --seeds 5 --out results/cstar
-    python -m benchmarks.scripts.crossover_study --preset balanced --knob input_noise=0,0.2 --out results/cstar
+    python -m tradeoff_gym.benchmarks.scripts.crossover_study --knob lr=0.00025,0.0005,0.001 --seeds 5 --out cstar
+    python -m tradeoff_gym.benchmarks.scripts.crossover_study --preset balanced --knob input_noise=0,0.2 --out cstar
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-import envs  # noqa: F401  (registers the ids)
-from agents.registry import make_agent
-from benchmarks.analysis import save_figure
-from benchmarks.run_loop import run_episodes
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.analysis import save_figure
+from tradeoff_gym.benchmarks.run_loop import run_episodes
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 

@@ -1,6 +1,7 @@
 """What a cost-blind look-then-commit agent can reach on SerialParallel: one serial look at trial T, one threshold.
 
-The navigator (``agents.navigator``) learns the hidden cost c from one serial trial at ``probe_at``·τ: it keeps
+The navigator (``tradeoff_gym.agents.navigator``) learns the hidden cost c from one serial trial at ``probe_at``·τ: it
+keeps
 parallel until then, plays serial once, and switches to serial for good if that trial's reward ÷ parallel's mean
 over its last ``recent`` trials is at least ``switch_ratio``; else it stays with parallel. On a shared network
 both of its possible episodes are fixed per seed and do not depend on c (the network's training never does):
@@ -25,8 +26,8 @@ kept per schedule (``DIR/<world>_h<horizon>_s<first>-<last>_<schedule>.npz``) as
 stopped study resumes and new looks or thresholds reuse what was played. Writes ``DIR/look_frontier_<same stem>.csv``
 (the table) and ``.png`` (each look's worst-cost ratio against the threshold).
 
-    python -m benchmarks.scripts.look_frontier --looks 900,1100 --seeds 0-14 --jobs 2 --out results/look_frontier
-    python -m benchmarks.scripts.look_frontier --world noisy --looks 900,1100 --out results/look_frontier
+    python -m tradeoff_gym.benchmarks.scripts.look_frontier --looks 900,1100 --seeds 0-14 --jobs 2 --out frontier
+    python -m tradeoff_gym.benchmarks.scripts.look_frontier --world noisy --looks 900,1100 --out frontier
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-import envs  # noqa: F401  (registers the ids)
-from agents.base import BaseAgent
-from agents.navigator import NavigatorAgent
-from benchmarks.analysis import save_figure
-from benchmarks.run_loop import run_episodes
-from envs.interface import SERIAL_FLAGS
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents.base import BaseAgent
+from tradeoff_gym.agents.navigator import NavigatorAgent
+from tradeoff_gym.benchmarks.analysis import save_figure
+from tradeoff_gym.benchmarks.run_loop import run_episodes
+from tradeoff_gym.envs.interface import SERIAL_FLAGS
 
 WORLDS = {"default": "tradeoff/SerialParallel-v0", "noisy": "tradeoff/SerialParallelNoisy-v0"}
 COSTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # fig5's paper grid

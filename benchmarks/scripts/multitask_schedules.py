@@ -6,7 +6,7 @@ at c = 0. A fixed schedule's learning never depends on the cost, so its reward r
 cost c is its mean accuracy ÷ (1 + d·c); the script prints, for each horizon τ in ``--horizons``, each schedule's mean
 accuracy and the bands of c (grid of 1001 costs) where each schedule is best. One torch thread.
 
-    python -m benchmarks.scripts.multitask_schedules --trials 5000 --seeds 2 --horizons 1000,1500,3000,5000
+    python -m tradeoff_gym.benchmarks.scripts.multitask_schedules --trials 5000 --seeds 2 --horizons 1000,1500,3000,5000
 
 Measured (2 seeds, 817 s on one loaded core): τ = 1000 parallel at every c; τ = 1500 serial up to c = 0.057, then
 parallel; τ = 3333 serial < 0.173, 4-pass < 0.233, parallel; τ = 5000 serial < 0.126, 8-pass < 0.178, 4-pass
@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
 
 
 def best_bands(accuracy: np.ndarray, delays: np.ndarray, names: list[str], grid: np.ndarray) -> list[tuple[str, float]]:

@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import (
+from tradeoff_gym.agents import (
     EpsilonGreedyAgent,
     FixedAgent,
     GaussianThompsonAgent,
@@ -13,9 +13,9 @@ from agents import (
     SlidingWindowUCBAgent,
     UCB1Agent,
 )
-from agents.registry import agent_names, make_agent
-from benchmarks.run_loop import run_episode
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents.registry import agent_names, make_agent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 LEARNERS = [UCB1Agent, EpsilonGreedyAgent, SlidingWindowUCBAgent, GaussianThompsonAgent]
@@ -74,11 +74,11 @@ def test_invalid_hyperparameters_are_refused(factory, message):
 def test_registry_builds_by_name_and_module_class_and_lists_names_on_error():
     env = gym.make(ENV_ID, horizon=5)
     assert {"serial", "parallel", "random", "ucb1", "oracle"} <= set(agent_names())
-    assert make_agent("agents.bandits:UCB1Agent", env, exploration=0.5).exploration == 0.5
+    assert make_agent("tradeoff_gym.agents.bandits:UCB1Agent", env, exploration=0.5).exploration == 0.5
     with pytest.raises(ValueError, match=r"unknown agent 'nope'; registered agents: \[.*'ucb1'.*\]"):
         make_agent("nope", env)
-    with pytest.raises(ValueError, match=r"cannot load agent 'agents.bandits:Nope'"):
-        make_agent("agents.bandits:Nope", env)
+    with pytest.raises(ValueError, match=r"cannot load agent 'tradeoff_gym.agents.bandits:Nope'"):
+        make_agent("tradeoff_gym.agents.bandits:Nope", env)
     with pytest.raises(ValueError, match=r"OracleAgent needs an environment with known curves"):
         OracleAgent(gym.make("CartPole-v1"))
 

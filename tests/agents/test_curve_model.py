@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.curve_model import CurveModel, CurvePrior, curve_values
-from agents.svgd import SVGD
+from tradeoff_gym.agents.curve_model import CurveModel, CurvePrior, curve_values
+from tradeoff_gym.agents.svgd import SVGD
 
 # Three curves of the model family, θ = (log k, log m, floor logit, ceiling logit) with x = n / τ: a
 # mid, a steep early and a shallow one, each seen past 90 % of its rise (so its ceiling is identified).

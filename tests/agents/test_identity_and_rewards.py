@@ -7,12 +7,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import MetaLearnerAgent, SagivAgent
-from agents.base import argmax_random_tie
-from agents.registry import AGENTS, agent_names, is_reward_independent, load_agent_class, make_agent
-from benchmarks.run_loop import run_episode
-from envs.common import SummaryObservation, reset_info, step_info
-from envs.interface import Strategy
+from tradeoff_gym.agents import MetaLearnerAgent, SagivAgent
+from tradeoff_gym.agents.base import argmax_random_tie
+from tradeoff_gym.agents.registry import AGENTS, agent_names, is_reward_independent, load_agent_class, make_agent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.common import SummaryObservation, reset_info, step_info
+from tradeoff_gym.envs.interface import Strategy
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 INFO = {"strategies": ("serial", "parallel"), "serial": (True, False), "horizon": 20, "n_tasks": 4, "trial": 0}
@@ -28,26 +28,27 @@ def test_every_registered_agent_carries_its_registry_name(name):
 
 
 def test_sb3_entries_are_listed_without_importing_stable_baselines():
-    code = "import sys, agents.registry as r; print(sorted(n for n in r.agent_names() if n.startswith('sb3'))); " \
-           "print('stable_baselines3' in sys.modules, 'agents.sb3' in sys.modules)"
+    code = "import sys, tradeoff_gym.agents.registry as r; " \
+           "print(sorted(n for n in r.agent_names() if n.startswith('sb3'))); " \
+           "print('stable_baselines3' in sys.modules, 'tradeoff_gym.agents.sb3' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "['sb3-a2c', 'sb3-dqn', 'sb3-ppo']" and out[1] == "False False"
 
 
 def test_agents_sb3_does_not_import_the_registry():
-    code = "import sys, agents.sb3; print('agents.registry' in sys.modules)"
+    code = "import sys, tradeoff_gym.agents.sb3; print('tradeoff_gym.agents.registry' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_reward_independence_is_a_property_of_the_class():
     independent = {n for n in agent_names() if is_reward_independent(n)}
     assert independent == {"serial", "parallel", "random", "mixed", "two-phase"}
-    assert is_reward_independent("agents.baselines:FixedAgent")
-    assert not is_reward_independent("agents.bandits:UCB1Agent")
+    assert is_reward_independent("tradeoff_gym.agents.baselines:FixedAgent")
+    assert not is_reward_independent("tradeoff_gym.agents.bandits:UCB1Agent")
 
 
 def test_a_users_module_class_is_loaded_and_checked():
-    assert load_agent_class("agents.bandits:UCB1Agent").__name__ == "UCB1Agent"
+    assert load_agent_class("tradeoff_gym.agents.bandits:UCB1Agent").__name__ == "UCB1Agent"
     with pytest.raises(ValueError, match="cannot load agent 'nosuchmodule:Agent'"):
         load_agent_class("nosuchmodule:Agent")
     with pytest.raises(ValueError, match="must be a class with"):

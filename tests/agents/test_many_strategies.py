@@ -9,11 +9,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401  (registers the ids)
-from agents import RandomAgent
-from agents.registry import AGENTS, make_agent
-from benchmarks.run_loop import run_episode
-from envs.interface import Strategy
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents import RandomAgent
+from tradeoff_gym.agents.registry import AGENTS, make_agent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.interface import Strategy
 
 LC = "tradeoff/LearningCurves-v0"
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 import torch
 
-from agents import MetaLearnerAgent, OracleAgent
-from agents.curve_model import CurvePrior
-from agents.meta_learner import LATE_ONSET
-from agents.registry import make_agent
-from benchmarks.run_loop import run_episode
-from envs.common import SERIAL_PARALLEL, Strategy
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents import MetaLearnerAgent, OracleAgent
+from tradeoff_gym.agents.curve_model import CurvePrior
+from tradeoff_gym.agents.meta_learner import LATE_ONSET
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.common import SERIAL_PARALLEL, Strategy
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 HORIZON = 400

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from agents.baselines import OracleAgent
-from agents.navigator import NavigatorAgent
-from agents.registry import make_agent
-from benchmarks.run_loop import run_episode
-from envs.interface import METRICS, RAW_ACCURACY, TASK_ACCURACY, TASK_REWARDS, Strategy
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents.baselines import OracleAgent
+from tradeoff_gym.agents.navigator import NavigatorAgent
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.interface import METRICS, RAW_ACCURACY, TASK_ACCURACY, TASK_REWARDS, Strategy
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from agents import OracleAgent
-from agents.curve_model import PAPER_PRIOR, CurveModel, curve_values
-from agents.meta_learner import MetaLearnerAgent
-from benchmarks.run_loop import run_episode
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents import OracleAgent
+from tradeoff_gym.agents.curve_model import PAPER_PRIOR, CurveModel, curve_values
+from tradeoff_gym.agents.meta_learner import MetaLearnerAgent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 HORIZON = 200
 TRUE_THETA = np.array([[10.0, -4.0, 5.0, -2.5]])  # (w1, b1, w2, b2): rises from 0.08 to 0.92 around x ≈ 0.4

@@ -4,10 +4,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.registry import make_agent
-from agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent, _capped_linear_sum
-from benchmarks.run_loop import run_episode
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent, _capped_linear_sum
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 INFO = {"strategies": ("serial", "parallel"), "serial": (True, False), "horizon": 100, "n_tasks": 1}
 

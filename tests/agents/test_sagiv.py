@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from agents import OracleAgent, SagivAgent
-from agents.registry import make_agent
-from agents.sagiv import fit_logistic_map
-from benchmarks.run_loop import run_episode
-from envs.interface import SERIAL_PARALLEL, RewardRule, Strategy
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents import OracleAgent, SagivAgent
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.agents.sagiv import fit_logistic_map
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.interface import SERIAL_PARALLEL, RewardRule, Strategy
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 HORIZON = 400
@@ -131,7 +131,7 @@ def test_generalizes_to_three_strategies() -> None:
     "args, settings, match",
     [
         ((1.5,), {}, r"cost must lie in \[0.0, 1.0\], got 1.5"),
-        ((0.1,), {"rule": "additive"}, r"rule must be an envs.interface.RewardRule, got 'additive'"),
+        ((0.1,), {"rule": "additive"}, r"rule must be an tradeoff_gym.envs.interface.RewardRule, got 'additive'"),
         ((0.1,), {"epsilon": -0.1}, r"epsilon must lie in \[0.0, 1.0\], got -0.1"),
         ((0.1,), {"gamma": 0.0}, r"gamma must lie in \(0.0, 1.0\], got 0.0"),
         ((0.1,), {"discount_scale": float("inf")}, r"discount_scale must lie in \[0.0, inf\), got inf"),

@@ -12,11 +12,11 @@ import pytest
 import torch
 from stable_baselines3.common.env_checker import check_env
 
-import envs
-from agents import RandomAgent
-from agents.registry import agent_names, make_agent
-from agents.sb3 import SB3Agent, make_sb3_agent
-from agents.sb3_training import (
+from tradeoff_gym import envs
+from tradeoff_gym.agents import RandomAgent
+from tradeoff_gym.agents.registry import agent_names, make_agent
+from tradeoff_gym.agents.sb3 import SB3Agent, make_sb3_agent
+from tradeoff_gym.agents.sb3_training import (
     SB3TrainConfig,
     load_policy,
     main,
@@ -24,9 +24,9 @@ from agents.sb3_training import (
     save_policy,
     train_policy,
 )
-from benchmarks.run_loop import run_episode
-from envs.common import Strategy
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.common import Strategy
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 LC = "tradeoff/LearningCurves-v0"
 #: Small settings per env id so check_env is quick; ids not listed are built with their defaults.
@@ -249,8 +249,8 @@ def test_factory_and_agent_reject_bad_input(tmp_path) -> None:
 
 
 def test_sweep_runs_select_sb3_agents_by_name(tmp_path) -> None:
-    from benchmarks.experiment import RunSpec
-    from benchmarks.runner import execute_unit, plan_units
+    from tradeoff_gym.benchmarks.experiment import RunSpec
+    from tradeoff_gym.benchmarks.runner import execute_unit, plan_units
 
     kwargs = {"path": str(tmp_path / "sweep.zip"), "timesteps": 200, "n_envs": 1, "hyperparams": TINY_PPO}
     specs = [

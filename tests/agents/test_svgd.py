@@ -1,11 +1,11 @@
-"""SVGD (agents.svgd): recovers known posteriors, batches independent problems, validates its config."""
+"""SVGD (tradeoff_gym.agents.svgd): recovers known posteriors, batches independent problems, validates its config."""
 
 import math
 
 import pytest
 import torch
 
-from agents.svgd import SVGD, RBFKernel, autograd_score, stein_direction, svgd
+from tradeoff_gym.agents.svgd import SVGD, RBFKernel, autograd_score, stein_direction, svgd
 
 MEAN = torch.tensor([1.0, -2.0], dtype=torch.float64)
 COV = torch.tensor([[1.0, 0.6], [0.6, 0.64]], dtype=torch.float64)  # std (1, 0.8), correlation 0.75

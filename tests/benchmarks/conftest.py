@@ -9,7 +9,7 @@ import pytest
 def broken_agent(tmp_path, monkeypatch) -> str:
     """``module:Class`` of a user's agent (importable from ``tmp_path``) that raises at trial 5 of every episode."""
     (tmp_path / "broken_agents.py").write_text(textwrap.dedent("""
-        from agents.baselines import RandomAgent
+        from tradeoff_gym.agents.baselines import RandomAgent
 
         class BrokenAgent(RandomAgent):
             def act(self, obs, info):

@@ -7,14 +7,14 @@ discovered experiment at smoke scale.)
 import gymnasium as gym
 import pandas as pd
 
-from agents.registry import make_agent
-from benchmarks.experiment import RunSpec
-from benchmarks.experiments import experiment_names, experiment_settings, load_experiment
-from benchmarks.experiments.allocation.analysis import relatedness_runs, transfer_table
-from benchmarks.experiments.partition_search.analysis import final_rates
-from benchmarks.experiments.partition_search.search_env import ENV_ID as SEARCH_ENV
-from benchmarks.experiments.partition_search.sweep import FIXED
-from benchmarks.run_loop import run_episode
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
+from tradeoff_gym.benchmarks.experiments.allocation.analysis import relatedness_runs, transfer_table
+from tradeoff_gym.benchmarks.experiments.partition_search.analysis import final_rates
+from tradeoff_gym.benchmarks.experiments.partition_search.search_env import ENV_ID as SEARCH_ENV
+from tradeoff_gym.benchmarks.experiments.partition_search.sweep import FIXED
+from tradeoff_gym.benchmarks.run_loop import run_episode
 
 
 def play(specs) -> pd.DataFrame:

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.registry import make_agent
-from benchmarks.cli import main
-from benchmarks.experiment import RunSpec
-from benchmarks.run_loop import run_episode
-from benchmarks.runner import plan_batches, plan_units, run_sweep
-from benchmarks.store import ResultStore
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.cli import main
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.benchmarks.runner import plan_batches, plan_units, run_sweep
+from tradeoff_gym.benchmarks.store import ResultStore
 
 SP, LC = "tradeoff/SerialParallel-v0", "tradeoff/LearningCurves-v0"
 #: A small learner so episodes take well under a second (as tests/envs/test_serial_parallel_vector.py).
@@ -105,8 +105,8 @@ def test_resuming_with_another_batch_size_is_refused(tmp_path, capsys):
 
 
 def test_long_batches_report_the_trials_they_have_played(tmp_path):
-    from benchmarks.run_loop import run_episodes
-    from benchmarks.runner import _ProgressReader, _ProgressWriter
+    from tradeoff_gym.benchmarks.run_loop import run_episodes
+    from tradeoff_gym.benchmarks.runner import _ProgressReader, _ProgressWriter
 
     vector = gym.make_vec(SP, num_envs=3, vectorization_mode="vector_entry_point", horizon=5, **SMALL)
     seen = []

@@ -1,9 +1,9 @@
-"""The LearningCurves families of benchmarks.scripts.bench_navigator: what each promises about its instances."""
+"""The LearningCurves families of the bench_navigator script: what each promises about its instances."""
 
 import numpy as np
 import pytest
 
-from benchmarks.scripts.bench_navigator import BALANCED_RATIO, HORIZON, draw_instance
+from tradeoff_gym.benchmarks.scripts.bench_navigator import BALANCED_RATIO, HORIZON, draw_instance
 
 
 def test_issue_family_matches_its_ranges():

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from benchmarks.scripts.bench_sb3 import main
+from tradeoff_gym.benchmarks.scripts.bench_sb3 import main
 
 
 @pytest.mark.slow

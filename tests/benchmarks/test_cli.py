@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cli
-from benchmarks.cli import main
+from tradeoff_gym.benchmarks import cli
+from tradeoff_gym.benchmarks.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 # sagiv2018 at smoke scale with one agent: 2 runs of the fast LearningCurves env.
@@ -73,8 +73,8 @@ REFUSED = {
     "jobs -2": (["run", "sagiv2018", "--jobs", "-2"], "--jobs must be -1"),
     "jobs not a number": (["run", "sagiv2018", "--jobs", "many"], "argument --jobs: invalid int value"),
     "missing module": (["run", "sagiv2018", "--agents", "no_such_module_xyz:Agent"], "'no_such_module_xyz:Agent'"),
-    "missing class": (["run", "sagiv2018", "--agents", "agents.baselines:NoSuchAgent"],
-                      "'agents.baselines:NoSuchAgent'"),
+    "missing class": (["run", "sagiv2018", "--agents", "tradeoff_gym.agents.baselines:NoSuchAgent"],
+                      "'tradeoff_gym.agents.baselines:NoSuchAgent'"),
     "not an agent": (["run", "sagiv2018", "--agents", "pathlib:Path"], "'pathlib:Path'"),
     "no subcommand": ([], "required"),
 }
@@ -138,7 +138,7 @@ def test_main_puts_the_working_directory_on_the_import_path(tmp_path, monkeypatc
 
 
 MY_AGENT = """
-from agents.baselines import RandomAgent
+from tradeoff_gym.agents.baselines import RandomAgent
 
 
 class MyAgent(RandomAgent):

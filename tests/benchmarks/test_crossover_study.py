@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from benchmarks.scripts.crossover_study import crossover, main, parse_knob
+from tradeoff_gym.benchmarks.scripts.crossover_study import crossover, main, parse_knob
 
 
 def test_crossover_is_the_ratio_of_mean_raw_accuracies_minus_one():

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.analysis import SCORE_COLUMNS
-from benchmarks.cli import main
-from benchmarks.experiments import experiment_names, load_experiment
+from tradeoff_gym.benchmarks.analysis import SCORE_COLUMNS
+from tradeoff_gym.benchmarks.cli import main
+from tradeoff_gym.benchmarks.experiments import experiment_names, load_experiment
 
 
 def test_experiments_are_discovered_with_their_scales():

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from benchmarks.experiments import experiment_settings, load_experiment
-from benchmarks.experiments.fig5_worlds.analysis import ranking_item, world_ratios
+from tradeoff_gym.benchmarks.experiments import experiment_settings, load_experiment
+from tradeoff_gym.benchmarks.experiments.fig5_worlds.analysis import ranking_item, world_ratios
 
 
 def test_every_run_plays_its_world_and_is_tagged_with_it():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.scripts.look_frontier import LookSchedule, look_ratios, play, replay, reward_rates
+from tradeoff_gym.benchmarks.scripts.look_frontier import LookSchedule, look_ratios, play, replay, reward_rates
 
 F, T = False, True
 

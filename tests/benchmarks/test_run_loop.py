@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents import FixedAgent, RandomAgent
-from agents.base import Agent
-from agents.registry import make_agent
-from benchmarks.run_loop import BASE_COLUMNS, run_episode, run_episodes, split_seed
-from envs.common import SERIAL_PARALLEL, SummaryObservation, reset_info, step_info
+from tradeoff_gym.agents import FixedAgent, RandomAgent
+from tradeoff_gym.agents.base import Agent
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.benchmarks.run_loop import BASE_COLUMNS, run_episode, run_episodes, split_seed
+from tradeoff_gym.envs.common import SERIAL_PARALLEL, SummaryObservation, reset_info, step_info
 
 
 def test_frame_has_one_row_per_trial_and_the_documented_columns():

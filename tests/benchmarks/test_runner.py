@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.cli import main
-from benchmarks.experiment import RunSpec
-from benchmarks.run_loop import run_episode
-from benchmarks.runner import plan_units, run_sweep
-from benchmarks.store import ResultStore
+from tradeoff_gym.benchmarks.cli import main
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.benchmarks.runner import plan_units, run_sweep
+from tradeoff_gym.benchmarks.store import ResultStore
 
 REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "tradeoff_gym.benchmarks.cli"]
 TINY = ["sagiv2018", "--seeds", "1", "--costs", "0.1,0.3", "--agents", "serial,ucb1", "--no-progress"]
 
 
@@ -60,7 +61,7 @@ def test_resume_skips_complete_runs_and_detects_corruption(tmp_path, capsys):
 def test_sigkilled_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     (tmp_path / "slow_agents.py").write_text(textwrap.dedent("""
         import time
-        from agents.bandits import UCB1Agent
+        from tradeoff_gym.agents.bandits import UCB1Agent
 
         class SlowUCB(UCB1Agent):
             def reset(self, info, rng):
@@ -70,7 +71,7 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     args = ["run", *tiny("serial,slow_agents:SlowUCB"), "--jobs", "1"]
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
     killed = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.cli", *args, "--out", str(killed)], env=env,
+    process = subprocess.Popen([*CLI, *args, "--out", str(killed)], env=env,
                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while len(list((killed / "runs").glob("*.json"))) < 4 and time.time() < deadline:
@@ -81,7 +82,7 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     written = len(list((killed / "runs").glob("*.json")))
     assert 4 <= written < 12, "the kill must land mid-sweep for this test to mean anything"
     for out in (killed, tmp_path / "clean"):
-        result = subprocess.run([sys.executable, "-m", "benchmarks.cli", *args, "--out", str(out)], env=env,
+        result = subprocess.run([*CLI, *args, "--out", str(out)], env=env,
                                 cwd=REPO, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
     resumed, clean = final_table(killed), final_table(tmp_path / "clean")
@@ -146,7 +147,7 @@ def test_reward_independent_agents_are_run_once_and_rediscounted_exactly(tmp_pat
     assert [r["shared_by"] for r in records] == [3] * 9  # each episode's time is shared by its 3 costs
     import gymnasium as gym
 
-    from agents.registry import make_agent
+    from tradeoff_gym.agents.registry import make_agent
 
     for spec in specs:
         env = gym.make(spec.env_id, **spec.env_kwargs)

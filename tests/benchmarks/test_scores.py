@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.analysis import (
+from tradeoff_gym.benchmarks.analysis import (
     SCORE_COLUMNS,
     condition_score,
     cost_sweep_report,
@@ -14,7 +14,7 @@ from benchmarks.analysis import (
     score_table,
     scoreboard_lines,
 )
-from benchmarks.experiments import experiment_names, load_experiment
+from tradeoff_gym.benchmarks.experiments import experiment_names, load_experiment
 
 NAN = np.nan
 
@@ -209,8 +209,8 @@ def test_every_experiment_has_the_same_layout_and_a_documented_score(name):
     module = load_experiment(name)
     for attr in ("DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"):
         assert hasattr(module, attr), attr
-    assert module.runs.__module__ == f"benchmarks.experiments.{name}.sweep"
-    assert module.analyze.__module__.startswith("benchmarks.experiments.") and module.analyze.__module__.endswith(
-        ".analysis")
+    assert module.runs.__module__ == f"tradeoff_gym.benchmarks.experiments.{name}.sweep"
+    analysis = module.analyze.__module__
+    assert analysis.startswith("tradeoff_gym.benchmarks.experiments.") and analysis.endswith(".analysis")
     assert module.score.__module__ == module.analyze.__module__
     assert isinstance(module.SCORE, str) and len(module.SCORE) > 40

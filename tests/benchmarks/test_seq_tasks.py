@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from benchmarks.cli import main
-from benchmarks.experiments import experiment_settings, load_experiment
-from envs.sequential import SequentialTasksConfig
+from tradeoff_gym.benchmarks.cli import main
+from tradeoff_gym.benchmarks.experiments import experiment_settings, load_experiment
+from tradeoff_gym.envs.sequential import SequentialTasksConfig
 
 EXPERIMENT = load_experiment("seq_tasks")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.sequential_metrics import (
+from tradeoff_gym.benchmarks.sequential_metrics import (
     accuracy_after_budget,
     backward_interference,
     forward_facilitation,

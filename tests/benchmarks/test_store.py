@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.cli import main
-from benchmarks.store import HOST, ResultStore, atomic_write_bytes, temp_file_owner
+from tradeoff_gym.benchmarks.cli import main
+from tradeoff_gym.benchmarks.store import HOST, ResultStore, atomic_write_bytes, temp_file_owner
 
 # sagiv2018 at smoke scale: 2 midpoints × 1 cost × agents × 1 seed of the fast LearningCurves env.
 SMOKE = ["run", "sagiv2018", "--scale", "smoke", "--jobs", "1", "--no-progress"]
@@ -121,7 +121,7 @@ def test_atomic_write_names_its_temp_file_after_the_writer(tmp_path, monkeypatch
         seen.append(Path(src))
         real_replace(src, dst)
 
-    monkeypatch.setattr("benchmarks.store.os.replace", spy)
+    monkeypatch.setattr("tradeoff_gym.benchmarks.store.os.replace", spy)
     atomic_write_bytes(tmp_path / "a.bin", b"data")
     assert (tmp_path / "a.bin").read_bytes() == b"data"
     assert temp_file_owner(seen[0]) == (HOST, __import__("os").getpid())

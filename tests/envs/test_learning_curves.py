@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents import FixedAgent, OracleAgent, RandomAgent
-from benchmarks.run_loop import run_episode
-from envs.interface import SERIAL_PARALLEL, RewardRule
-from envs.learning_curves import LearningCurvesConfig, LearningCurvesEnv, LogisticCurve
+from tradeoff_gym.agents import FixedAgent, OracleAgent, RandomAgent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.interface import SERIAL_PARALLEL, RewardRule
+from tradeoff_gym.envs.learning_curves import LearningCurvesConfig, LearningCurvesEnv, LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import envs  # noqa: F401  (registers the ids)
-from envs.interface import SERIAL_PARALLEL, RewardRule
-from envs.multitask import make_config, schedule_delay, schedule_table
-from envs.serial_parallel_vector import SerialParallelVectorEnv
-from learners.drone import DroneWorld, DroneWorldConfig
-from learners.tasks import (
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.envs.interface import SERIAL_PARALLEL, RewardRule
+from tradeoff_gym.envs.multitask import make_config, schedule_delay, schedule_table
+from tradeoff_gym.envs.serial_parallel_vector import SerialParallelVectorEnv
+from tradeoff_gym.learners.drone import DroneWorld, DroneWorldConfig
+from tradeoff_gym.learners.tasks import (
     DRONE,
     PARALLEL_SCHEDULE,
     SERIAL_SCHEDULE,

@@ -5,10 +5,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs
-from benchmarks.scripts.crossover_study import crossover, play
-from envs.serial_parallel import NOISY_INPUT_NOISE, PRESETS, make_config
-from learners.tasks import parallel_schedule
+from tradeoff_gym import envs
+from tradeoff_gym.benchmarks.scripts.crossover_study import crossover, play
+from tradeoff_gym.envs.serial_parallel import NOISY_INPUT_NOISE, PRESETS, make_config
+from tradeoff_gym.learners.tasks import parallel_schedule
 
 SP, NOISY = "tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"
 

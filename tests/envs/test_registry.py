@@ -15,15 +15,12 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-import envs
-import envs.learning_curves
-import envs.sequential
-import envs.serial_parallel
-from agents import RandomAgent
-from benchmarks.run_loop import run_episode
-from envs.learning_curves import LearningCurvesConfig
-from envs.sequential import SequentialTasksConfig
-from envs.serial_parallel import NOISY_INPUT_NOISE, SerialParallelConfig
+from tradeoff_gym import envs
+from tradeoff_gym.agents import RandomAgent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.learning_curves import LearningCurvesConfig
+from tradeoff_gym.envs.sequential import SequentialTasksConfig
+from tradeoff_gym.envs.serial_parallel import NOISY_INPUT_NOISE, SerialParallelConfig
 
 LC, SP, NOISY, SEQ, MT = (
     "tradeoff/LearningCurves-v0", "tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0",

@@ -4,11 +4,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import FixedAgent, RandomAgent
-from benchmarks.run_loop import run_episode
-from benchmarks.runner import rediscount
-from envs.interface import SERIAL_PARALLEL, TASK_ACCURACY, TASK_REWARDS, RewardRule, Strategy, task_values
-from envs.learning_curves import LogisticCurve
+from tradeoff_gym.agents import FixedAgent, RandomAgent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.benchmarks.runner import rediscount
+from tradeoff_gym.envs.interface import SERIAL_PARALLEL, TASK_ACCURACY, TASK_REWARDS, RewardRule, Strategy, task_values
+from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 #: Three strategies: serial (full cost), a schedule paying half the cost, parallel (none).
 THREE = (Strategy("serial", serial=True), Strategy("half", serial=True, delay=0.5), Strategy("parallel", serial=False))

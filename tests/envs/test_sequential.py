@@ -9,11 +9,11 @@ import torch
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from agents import FixedAgent, RandomAgent
-from benchmarks.run_loop import run_stream
-from envs.interface import TASK_ACCURACY, task_values
-from envs.sequential import SequentialTasksConfig, SequentialTasksEnv
-from learners.curriculum import latin_order
+from tradeoff_gym.agents import FixedAgent, RandomAgent
+from tradeoff_gym.benchmarks.run_loop import run_stream
+from tradeoff_gym.envs.interface import TASK_ACCURACY, task_values
+from tradeoff_gym.envs.sequential import SequentialTasksConfig, SequentialTasksEnv
+from tradeoff_gym.learners.curriculum import latin_order
 
 ENV_ID = "tradeoff/SequentialTasks-v0"
 #: Small and fast: few images, a tiny network, short episodes.

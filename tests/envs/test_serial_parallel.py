@@ -9,10 +9,10 @@ import torch
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from agents import FixedAgent, RandomAgent
-from benchmarks.run_loop import run_episode
-from envs.serial_parallel import NOISY_INPUT_NOISE, SerialParallelConfig, SerialParallelEnv, make_config
-from learners.trial import NonFiniteLossError
+from tradeoff_gym.agents import FixedAgent, RandomAgent
+from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.serial_parallel import NOISY_INPUT_NOISE, SerialParallelConfig, SerialParallelEnv, make_config
+from tradeoff_gym.learners.trial import NonFiniteLossError
 
 #: A small learner so episodes take well under a second.
 SMALL = dict(

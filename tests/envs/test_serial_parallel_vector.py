@@ -9,8 +9,8 @@ import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers.vector import DictInfoToList, RecordEpisodeStatistics
 
-from envs.serial_parallel import NOISY_INPUT_NOISE
-from envs.serial_parallel_vector import SerialParallelVectorEnv
+from tradeoff_gym.envs.serial_parallel import NOISY_INPUT_NOISE
+from tradeoff_gym.envs.serial_parallel_vector import SerialParallelVectorEnv
 
 SP, NOISY = "tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"
 #: A small learner so episodes take well under a second (as tests/envs/test_serial_parallel.py).
@@ -104,8 +104,8 @@ def test_costs_give_each_sub_env_its_own_cost_as_the_single_env_with_that_cost()
 
 
 def test_a_sub_env_view_is_the_single_env_an_agent_factory_needs_with_its_own_cost():
-    from agents.registry import make_agent
-    from benchmarks.run_loop import unbatch_info
+    from tradeoff_gym.agents.registry import make_agent
+    from tradeoff_gym.benchmarks.run_loop import unbatch_info
 
     costs = [0.0, (0.2, 0.4), 1.0]
     vec = make_vec(costs=costs, horizon=4)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import envs  # noqa: F401  (registers the ids)
-from learners.allocation import (
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.learners.allocation import (
     allocation_gates,
     budget_penalty,
     component_columns,
@@ -17,10 +17,10 @@ from learners.allocation import (
     sample_allocation,
     used_components,
 )
-from learners.batched import BatchedLearner, TaskLearner
-from learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
-from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.batched import BatchedLearner, TaskLearner
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
+from tradeoff_gym.learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
+from tradeoff_gym.learners.trial import LearnerConfig
 
 #: A small, fast learner with learned allocation (as tests/learners/test_batched.py's SMALL).
 SMALL = LearnerConfig().replace(

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from learners.batched import BatchedLearner, TaskLearner
-from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
-from learners.trial import LearnerConfig, NonFiniteLossError
+from tradeoff_gym.learners.batched import BatchedLearner, TaskLearner
+from tradeoff_gym.learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
+from tradeoff_gym.learners.trial import LearnerConfig, NonFiniteLossError
 
 #: A small, fast learner for tests (as tests/learners/test_trial.py).
 SMALL = LearnerConfig().replace(

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from learners.curriculum import (
+from tradeoff_gym.learners.curriculum import (
     PHASE_STEP,
     REGIMENS,
     allocate_slots,

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from learners.drone import DataStream, DroneWorld, DroneWorldConfig, sprite_bank
+from tradeoff_gym.learners.drone import DataStream, DroneWorld, DroneWorldConfig, sprite_bank
 
 
 def world(seed: int = 0, **settings) -> DroneWorld:

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
+from tradeoff_gym.learners.trial import LearnerConfig
 
 SMALL = NetworkConfig(gps_units=8, conv_channels=(4, 8), hidden_units=(16,))
 

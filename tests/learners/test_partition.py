@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
-from learners.partition import mask_task_weights, overlap_matrix, partition_masks
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
+from tradeoff_gym.learners.partition import mask_task_weights, overlap_matrix, partition_masks
 
 
 @pytest.mark.parametrize("overlap", [0.0, 0.5, 1.0])

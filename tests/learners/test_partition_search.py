@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-import envs  # noqa: F401  (registers the ids)
-from learners.batched import BatchedLearner, TaskLearner
-from learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
-from learners.partition import (
+from tradeoff_gym import envs  # noqa: F401  (registers the ids)
+from tradeoff_gym.learners.batched import BatchedLearner, TaskLearner
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig, drone_inputs
+from tradeoff_gym.learners.partition import (
     mask_task_weights,
     masks_from_overlap,
     overlap_matrix,
     partition_masks,
     refine_overlap,
 )
-from learners.partition_search import (
+from tradeoff_gym.learners.partition_search import (
     EvolutionStrategy,
     masks_setting,
     overlap_from_theta,
@@ -24,8 +24,8 @@ from learners.partition_search import (
     theta_from_overlap,
     train_candidates,
 )
-from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
+from tradeoff_gym.learners.trial import LearnerConfig
 
 SMALL = LearnerConfig().replace(
     image_size=16, grid=2, sprite_size=7, batch_size=16, gps_units=16, conv_channels=(4, 8), hidden_units=(32,)

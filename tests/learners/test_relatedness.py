@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from learners.relatedness import RelatednessConfig, RelatednessLearner, fixed_allocation, labels, task_weights
+from tradeoff_gym.learners.relatedness import (
+    RelatednessConfig,
+    RelatednessLearner,
+    fixed_allocation,
+    labels,
+    task_weights,
+)
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 1.0])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from learners.sequential_net import SequentialLearner, SequentialNetConfig
-from learners.shapes import ShapesConfig, balanced_indices, make_shapes, task_labels
+from tradeoff_gym.learners.sequential_net import SequentialLearner, SequentialNetConfig
+from tradeoff_gym.learners.shapes import ShapesConfig, balanced_indices, make_shapes, task_labels
 
 
 def test_same_generator_seed_gives_identical_networks():

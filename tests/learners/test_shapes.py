@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from learners.shapes import (
+from tradeoff_gym.learners.shapes import (
     _COLOURS,
     N_FEATURES,
     ShapesConfig,

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from learners.threads import torch_threads
+from tradeoff_gym.learners.threads import torch_threads
 
 
 @pytest.fixture

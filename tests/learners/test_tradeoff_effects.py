@@ -4,9 +4,9 @@ so the serially trained network fails when its tasks must run in parallel; paral
 import numpy as np
 import pytest
 
-from learners.batched import TaskLearner
-from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
-from learners.trial import LearnerConfig
+from tradeoff_gym.learners.batched import TaskLearner
+from tradeoff_gym.learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE
+from tradeoff_gym.learners.trial import LearnerConfig
 
 
 @pytest.mark.slow

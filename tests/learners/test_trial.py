@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from learners.batched import TaskLearner
-from learners.probes import layer_correlations
-from learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE, check_schedule, is_valid_pass
-from learners.trial import LearnerConfig, NonFiniteLossError
+from tradeoff_gym.learners.batched import TaskLearner
+from tradeoff_gym.learners.probes import layer_correlations
+from tradeoff_gym.learners.tasks import PARALLEL_SCHEDULE, SERIAL_SCHEDULE, check_schedule, is_valid_pass
+from tradeoff_gym.learners.trial import LearnerConfig, NonFiniteLossError
 
 #: A small, fast learner for tests.
 SMALL = LearnerConfig().replace(
@@ -141,7 +141,7 @@ def test_the_network_learns_all_four_tasks(schedule):
 
 
 def test_parallel_error_without_the_null_class_scores_each_heads_best_real_answer():
-    from learners.probes import execution_error, probe
+    from tradeoff_gym.learners.probes import execution_error, probe
 
     learner = TaskLearner(SMALL, seed=4)
     net, batch = learner.network, learner.probe_set(64)

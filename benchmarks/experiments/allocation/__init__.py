@@ -1,6 +1,7 @@
 """Seed 002's learned allocation (Gumbel-Matrix): its synthetic relatedness check, and where it lands on the trade-off.
 
-Two parts, one report. (1) 002 §II on its own synthetic regression tasks (:mod:`learners.relatedness`, run through
+Two parts, one report. (1) 002 §II on its own synthetic regression tasks (:mod:`tradeoff_gym.learners.relatedness`, run
+through
 ``tradeoff-bench/Relatedness-v0``): a shared bottom helps related tasks (ρ = 1) and hurts unrelated ones (ρ = 0), and
 learned allocation shares components between related tasks and separates unrelated ones. (2) The drone world
 (SerialParallel, c = 0): learning speed (area under the accuracy curve) against parallel-execution error for
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.allocation.analysis import SCORE, analyze, score
-from benchmarks.experiments.allocation.sweep import runs
+from tradeoff_gym.benchmarks.experiments.allocation.analysis import SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.allocation.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 

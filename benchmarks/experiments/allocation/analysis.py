@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from benchmarks.analysis import (
+from tradeoff_gym.benchmarks.analysis import (
     bootstrap_ci,
     final_probe,
     learning_curve_figure,
@@ -19,7 +19,7 @@ from benchmarks.analysis import (
     score_table,
     trials_to_criterion,
 )
-from benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.experiment import ReportItem
 
 #: What :func:`score` means.
 SCORE = (

@@ -4,7 +4,7 @@ prefix makes a fresh worker import it).
 
 It lives with the experiment that uses it, in a namespace of its own (``tradeoff-bench/``), because ``envs/``
 registers only the project's main environments (the ``tradeoff/`` ids); the
-learner is :class:`learners.relatedness.RelatednessLearner`.
+learner is :class:`tradeoff_gym.learners.relatedness.RelatednessLearner`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import register, registry
 
-from envs.common import (
+from tradeoff_gym.envs.common import (
     HorizonSpec,
     Strategy,
     SummaryObservation,
@@ -26,8 +26,8 @@ from envs.common import (
     reset_info,
     step_info,
 )
-from envs.interface import RewardRule
-from learners.relatedness import RelatednessConfig, RelatednessLearner
+from tradeoff_gym.envs.interface import RewardRule
+from tradeoff_gym.learners.relatedness import RelatednessConfig, RelatednessLearner
 
 NAME = "tradeoff-bench/Relatedness-v0"
 #: The id to give ``gym.make`` (and RunSpecs): the module prefix imports this module, which registers the env.
@@ -74,7 +74,8 @@ class RelatednessEnv(HorizonSpec, gym.Env):
     ``Discrete(1)``: the one strategy ``train`` (every task once, on a fresh batch of its own).
 
     ## Observation Space
-    :class:`envs.common.SummaryObservation` (``Box(-1, 1, (3,))``): fraction elapsed, pick fraction, recent reward.
+    :class:`tradeoff_gym.envs.common.SummaryObservation` (``Box(-1, 1, (3,))``): fraction elapsed, pick fraction,
+    recent reward.
 
     ## Rewards
     The mean over tasks of each task's R² (``1 − MSE / Var(y)``, clipped to [0, 1]) on its batch before the update;
@@ -90,7 +91,8 @@ class RelatednessEnv(HorizonSpec, gym.Env):
     share of components a task uses) and ``use_probability`` (mean allocation probability).
 
     ## Arguments
-    Any field of :class:`RelatednessEnvConfig` or :class:`learners.relatedness.RelatednessConfig` by name, e.g.
+    Any field of :class:`RelatednessEnvConfig` or :class:`tradeoff_gym.learners.relatedness.RelatednessConfig` by name,
+    e.g.
     ``gym.make(ENV_ID, rho=0.0, pattern="learned", horizon=500)``; ``render_mode`` accepted and ignored.
     """
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
-from benchmarks.experiments.allocation.relatedness_env import ENV_ID as RELATEDNESS_ENV
-from benchmarks.experiments.allocation.relatedness_env import TRAIN
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiments.allocation.relatedness_env import ENV_ID as RELATEDNESS_ENV
+from tradeoff_gym.benchmarks.experiments.allocation.relatedness_env import TRAIN
 
 DRONE_ENV = "tradeoff/SerialParallel-v0"
 PATTERNS: tuple[str, ...] = ("shared", "separate", "learned")
 TRAINING: tuple[str, ...] = ("serial", "parallel")
 #: The one-action env's agent: a fixed agent playing its only strategy.
-FIXED = "agents.baselines:FixedAgent"
+FIXED = "tradeoff_gym.agents.baselines:FixedAgent"
 
 
 def gatings(settings: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

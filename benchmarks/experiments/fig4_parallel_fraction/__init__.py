@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.fig4_parallel_fraction.analysis import SCORE, analyze, score
-from benchmarks.experiments.fig4_parallel_fraction.sweep import runs
+from tradeoff_gym.benchmarks.experiments.fig4_parallel_fraction.analysis import SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.fig4_parallel_fraction.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.analysis import condition_score, training_report
-from benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.analysis import condition_score, training_report
+from tradeoff_gym.benchmarks.experiment import ReportItem
 
 #: What :func:`score` means.
 SCORE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.fig5.analysis import FIXED_AGENTS, SCORE, analyze, score
-from benchmarks.experiments.fig5.sweep import runs
+from tradeoff_gym.benchmarks.experiments.fig5.analysis import FIXED_AGENTS, SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.fig5.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 
@@ -19,7 +19,7 @@ AGENTS = [
     "epsilon-greedy",
 ]
 
-# ``preset``: the SerialParallel world (envs.serial_parallel.PRESETS; ``--set preset=balanced``).
+# ``preset``: the SerialParallel world (tradeoff_gym.envs.serial_parallel.PRESETS; ``--set preset=balanced``).
 # ``two_phase``: switch points (fractions of the horizon) of the two-phase schedules serial→parallel and
 # parallel→serial, the reference stronger than the best fixed strategy (see benchmarks/analysis.two_phase_item).
 SCALES: dict[str, dict[str, Any]] = {

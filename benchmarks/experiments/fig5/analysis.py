@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.analysis import NORMALISED_SCORE, cost_sweep_report, normalised_score
-from benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.analysis import NORMALISED_SCORE, cost_sweep_report, normalised_score
+from tradeoff_gym.benchmarks.experiment import ReportItem
 
 #: The reference for regret and the score: agents whose choices ignore rewards and that play one strategy
 #: throughout (registry names). No "oracle" here: the neural env's curves are unknown, so the reference is

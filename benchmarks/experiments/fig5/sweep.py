@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
-from learners.checks import check_number
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.learners.checks import check_number
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.fig5 import SCALES as FIG5_SCALES
-from benchmarks.experiments.fig5_noisy.analysis import FIXED_AGENTS, SCORE, analyze, score
-from benchmarks.experiments.fig5_noisy.sweep import runs
+from tradeoff_gym.benchmarks.experiments.fig5 import SCALES as FIG5_SCALES
+from tradeoff_gym.benchmarks.experiments.fig5_noisy.analysis import FIXED_AGENTS, SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.fig5_noisy.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.analysis import cost_sweep_report, normalised_score
-from benchmarks.experiment import ReportItem
-from benchmarks.experiments.fig5.analysis import FIXED_AGENTS, SCORE
+from tradeoff_gym.benchmarks.analysis import cost_sweep_report, normalised_score
+from tradeoff_gym.benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.experiments.fig5.analysis import FIXED_AGENTS, SCORE
 
 __all__ = ["FIXED_AGENTS", "SCORE", "analyze", "score"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
-from benchmarks.experiments.fig5.sweep import cost_runs
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiments.fig5.sweep import cost_runs
 
 ENV_ID = "tradeoff/SerialParallelNoisy-v0"
 

@@ -1,7 +1,7 @@
 """Fig 5 over worlds: agents across serialization costs on several SerialParallel presets at once.
 
 One world's cost sweep can only test an agent near that world's crossover cost c*; the presets put c* at
-different places on the cost axis (``envs.serial_parallel.PRESETS``), so agents are compared on several
+different places on the cost axis (``tradeoff_gym.envs.serial_parallel.PRESETS``), so agents are compared on several
 crossovers in one sweep and ranked across worlds.
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.fig5 import AGENTS
-from benchmarks.experiments.fig5_worlds.analysis import FIXED_AGENTS, SCORE, analyze, score
-from benchmarks.experiments.fig5_worlds.sweep import runs
+from tradeoff_gym.benchmarks.experiments.fig5 import AGENTS
+from tradeoff_gym.benchmarks.experiments.fig5_worlds.analysis import FIXED_AGENTS, SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.fig5_worlds.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.analysis import (
+from tradeoff_gym.benchmarks.analysis import (
     NORMALISED_SCORE,
     SCHEDULE_AGENTS,
     cost_sweep_report,
@@ -21,9 +21,9 @@ from benchmarks.analysis import (
     normalised_score,
     run_summary,
 )
-from benchmarks.experiment import ReportItem
-from benchmarks.experiments.fig5.analysis import FIXED_AGENTS
-from envs.serial_parallel import PRESETS
+from tradeoff_gym.benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.experiments.fig5.analysis import FIXED_AGENTS
+from tradeoff_gym.envs.serial_parallel import PRESETS
 
 __all__ = ["FIXED_AGENTS", "SCORE", "analyze", "score"]
 
@@ -45,7 +45,7 @@ def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
 
 
 def worlds_of(frame: pd.DataFrame) -> list[str]:
-    """The frame's worlds in :data:`envs.serial_parallel.PRESETS` order."""
+    """The frame's worlds in :data:`tradeoff_gym.envs.serial_parallel.PRESETS` order."""
     order = {name: i for i, name in enumerate(PRESETS)}
     return sorted(frame.world.unique(), key=lambda world: (order.get(world, len(order)), world))
 

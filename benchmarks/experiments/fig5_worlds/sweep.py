@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
-from benchmarks.experiments.fig5.sweep import cost_runs
-from envs.serial_parallel import PRESETS
-from learners.checks import check_choice
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiments.fig5.sweep import cost_runs
+from tradeoff_gym.envs.serial_parallel import PRESETS
+from tradeoff_gym.learners.checks import check_choice
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.multitask.analysis import SCORE, analyze, score
-from benchmarks.experiments.multitask.sweep import runs
+from tradeoff_gym.benchmarks.experiments.multitask.analysis import SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.multitask.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 

@@ -1,6 +1,7 @@
 """multitask's analysis: which schedule is best at which cost, the agents' reward rates, regret and schedule shares.
 
-The fixed schedules' runs (agent :data:`benchmarks.experiments.multitask.sweep.FIXED`) are labelled by their
+The fixed schedules' runs (agent :data:`tradeoff_gym.benchmarks.experiments.multitask.sweep.FIXED`) are labelled by
+their
 schedule (``parallel``, ``4-pass``, …, ``serial``); they are the reference ("best fixed schedule") of regret and of
 the score. Because a fixed schedule's learning never depends on the cost, its reward rate at any cost c is its
 mean accuracy ÷ (1 + d·c) exactly (``divide``: every task is performed every trial); the analysis uses this to
@@ -16,15 +17,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from benchmarks.analysis import (
+from tradeoff_gym.benchmarks.analysis import (
     NORMALISED_SCORE,
     cost_sweep_report,
     markdown_table,
     normalised_score,
     save_figure,
 )
-from benchmarks.experiment import ReportItem
-from benchmarks.experiments.multitask.sweep import FIXED
+from tradeoff_gym.benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.experiments.multitask.sweep import FIXED
 
 #: What :func:`score` means.
 SCORE = NORMALISED_SCORE.format(fixed="every fixed schedule of the table: parallel, 4-pass, …, serial")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
-from envs.multitask import make_config
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.envs.multitask import make_config
 
 ENV_ID = "tradeoff/Multitask-v0"
 #: The agent that plays one schedule throughout (``strategy=`` its name); reward-independent, so the runner plays
 #: it once per seed at c = 0 and re-discounts it for every cost. Its runs are labelled by their schedule.
-FIXED = "agents.baselines:FixedAgent"
+FIXED = "tradeoff_gym.agents.baselines:FixedAgent"
 #: Env settings a scale may carry besides cost and horizon (the world, the network, the table rule).
 ENV_SETTINGS = ("table", "depth", "sonar_size", "image_size", "grid", "batch_size", "conv_channels", "hidden_units",
                 "gps_units", "sonar_units", "lr")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.partition_search.analysis import SCORE, analyze, score
-from benchmarks.experiments.partition_search.sweep import runs
+from tradeoff_gym.benchmarks.experiments.partition_search.analysis import SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.partition_search.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from benchmarks.analysis import bootstrap_ci, markdown_table, save_figure, score_table
-from benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.analysis import bootstrap_ci, markdown_table, save_figure, score_table
+from tradeoff_gym.benchmarks.experiment import ReportItem
 
 #: What :func:`score` means.
 SCORE = (

@@ -4,8 +4,10 @@ its runs go through the one run loop: ``tradeoff-bench/PartitionSearch-v0``, reg
 
 It lives with the experiment that uses it, in a namespace of its own (``tradeoff-bench/``), because ``envs/``
 registers only the project's main environments (the ``tradeoff/`` ids). The
-search space, the searches and the batched scoring are :mod:`learners.partition_search`; the objective is the
-SerialParallel env's own reward rule (:func:`envs.serial_parallel.make_config`), so a candidate's score is the
+search space, the searches and the batched scoring are :mod:`tradeoff_gym.learners.partition_search`; the objective is
+the
+SerialParallel env's own reward rule (:func:`tradeoff_gym.envs.serial_parallel.make_config`), so a candidate's score is
+the
 reward rate that env would pay at cost ``objective_cost``.
 """
 
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 from gymnasium.envs.registration import register, registry
 
-from envs.common import (
+from tradeoff_gym.envs.common import (
     HorizonSpec,
     Strategy,
     SummaryObservation,
@@ -30,12 +32,12 @@ from envs.common import (
     reset_info,
     step_info,
 )
-from envs.interface import RewardRule
-from envs.serial_parallel import SerialParallelConfig, make_config
-from learners.checks import check_int, check_number
-from learners.gated_network import NetworkConfig
-from learners.partition import overlap_matrix, partition_masks
-from learners.partition_search import (
+from tradeoff_gym.envs.interface import RewardRule
+from tradeoff_gym.envs.serial_parallel import SerialParallelConfig, make_config
+from tradeoff_gym.learners.checks import check_int, check_number
+from tradeoff_gym.learners.gated_network import NetworkConfig
+from tradeoff_gym.learners.partition import overlap_matrix, partition_masks
+from tradeoff_gym.learners.partition_search import (
     EvolutionStrategy,
     capacity,
     gated_layer_widths,
@@ -135,7 +137,7 @@ class PartitionSearchEnv(HorizonSpec, gym.Env):
     ``Discrete(1)``: the one strategy ``search`` (run the next generation).
 
     ## Observation Space
-    :class:`envs.common.SummaryObservation` (``Box(-1, 1, (3,))``).
+    :class:`tradeoff_gym.envs.common.SummaryObservation` (``Box(-1, 1, (3,))``).
 
     ## Rewards
     The incumbent's objective after the generation (random: the best candidate so far; ES: the centre, scored in

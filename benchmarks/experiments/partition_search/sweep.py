@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
-from benchmarks.experiments.partition_search.search_env import ENV_ID, SEARCH
+from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiments.partition_search.search_env import ENV_ID, SEARCH
 
 #: The one-action env's agent: a fixed agent playing its only strategy.
-FIXED = "agents.baselines:FixedAgent"
+FIXED = "tradeoff_gym.agents.baselines:FixedAgent"
 
 
 def runs(settings: dict[str, Any]) -> list[RunSpec]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.sagiv2018.analysis import FIXED_AGENTS, SCORE, analyze, score
-from benchmarks.experiments.sagiv2018.sweep import runs
+from tradeoff_gym.benchmarks.experiments.sagiv2018.analysis import FIXED_AGENTS, SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.sagiv2018.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiments.seq_tasks.analysis import SCORE, analyze, score
-from benchmarks.experiments.seq_tasks.sweep import runs
+from tradeoff_gym.benchmarks.experiments.seq_tasks.analysis import SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.seq_tasks.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 

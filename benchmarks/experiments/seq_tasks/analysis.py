@@ -12,9 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmarks.analysis import markdown_table, save_figure, score_table  # noqa: E402
-from benchmarks.experiment import ReportItem  # noqa: E402
-from benchmarks.sequential_metrics import (  # noqa: E402
+from tradeoff_gym.benchmarks.analysis import markdown_table, save_figure, score_table  # noqa: E402
+from tradeoff_gym.benchmarks.experiment import ReportItem  # noqa: E402
+from tradeoff_gym.benchmarks.sequential_metrics import (  # noqa: E402
     accuracy_after_budget,
     accuracy_long,
     backward_interference,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec
 
 ENV_ID = "tradeoff/SequentialTasks-v0"
-AGENT = "agents.baselines:FixedAgent"  # a fixed regimen, named by agent_kwargs={"strategy": regimen}
+AGENT = "tradeoff_gym.agents.baselines:FixedAgent"  # a fixed regimen, named by agent_kwargs={"strategy": regimen}
 
 
 def runs(settings: dict[str, Any]) -> list[RunSpec]:
