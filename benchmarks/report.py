@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tradeoff_gym.benchmarks.analysis import run_summary, scoreboard_lines
 from tradeoff_gym.benchmarks.experiments import load_experiment
+from tradeoff_gym.benchmarks.provenance import describe as describe_provenance
 from tradeoff_gym.benchmarks.store import ResultStore, atomic_write_bytes
 
 
@@ -60,9 +61,23 @@ def write_report(results_dir: Path | str) -> Path:
         lines += ["", "## Damaged runs", "", "Their files were found damaged and are left out of this report "
                   "(and left as found); rerun the same command to rerun them.", ""]
         lines += [f"- `{run_id}`: {why}" for run_id, why in damaged.items()]
+    lines += provenance_lines(manifest)
     path = root / "report.md"
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
     return path
+
+
+def provenance_lines(manifest: dict) -> list[str]:
+    """The report's "Provenance" section: one line per session (sweep call) that wrote into the directory."""
+    sessions = [s for s in manifest.get("sessions") or [] if isinstance(s, dict)]
+    if not sessions:
+        return ["", "## Provenance", "", "Not recorded (swept by a version that did not record it)."]
+    lines = ["", "## Provenance", "", "Each sweep call that wrote into this directory (a resumed sweep adds one; "
+             "each run's record in `runs/` names its session):", ""]
+    for session in sessions:
+        lines.append(f"- session {session.get('session', '?')}, started {session.get('started', '?')}: "
+                     f"{describe_provenance(session)}")
+    return lines
 
 
 def _tag_columns(manifest: dict) -> set[str]:

@@ -2,7 +2,8 @@
 
 Layout of a results directory (every file opens without this package)::
 
-    manifest.json          experiment, scale, settings, package version, run specs
+    manifest.json          experiment, scale, settings, package version, run specs, sessions (provenance:
+                           commit, versions, host, CPU of every sweep that wrote into it)
     runs/<run>.parquet     one run's rows (one per trial)
     runs/<run>.json        its completion record: spec, row count, sha256 of the Parquet file, seconds
     failed/<run>.txt       the traceback of a run that raised (rerun on resume)
@@ -38,6 +39,7 @@ import json
 import os
 import urllib.parse
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.provenance import collect as collect_provenance
 from tradeoff_gym.learners.files import HOST, atomic_write_bytes, temp_file_owner  # noqa: F401  (the one atomic write)
 
 try:
@@ -115,6 +118,7 @@ class ResultStore:
         self.root = Path(root)
         self.runs_dir = self.root / "runs"
         self.failed_dir = self.root / "failed"
+        self.session: int | None = None  # index into the manifest's sessions, set by open_sweep
 
     # -- naming ---------------------------------------------------------------------------------
     @staticmethod
@@ -241,7 +245,9 @@ class ResultStore:
                 "(the experiment's definition changed?); choose another --out"
             )
 
-    def open_sweep(self, manifest: dict[str, Any], specs: list[RunSpec]) -> list[list[str]]:
+    def open_sweep(
+        self, manifest: dict[str, Any], specs: list[RunSpec], provenance: dict[str, Any] | None = None
+    ) -> list[list[str]]:
         """Create the directory, or check that an existing one holds this sweep or one it extends; record the specs.
 
         A directory of another experiment, scale, settings or set of runs is refused (StoreError, nothing
@@ -249,19 +255,32 @@ class ResultStore:
         manifest's original creation time. Returns the sweep's *parts*: the run ids of the first sweep, then of
         each extension, in order (kept in the manifest), so a sweep plans its batches part by part and runs
         already done are never replayed for an extension.
+
+        Every call is a *session*: its ``provenance`` (default :func:`tradeoff_gym.benchmarks.provenance.collect`:
+        commit, versions, host, CPU) and start time are appended to the manifest's ``sessions`` list, the latest
+        is also its ``provenance``, and each run written afterwards names its session in its record. Provenance
+        is never compared: a sweep resumed on another machine or commit is the same sweep.
         """
         self.check_resumable(manifest, specs)
-        created, parts = None, []
+        created, parts, sessions = None, [], []
         if (self.root / "manifest.json").exists():
             old = self.manifest()
             created = old.get("created")
             parts = old.get("parts") or [list(old.get("runs") or {})]
+            sessions = [s for s in old.get("sessions") or [] if isinstance(s, dict)]
         held = {rid for part in parts for rid in part}
         new = [spec.run_id for spec in specs if spec.run_id not in held]
         if new:
             parts.append(new)
+        if provenance is None:
+            provenance = collect_provenance()
+        self.session = len(sessions)
+        session = {"session": self.session, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   **provenance}
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        record = {**manifest, "runs": {spec.run_id: spec_to_dict(spec) for spec in specs}, "parts": parts}
+        record = {**{k: v for k, v in manifest.items() if k not in ("sessions", "provenance")},
+                  "runs": {spec.run_id: spec_to_dict(spec) for spec in specs}, "parts": parts,
+                  "provenance": session, "sessions": [*sessions, session]}
         if created is not None:
             record["created"] = created
         atomic_write_json(self.root / "manifest.json", record)
@@ -301,6 +320,7 @@ class ResultStore:
             "seconds": round(seconds, 4),
             "shared_by": shared_by,
             **({} if cpu_seconds is None else {"cpu_seconds": round(cpu_seconds, 4)}),
+            **({} if self.session is None else {"session": self.session}),  # which manifest session wrote it
         }
         atomic_write_json(record_path, record)
         (self.failed_dir / f"{self.file_stem(spec.run_id)}.txt").unlink(missing_ok=True)
