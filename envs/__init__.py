@@ -2,7 +2,7 @@
 
 ``import tradeoff_gym`` registers the ids in this process. A process that has not imported it — a
 ``SubprocVecEnv``/``AsyncVectorEnv`` worker started with ``spawn`` or ``forkserver``, a pytest worker —
-finds them through Gymnasium's module prefix, which imports ``envs`` before looking the id up::
+finds them through Gymnasium's module prefix, which imports ``tradeoff_gym`` before looking the id up::
 
     gym.make("tradeoff_gym:tradeoff/SerialParallel-v0", horizon=1000)
     make_vec_env("tradeoff_gym:tradeoff/SerialParallel-v0", n_envs=4, vec_env_cls=SubprocVecEnv,
@@ -52,14 +52,16 @@ for _env_id, _entry_point in ENV_IDS.items():
 def check_settings(env_id: str, **kwargs: Any) -> Any:
     """Validate ``gym.make(env_id, **kwargs)``'s settings without building the env or its data; returns the config.
 
-    ``env_id`` may carry the ``envs:`` module prefix. ``kwargs`` are exactly what ``gym.make`` would get: the
+    ``env_id`` may carry the ``tradeoff_gym:`` module prefix. ``kwargs`` are exactly what ``gym.make`` would get: the
     env's settings (``preset`` and ``config`` included), ``render_mode`` (accepted by every env, ignored), and
     ``gym.make``'s own ``max_episode_steps`` and ``disable_env_checker``. A bad setting raises a ValueError naming
     the field, the value and what is allowed; an unknown id a ValueError listing :data:`ENV_IDS`.
     """
     name = env_id.partition(":")[2] if isinstance(env_id, str) and ":" in env_id else env_id
     if name not in CONFIG_BUILDERS:
-        raise ValueError(f"env_id must be one of {sorted(ENV_IDS)} (optionally prefixed 'envs:'), got {env_id!r}")
+        raise ValueError(
+            f"env_id must be one of {sorted(ENV_IDS)} (optionally prefixed 'tradeoff_gym:'), got {env_id!r}"
+        )
     settings = dict(kwargs)
     settings.pop("render_mode", None)
     steps = settings.pop("max_episode_steps", None)

@@ -152,12 +152,12 @@ def test_sb3_make_vec_env_in_process(env_id):
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("env_id", sorted(envs.ENV_IDS))
-def test_sb3_subprocess_workers_find_the_ids_through_the_envs_prefix(env_id):
-    # A forkserver worker has not imported envs: the "envs:" prefix makes gym.make import it first.
+def test_sb3_subprocess_workers_find_the_ids_through_the_module_prefix(env_id):
+    # A forkserver worker has not imported tradeoff_gym: the "tradeoff_gym:" prefix makes gym.make import it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vec = make_vec_env(
-            f"envs:{env_id}", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv,
+            f"tradeoff_gym:{env_id}", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv,
             vec_env_kwargs={"start_method": "forkserver"}, env_kwargs=SMALL[env_id],
         )
     with _closed_even_if_hung(vec):
@@ -229,7 +229,7 @@ def test_sb3_fork_workers_after_torch_was_used_do_not_hang(caller_threads):
         (NOISY, {}, SerialParallelConfig),
         (MT, {"horizon": 9, "table": "all", "sonar_size": 0}, SerialParallelConfig),
         (SEQ, {"n_tasks": 3}, SequentialTasksConfig),
-        (f"envs:{SEQ}", {"max_episode_steps": 100, "disable_env_checker": True}, SequentialTasksConfig),
+        (f"tradeoff_gym:{SEQ}", {"max_episode_steps": 100, "disable_env_checker": True}, SequentialTasksConfig),
     ],
 )
 def test_check_settings_returns_the_config_gym_make_would_build(env_id, settings, kind):

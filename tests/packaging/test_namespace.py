@@ -7,6 +7,7 @@ on the import path, as another distribution's site-packages (or a user's own ``e
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import subprocess
@@ -37,6 +38,26 @@ def test_pyproject_lists_every_package_of_the_tree():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert sorted(config["packages"]) == sorted(_source_packages())
     assert config["package-dir"] == {"tradeoff_gym": "tradeoff_gym", **{f"tradeoff_gym.{f}": f for f in FOLDERS}}
+
+
+def test_no_source_file_imports_a_bare_folder_name():
+    """``import envs`` (or an entry point ``"agents.x:Y"``) would pick up whichever ``envs`` comes first on the path."""
+    offenders = []
+    for folder in (*FOLDERS, "tradeoff_gym", "tests", "examples"):
+        for source in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(source.read_text(), str(source))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    names = [node.value] if node.value.split(":")[0].split(".")[0] in FOLDERS and (
+                        "." in node.value.split(":")[0] or ":" in node.value) else []
+                else:
+                    continue
+                offenders += [f"{source.relative_to(REPO)}:{node.lineno}: {name}" for name in names
+                              if name.split(":")[0].split(".")[0] in FOLDERS]
+    assert not offenders, "\n".join(offenders)
 
 
 @pytest.fixture(scope="module")
