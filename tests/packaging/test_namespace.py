@@ -166,3 +166,20 @@ def test_installed_wheel_works_beside_foreign_packages(installed: Path, foreign:
 @pytest.mark.slow
 def test_editable_install_works_beside_foreign_packages(foreign: Path, tmp_path: Path):
     _check_beside_foreign(None, foreign, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_spawned_async_workers_find_the_ids_through_the_module_prefix():
+    """A spawned worker imports nothing of ours until the ``tradeoff_gym:`` prefix makes gym.make import it."""
+    import gymnasium as gym
+    import numpy as np
+
+    vec = gym.make_vec("tradeoff_gym:tradeoff/LearningCurves-v0", num_envs=2, vectorization_mode="async",
+                       vector_kwargs={"context": "spawn"}, horizon=5)
+    try:
+        vec.reset(seed=0)
+        _, rewards, _, _, _ = vec.step(np.array([0, 1]))
+        assert rewards.shape == (2,) and np.all(np.isfinite(rewards))
+    finally:
+        vec.close()
