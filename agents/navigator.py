@@ -1,133 +1,42 @@
 """The navigator: a cost-blind agent that decides when to explore and when to commit, by value of information.
 
-Why a new agent (issue 12): the strategies of a neural learner train one network, and the data of
-SerialParallel at τ = 5000 show that *interleaving* strategies is what hurts (early serial trials keep
-parallel on its plateau), while the paper's meta-learner and the stationary bandits interleave all the time.
-The navigator therefore plays in committed blocks and switches only when a one-switch lookahead says that
-what it would learn is worth more than what the switch costs.
+Why: the strategies of a neural learner train one network, so *interleaving* them is what hurts (early serial
+trials keep parallel training on its plateau); the navigator plays in committed blocks and switches only when a
+one-switch lookahead says that what it would learn is worth more than what the switch costs.
 
 **Model.** Strategy ``a``'s expected reward after ``n`` picks of it is a logistic learning curve
-``r_a(n) = floor_a + (ceiling_a − floor_a)·σ(k_a·(n − m_a))`` (rested: its own pick count, the view of every
-learning-curve agent here, SPEC §4–5, §9). The hidden cost enters only as the curve's ceiling: a serial
-strategy's ceiling is ``raw_a / (1 + c_a)`` with ``c_a`` unknown, a parallel one's is ``raw_a``. The agent
-never sees the cost: it is a parameter of the posterior, learned from rewards alone (a ``c_a`` per serial
-strategy, so that the posterior factorises over strategies).
+``r_a(n) = floor_a + (ceiling_a − floor_a)·σ(k_a·(n − m_a))`` in its own pick count (rested). The hidden cost
+enters only as the ceiling: a serial strategy's is ``raw_a / (1 + c_a)`` with ``c_a`` unknown, a parallel one's
+``raw_a``; ``c_a`` is a parameter of the posterior, learned from rewards alone.
 
-**Prior** (weakly informative; ranges in units of the horizon τ so that they carry over to any τ): onset
-``m/τ`` uniform in ``onset`` (−0.1, 0.6), rate ``k·τ`` log-uniform in ``rate`` (8, 80), raw ceiling uniform in
-``ceiling`` (0.8, 1) except a share ``low_ceiling[1]`` (5 %) uniform down to ``low_ceiling[0]`` (0.2), floor
-as a share of the ceiling uniform in ``floor`` (0, 0), cost ``c_a`` uniform in [0, 1]; independent across
-strategies. The ranges were set by hand to cover the LearningCurves training family of
-:mod:`tradeoff_gym.benchmarks.scripts.bench_navigator` (seed 2; its instances have onsets 0–0.68 τ, rates 10–60 per τ,
-raw ceiling 1) and chosen on it, never on the evaluation family (seed 0); they are not fitted. Why mostly high
-ceilings: a strategy still flat carries no information about how good it will get, and with ceilings
-uniform in [0.3, 1] a late-rising but best strategy was written off (0.62 of the oracle, c = 1, parallel
-rising 200 picks after serial; first, joint-particle version); the 5 % of low ceilings keeps a strategy
-that never gets good from being waited for forever (six-schedule table of
-``tests/agents/test_many_strategies.py``).
+**Prior** (ranges in units of τ, so they carry over to any horizon): onset ``m/τ`` uniform in ``onset``, rate
+``k·τ`` log-uniform in ``rate``, raw ceiling uniform in ``ceiling`` except a share ``low_ceiling[1]`` uniform down
+to ``low_ceiling[0]``, floor as a share of the ceiling uniform in ``floor``, ``c_a`` uniform in [0, 1];
+independent across strategies. Set by hand on a design family of LearningCurves instances, never on the
+evaluation family (:mod:`tradeoff_gym.benchmarks.scripts.bench_navigator`).
 
-**Posterior.** Per strategy, ``n_particles`` particles from the prior, weighted by a Gaussian likelihood of
-that strategy's rewards (per-trial update, O(particles)). One particle set per strategy: with one joint set,
-resampling on the played strategy's data collapsed the other strategy's particles onto a few values (its
-onset quantiles became equal), and a late-rising strategy was written off after 20 flat picks. Noise
-variance = half the mean squared difference of consecutive rewards of one strategy (the batch noise) +
-``model_noise``² (the curves are only approximately logistic).
-When the effective sample size falls under half the particles, they are resampled and moved by
-``moves`` random-walk Metropolis steps on the likelihood of all data (binned into ``τ/100``-pick bins),
-so the posterior never collapses onto a single particle.
+**Posterior.** Per strategy, ``n_particles`` prior particles weighted by a Gaussian likelihood of that
+strategy's rewards (noise variance = half the mean squared difference of consecutive rewards + ``model_noise``²).
+When the effective sample size falls under half the particles they are resampled and moved by ``moves``
+random-walk Metropolis steps on all data (binned into ``τ/100``-pick bins).
 
-**Decision** (every ``block·τ`` trials; the action is held in between). ``n_posterior`` draws from the
-posterior; if ``confident`` of them agree on the best strategy to commit to until the end, commit.
-Otherwise a one-switch lookahead ("play ``b`` for ``L`` trials, then commit to the strategy the posterior
-prefers by then") is valued for every strategy ``b`` and ``L`` in {block, 2·block, 4·block, …, the rest}:
-under each of ``n_hypotheses`` posterior draws taken as the truth, the posterior after observing ``b``'s
-expected rewards for ``L`` picks (``points`` evaluation points) picks the commitment, and the value is the
-block's reward plus that commitment's reward under the hypothesis. The agent plays the first block of the
-best option and decides again. Commit values are closed-form sums of the logistic curve (softplus).
-The first block is not decided this way: the first incumbent is the strategy the prior expects most of over the
-horizon (a parallel one, since a serial ceiling carries the unknown discount; :meth:`NavigatorAgent.a_priori_best`).
+**Decision** (every ``block·τ`` trials; the action is held in between). If a share ``confident`` of
+``n_posterior`` posterior draws agree on the best strategy to commit to until the end, commit. Otherwise value
+every option "play ``b`` for ``L`` trials, then commit to what the posterior prefers by then" (``L`` in block,
+2·block, 4·block, …, the rest) under ``n_hypotheses`` draws taken as the truth (``points`` evaluation points per
+block; commit values are closed-form softplus sums), and play the first block of the best. The first incumbent
+is the strategy the prior expects most of (a parallel one: a serial ceiling carries the unknown discount).
 
-**First look** (strategies that train one network). The first contact with a strategy never played is a look of
-``probe`` trials (1) at trial ``probe_at·τ`` (0.18 τ), once the incumbent has ≥ 10 recent rewards (its last
-``recent``, up to 50) averaging more than 0.1; if the lookahead picks such a strategy earlier, the agent keeps the
-incumbent until then (``early_look=True``: it looks when the lookahead first picks it). On a shared
-network such a trial is scored before the looked-at strategy has trained anything: it measures the network the
-incumbent trained, through the other strategy, discounted by that strategy's cost. If the look's mean reward is
-at least ``switch_ratio`` (0.9) times the incumbent's recent mean, the agent switches to that strategy for the
-rest of the episode; at ``drop_ratio`` (0.4) or more it never plays it again (the same network through a dearer
-strategy); below, the reward reads as a curve starting from zero (a rested strategy's first pick) and the
-posterior and the lookahead go on as before. The look's rewards stay out of the posterior (they are not points
-of the strategy's own curve). Why, measured on
-SerialParallel-v0 (τ = 5000, seeds 0 and 1, always-parallel with one serial probe of L trials at trial T): serial's
-first trial on the network parallel trained scores as well as parallel or better (raw 0.70 and 0.62 at T = 300
-against parallel's 0.60 and 0.50; 0.74 and 0.74 at 900 against 0.69 and 0.64; 0.77 and 0.66 at 1500 against 0.70
-and 0.69), and serial training then wrecks it within 10–20 trials (raw 0.0–0.36) before it recovers by trial 50 of
-the probe. So the first look's ratio to parallel's reward is about 1/(1 + c): it tells a cost-blind agent the
-discount, which a serial curve from zero in its own pick count cannot (a serial block there first pays the wreck,
-then a rise that a large discount and a late onset explain equally well). The thresholds: the look's ratio was
-0.95–1.13 × 1/(1 + c) on seeds 0–3 (looks at trials 300–900), the crossover c* ≈ 0.094 of that world gives
-1/(1 + c*) ≈ 0.91, and c ≤ 1 keeps it ≥ 0.47. The probe's harm to parallel's later climb depends on when: 10
-serial trials at trial 300 kept seed 1's parallel on its 0.70 plateau to the end (0.92 of always-parallel), at
-900 they cost 1–2 %, at 1500 nothing; 50 at 900 cost 4 %. Hence one trial; 0.18 τ is the latest look, where
-switching to serial still earns 0.98–1.0 of always-serial at c = 0. Why not earlier (paper scale, 3 seeds, the
-default and noisy worlds): a look at trial 300–600, taken when the lookahead first picked serial, cost
-parallel's climb up to 7 % (default seed 2: 0.930 of the best fixed strategy at c = 0.1 and 1) and 8 % (noisy
-seed 2: 0.919 at c ≥ 0.6), and noisy seed 1's look at trial 600 read 1.17 × 1/(1 + c), so at c = 0.3 it
-switched to serial (0.853). Waiting for 0.18 τ: worst 0.969 over both worlds, seeds 0–2, c = 0…1 (from 0.853);
-the LearningCurves evaluation family 0.938 → 0.934.
+**First look.** The first contact with a strategy never played is ``probe`` trial(s) at ``probe_at·τ``, once the
+incumbent has ≥ 10 recent rewards averaging more than 0.1 (``early_look=True``: also when the lookahead first
+picks it). On a shared network that trial reads the incumbent's network through the other strategy, so its
+ratio to the incumbent's recent mean (last ``recent`` trials) is about 1/(1 + c): at ≥ ``switch_ratio`` switch
+for good, at ≥ ``drop_ratio`` never play it again, below leave it to the posterior. The look's rewards stay out
+of the posterior.
 
-**Measured** (``python -m tradeoff_gym.benchmarks.scripts.bench_navigator``, 100 instances of the evaluation family):
-0.950 of
-the oracle's return (0.934 before the a-priori first incumbent, 0.938 with the earlier look), Sagiv's agent (told
-the cost) 0.915, the meta-learner 0.845. fig5 on the paper's grid (τ = 5000, 15 seeds, 13 costs; the README's
-table): mean reward rate ÷ the best fixed strategy's 0.970–0.983 at c ≤ 0.1 and 0.975 at c ≥ 0.4, but 0.962–0.966 at
-c = 0.15–0.3, above Sagiv's agent, UCB1 and the meta-learner at every cost. The shortfall is the look's: where it
-stays with parallel, the one serial trial at 900 costs 2.5 % of parallel's later climb (5–6 % on 2 of 15 seeds); the
-look's raw ratio is 0.90–1.18 over the seeds, uncorrelated with which strategy pays more on the seed, so near c* the
-switch is a coin flip; no switch threshold, replayed offline on the 15 seeds, reaches 0.97 at every cost (best 0.92:
-worst cost 0.966). Nor does moving the look (:mod:`tradeoff_gym.benchmarks.scripts.look_frontier`, the same replay for
-looks at
-trials 700–1500): earlier, it costs parallel more (one serial trial at 700: 0.964 of always-parallel; 1100: 0.980;
-1500: 0.991); later, a switch costs serial more (0.989, 0.972, 0.952 of always-serial at c = 0). The best rule on
-seeds 0–14 (look at 1100, threshold 0.9: worst cost 0.970) reaches 0.944 on held-out seeds 15–29, the default 0.946,
-the best rule in hindsight there 0.952; so ``probe_at`` and ``switch_ratio`` stay. Over seeds 0–2 and six costs
-(the first table) it had looked like 0.980–0.998 in both worlds.
-Earlier versions on the default world (ratio at c = 0, 0.1, 0.3, 1): with the look when the lookahead picked serial,
-seed 2 0.994, 0.962, 0.962, 0.962 and seed 3 0.982, 0.975, 0.987, 0.988 (seeds 2 and 3 are not held out: seed 2's
-ratio of 0.95 at trial 300, c = 0, set the switch ratio to 0.9); without any look, seeds 0/1 0.999/0.905,
-0.995/0.995, 0.977/1.000, 0.951/1.000 (seed 1 never tried serial; on seed 0 one 100-trial serial block at trial 900
-delayed parallel's climb from trial ~2500 to ~3500) and seeds 2/3 0.994/0.982, 0.994/0.974, 0.888/0.925, 0.866/0.925
-(serial blocks at trials 300 and 800). Looks of 3 trials: worst 0.978 on seeds 0/1 (the second and third trials are
-already wrecked by serial training, which biases the ratio down). What did not work: one joint particle set (see
-Posterior); a fixed 5 % Metropolis step; greedy commitment on the posterior mean (never tries the a-priori worse
-strategy: 0.57 of the oracle when serial is best); Thompson sampling on commit values (0.937 on the design family
-with the first version, explores too much); an opening block of each strategy (on SerialParallel, 100 serial trials
-at the start kept parallel on its plateau 1000 trials longer: 0.90 and 0.81 of the best fixed strategy at c = 0.3
-and 1; a 20-trial opening probe costs 3 % at every c ≥ 0.1 and its rewards are serial's from scratch, which say
-nothing about the cost).
-
-**Where it fails.** (1) Worlds whose parallel plateau is low (the ``balanced`` and ``sharing`` presets, c* ≈ 0.46
-and 0.77): the look reads 0.5–0.9 of parallel's reward, so serial is dropped where it is best (worst 0.875 and
-0.735 of the best fixed strategy, τ = 5000, seeds 0/1). A switch threshold lowered on a low plateau (switch when
-the look's ratio ≥ min(0.9, incumbent level ÷ 0.7)), replayed on runs with the earlier look (trials 300–400) and
-parallel-until-the-look-then-serial episodes, lifts them to worst 0.878 and 0.906 and leaves the default world
-as it is; but the noisy world's look is the same (parallel at 0.54–0.55 at trials 400–600, a look ratio of
-1.06–1.17 at c = 0), so the rule would switch to serial there up to c ≈ 0.4, where serial earns about 0.84 of
-parallel. One trial on the incumbent's network cannot tell a world where serial training climbs far above the
-plateau from one where it does not, and a committed serial block that could tell them apart delays parallel's
-climb in the worlds where parallel is best (100 serial trials at trial 900: 0.951 of the best fixed strategy at
-c = 1). Not changed. (2) LearningCurves instances where both strategies are still flat when it must choose
-(``bench_navigator --family balanced``: serial best in half the instances): its cost prior makes parallel the a
-priori better strategy, so it commits to parallel and reaches 0.701 of the oracle where serial is best (0.825
-overall, below either fixed strategy); a cost prior of [0, 0.3] instead of [0, 1] moves that only from 0.692 to
-0.753 (design family, 60 instances, earlier look).
-
-Overhead: 0.2–0.4 ms per SerialParallel trial (act + observe, amortized; 1–3 % of a trial), most of it in
-the block decisions (~20 ms each, every τ/50 trials).
-
-Cost-blindness: the agent reads rewards and the reset info (``strategies``, ``serial``, ``horizon``) only —
-no step info field (``task_accuracy`` and ``raw_accuracy`` with the reward would reveal ``c``).
-Any number of strategies ≥ 2 (with one, it plays it).
+Cost-blind: reads rewards and the reset info (``strategies``, ``serial``, ``horizon``) only, never a step info
+field (``task_accuracy`` or ``raw_accuracy`` beside the reward would reveal ``c``). Any number of strategies ≥ 2.
+Design history, measurements and where it fails (worlds whose parallel plateau is low): docs/findings/navigator.md.
 """
 
 from __future__ import annotations
@@ -160,7 +69,7 @@ class NavigatorAgent(BaseAgent):
     """Cost-blind Bayesian explore/commit agent for learners whose strategies share state (see module docstring).
 
     Hyperparameters (keyword-only): ``block`` decision interval as a fraction of τ (0.02); ``n_particles``
-    (2048); ``model_noise`` (0.02); ``moves`` Metropolis steps per rejuvenation (2); ``n_posterior`` (512)
+    (2048); ``model_noise`` (0.02); ``moves`` Metropolis steps per rejuvenation (6); ``n_posterior`` (512)
     and ``n_hypotheses`` (64) posterior draws of the lookahead; ``points`` per lookahead block (8);
     ``confident`` share of draws that must agree to commit without lookahead (0.99); prior ranges
     ``onset`` (m/τ), ``rate`` (k·τ, log-uniform), ``ceiling`` (raw accuracy), ``floor`` (share of ceiling);
@@ -390,10 +299,9 @@ class NavigatorAgent(BaseAgent):
         """The first incumbent: the strategy whose prior expects the most reward over the whole horizon.
 
         Not the lookahead's pick: before any strategy has trained, the lookahead's value of exploring sometimes
-        chose a serial strategy, and on a shared network serial training first keeps parallel on its plateau
-        for good (SerialParallel-v0, τ = 5000, seeds 4, 9 and 13 of 15: 0.84–0.88 of always-parallel at
-        c ≥ 0.3 after 100–900 serial trials; seed 13 played serial to the end at c = 1, 0.56). A serial
-        strategy's prior ceiling carries the unknown discount, so this is a parallel one when there is one.
+        chose a serial strategy, and on a shared network early serial training can keep parallel on its plateau
+        for good (docs/findings/navigator.md). A serial strategy's prior ceiling carries the unknown discount, so
+        this is a parallel one when there is one.
         """
         values = [self.commit_values(a, slice(None), 0, self.horizon).mean() for a in range(self.n_actions)]
         return int(np.argmax(values))

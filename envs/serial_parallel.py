@@ -1,6 +1,6 @@
 """The paper's environment: a task-gated network learning the drone world's four tasks, one trial per step.
 
-Musslick-style trade-off (Ravi, Musslick, Hamin, Willke, Cohen 2020, arXiv 2007.10527 — SPEC §1–§3):
+Musslick-style trade-off (Ravi, Musslick, Hamin, Willke, Cohen 2020, arXiv 2007.10527; docs/science/model.md):
 serial training shares representations and learns fast; parallel training separates them, learns slower,
 but runs the tasks concurrently and so pays no serialization cost.
 """
@@ -100,9 +100,9 @@ class WorldPreset:
 
     ``doc`` says what the world is, why its crossover cost c* lies where it does, and c* as measured —
     always-serial vs always-parallel at c = 0, τ = 5000, 5 seeds (the runs' seeds 0–4), c* = mean serial raw
-    accuracy / mean parallel raw accuracy − 1 with a 95 % bootstrap CI over seeds (SPEC §10) — by
+    accuracy / mean parallel raw accuracy − 1 with a 95 % bootstrap CI over seeds — by
     ``python -m tradeoff_gym.benchmarks.scripts.crossover_study --knob preset=default,noisy,balanced,sharing --seeds
-    5``.
+    5``. The measurements and why the worlds differ: docs/findings/crossover-and-noise.md.
     """
 
     settings: dict[str, Any]
