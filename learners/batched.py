@@ -18,6 +18,7 @@ reduction over a tensor of J·C channels sums in another order for another J; on
 another algorithm than many), about 1e-8 per pass: its accuracies equal a lone learner's over the first trials,
 and the trajectories drift apart later as float noise does. The same batch replays bit for bit.
 
+The forward is the network's one forward, :meth:`GatedNetwork.stacked_forward` (probes run it at K = 1).
 Batching (hand-written: on one CPU thread a K = 16 forward+backward pass took 14.7 ms, against 23.9 ms for
 ``torch.func.vmap`` over ``functional_call`` of the network, measured side by side): fully
 connected layers are batched matmuls (``baddbmm`` over K); conv layers one grouped convolution (``groups=K``,
@@ -49,9 +50,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tradeoff_gym.learners.allocation import allocation_gates, budget_penalty, gumbel_noise
+from tradeoff_gym.learners.allocation import budget_penalty, gumbel_noise
 from tradeoff_gym.learners.drone import DataStream, DroneBatch, DroneWorld
-from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig, gated_activity
+from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig
 from tradeoff_gym.learners.probes import ProbeResult, probe
 from tradeoff_gym.learners.tasks import Schedule
 from tradeoff_gym.learners.threads import torch_threads
@@ -137,10 +138,6 @@ class BatchedLearner:
         for i in range(k):
             self._alias(i)
         # Fixed structure of the network (the same for every learner: the config decides it).
-        self.beta = first.beta
-        self.units = list(first.layer_units)
-        self.n_conv = len(first.conv_w)
-        self.n_fc = len(first.fc_w)
         self.task_set = self._learners[0].task_set
         self.n_tasks = self.task_set.n_tasks
         self.inputs = first.inputs  # (name, kind, size) per input, in input order
@@ -154,10 +151,8 @@ class BatchedLearner:
                 torch.stack([net.frozen_columns for net in nets]).to(self.device),
                 torch.stack([net.frozen_task_weights for net in nets]).to(self.device),
             )
-        # Learned allocation (Gumbel-Matrix): the unit → component map and the sampling/budget settings.
-        net_cfg = cfg.network
-        self.allocation = net_cfg.allocation
-        self._columns = first.component_columns.to(self.device) if self.allocation else None
+        # Learned allocation (Gumbel-Matrix) or learned task gates.
+        self.allocation = cfg.network.allocation
         self.trials = np.zeros(k, dtype=np.int64)
 
     def _alias(self, k: int) -> None:
@@ -223,31 +218,6 @@ class BatchedLearner:
             return probe(self.network(k), self.probe_set(k, n), self.task_set)
 
     # ------------------------------------------------------------------ the batched network
-    def gates(
-        self,
-        params: dict[str, torch.Tensor],
-        task: torch.Tensor,
-        learners: Sequence[int],
-        noise: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, ...]:
-        """Per gated layer, ``(J, units_i)`` gates of the J networks ``learners`` executing ``task`` ``(J, n_tasks)``.
-
-        Learned gates: ``sigmoid(x_t · W_t − β)``, masked layers' task weights frozen per learner. Allocation:
-        the used components' units, sampled with ``noise`` ``(2, J, n_tasks, C_total)`` (training) or the
-        maximum-likelihood allocation when ``noise`` is ``None``.
-        """
-        if self.allocation:
-            assert self._columns is not None
-            gates = allocation_gates(params["allocation_logits"], task, self._columns, noise=noise,
-                                     temperature=self.config.network.temperature)  # J U
-            return gates.split(self.units, dim=1)
-        task_w = params["task_weights"]  # J n_tasks U
-        if self._frozen is not None:
-            index = torch.tensor(list(learners), device=self.device)
-            columns, frozen = self._frozen[0].index_select(0, index), self._frozen[1].index_select(0, index)
-            task_w = torch.where(columns[:, None, :], frozen, task_w)
-        return torch.sigmoid(torch.bmm(task[:, None, :], task_w)[:, 0] - self.beta).split(self.units, dim=1)  # J U_i
-
     def forward(
         self,
         params: dict[str, torch.Tensor],
@@ -256,51 +226,17 @@ class BatchedLearner:
         learners: Sequence[int] | None = None,
         noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, ...]:
-        """Logits of J stacked networks, class-major, one ``(J, classes_o + 1, B)`` per output (drone: location
-        ``(J, L+1, B)``, object ``(J, K+1, B)``).
-
-        ``params`` stacked ``(J, …)``; ``inputs`` in input order: a vector input ``(J, d, B)`` (gps: d = 2), the
-        image ``(B, J, H, W)`` (one channel per network, channels-last strides preferred); ``task``
-        ``(J, n_tasks)`` each network's summed one-hot task vector; ``learners`` which of the K learners the J
-        networks are (default: the first J); ``noise`` allocation noise (see :meth:`gates`). The same function as
-        :meth:`GatedNetwork.forward` for each network. Fully connected activations are kept feature-major,
-        ``(J, units, B)``, so every weight gradient comes out of ``bmm`` in the weight's own layout.
+        """Logits of the J stacked networks ``learners`` (default: the first J), one ``(J, classes_o + 1, B)`` per
+        output: :meth:`GatedNetwork.stacked_forward` (the network's one forward, conv gates folded) with these
+        learners' frozen partitions. ``params`` ``(J, …)``, ``inputs``, ``task`` ``(J, n_tasks)`` and ``noise``
+        ``(2, J, n_tasks, C_total)`` (``None``: maximum-likelihood allocation) as there.
         """
-        j, b = task.shape[0], inputs[0].shape[-1] if self.inputs[0][1] == "vector" else inputs[0].shape[0]
-        assert task.shape == (j, self.n_tasks), (task.shape, self.n_tasks)
-        gates = self.gates(params, task, range(j) if learners is None else learners, noise)
-        codes = []
-        layer = 0
-        for x, (name, kind, _) in zip(inputs, self.inputs):
-            if kind == "vector":  # x: J d B
-                assert x.shape[0] == j and x.shape[2] == b, (name, x.shape, j, b)
-                g = torch.baddbmm(params[f"{name}_b"][..., None], params[f"{name}_w"], x)  # J G B
-                codes.append(gated_activity(g, gates[layer][..., None], self.allocation))
-                layer += 1
-                continue
-            assert x.shape[:2] == (b, j), (name, x.shape, j, b)
-            h = x  # B (J·C) H W
-            for i in range(self.n_conv):
-                c = gates[layer]  # J C
-                if self.allocation:  # the gate after the ReLU (gated_activity): not folded into the filters
-                    w = params[f"conv_w.{i}"].flatten(0, 1)  # (J·C) C_in 3 3
-                    h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
-                    h = gated_activity(h + params[f"conv_b.{i}"].flatten()[:, None, None], c.flatten()[:, None, None],
-                                       allocation=True)
-                    layer += 1
-                    continue
-                w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3, gate folded
-                h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
-                h = (h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None]).relu_()  # bias apart: oneDNN's slow
-                layer += 1
-            codes.append(h.permute(1, 2, 3, 0).reshape(j, -1, b))  # J (C·side²) B: one copy out of channels-last
-        h = torch.cat(codes, dim=1)  # J (Σ encoder widths) B, encoders in input order
-        for i in range(self.n_fc):
-            fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
-            h = gated_activity(fc, gates[layer][..., None], self.allocation)
-            layer += 1
-        logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J Σ(classes_o + 1) B
-        return logits.split(self.head_sizes, dim=1)
+        frozen = None
+        if self._frozen is not None:
+            chosen = range(task.shape[0]) if learners is None else learners
+            index = torch.tensor(list(chosen), device=self.device)
+            frozen = (self._frozen[0].index_select(0, index), self._frozen[1].index_select(0, index))
+        return self.network(0).stacked_forward(params, inputs, task, frozen=frozen, noise=noise)
 
     # ------------------------------------------------------------------ one trial
     def trial(self, schedules: Sequence[Schedule | None]) -> np.ndarray:

@@ -20,7 +20,7 @@ Parameters are plain tensors initialised from an explicit ``torch.Generator`` (n
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -322,21 +322,57 @@ class GatedNetwork(nn.Module):
 
         Learned gates: ``c_i = sigmoid(x_t · W_t,i − β)``. Allocation: 1 on the units of every component some
         executed task uses, else 0 — sampled (straight-through) in training mode, maximum-likelihood in eval mode.
+        The K = 1 case of :meth:`stacked_gates`.
         """
-        if not self.config.allocation:
-            c = torch.sigmoid(task @ self.effective_task_weights() - self.beta)  # (n_tasks,) @ (n_tasks, Σ units)
-            return list(c.split(self.layer_units))
-        noise = None
-        if self.training:
-            if self.noise_generator is None:
-                raise ValueError(
-                    "a network with gating='allocation' samples its allocations in training mode: give it a "
-                    "noise_generator, or call eval() for the maximum-likelihood allocation"
-                )
-            noise = self.allocation_noise(self.noise_generator)[:, None]  # 2 1 n_tasks C_total
-        c = allocation_gates(self.allocation_logits[None], task[None], self.component_columns, noise=noise,
-                             temperature=self.config.temperature)[0]  # (Σ units,)
-        return list(c.split(self.layer_units))
+        gates = self.stacked_gates(self._own_params(), task[None], frozen=self._own_frozen(), noise=self._own_noise())
+        return [g[0] for g in gates]
+
+    def stacked_gates(
+        self,
+        params: Mapping[str, torch.Tensor],
+        task: torch.Tensor,
+        *,
+        frozen: tuple[torch.Tensor, torch.Tensor] | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, ...]:
+        """Per gated layer, ``(J, units_i)`` gates of J networks of this structure executing ``task`` ``(J, n_tasks)``.
+
+        ``params`` stacked ``(J, …)`` by parameter name. Learned gates: ``sigmoid(x_t · W_t − β)``, with ``frozen``
+        ``((J, Σ units) bool columns, (J, n_tasks, Σ units) task weights)`` replacing the masked layers' task
+        weights (``None``: no masks). Allocation: the used components' units, sampled with ``noise``
+        ``(2, J, n_tasks, C_total)`` (training) or the maximum-likelihood allocation when ``noise`` is ``None``.
+        """
+        if self.config.allocation:
+            gates = allocation_gates(params["allocation_logits"], task, self.component_columns, noise=noise,
+                                     temperature=self.config.temperature)  # J U
+            return gates.split(self.layer_units, dim=1)
+        task_w = params["task_weights"]  # J n_tasks U
+        if frozen is not None:
+            columns, weights = frozen
+            task_w = torch.where(columns[:, None, :], weights, task_w)
+        c = torch.sigmoid(torch.bmm(task[:, None, :], task_w)[:, 0] - self.beta)  # J U
+        return c.split(self.layer_units, dim=1)
+
+    def _own_params(self) -> dict[str, torch.Tensor]:
+        """This network's parameters by name with a leading axis of 1: the K = 1 stack (views, gradients flow)."""
+        return {name: p[None] for name, p in self.named_parameters()}
+
+    def _own_frozen(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """This network's frozen partition as a K = 1 stack (see :meth:`stacked_gates`), or ``None``."""
+        if self.masks is None:
+            return None
+        return self.frozen_columns[None], self.frozen_task_weights[None]
+
+    def _own_noise(self) -> torch.Tensor | None:
+        """One pass's allocation noise ``(2, 1, n_tasks, C_total)`` in training mode (allocation), else ``None``."""
+        if not (self.config.allocation and self.training):
+            return None
+        if self.noise_generator is None:
+            raise ValueError(
+                "a network with gating='allocation' samples its allocations in training mode: give it a "
+                "noise_generator, or call eval() for the maximum-likelihood allocation"
+            )
+        return self.allocation_noise(self.noise_generator)[:, None]  # 2 1 n_tasks C_total
 
     def allocation_noise(self, generator: torch.Generator) -> torch.Tensor:
         """``(2, n_tasks, n_layers·components)`` Gumbel noise from ``generator``: one sampled allocation (a pass)."""
@@ -364,40 +400,90 @@ class GatedNetwork(nn.Module):
 
     def forward(self, *args: torch.Tensor, keep: bool = False) -> tuple[torch.Tensor | list[torch.Tensor], ...]:
         """``forward(*inputs, task)``: logits per output ``(B, classes_o + 1)``, then each gated layer's activity
-        (a list) if ``keep`` (else ``[]``).
+        (a list: ``(B, units)`` or ``(B, C, H, W)``) if ``keep`` (else ``[]``).
 
         ``inputs`` in input order (drone: ``gps`` (B, 2), ``image`` (B, 1, H, W)); ``task`` (n_tasks,) the summed
-        one-hots of the executed tasks.
+        one-hots of the executed tasks. The K = 1 case of :meth:`stacked_forward`, with the conv gates applied
+        after the convolution (``fold_conv_gates=False``).
         """
         *inputs, task = args
         assert len(inputs) == len(self.inputs), f"{len(self.inputs)} inputs expected, got {len(inputs)}"
-        gates = self.gates(task)
+        stacked = [x.T[None] if kind == "vector" else x for x, (_, kind, _) in zip(inputs, self.inputs)]
+        kept: list[torch.Tensor] | None = [] if keep else None
+        logits = self.stacked_forward(self._own_params(), stacked, task[None], frozen=self._own_frozen(),
+                                      noise=self._own_noise(), fold_conv_gates=False, keep=kept)
+        # Back to example-major: (B, classes_o + 1) per output; kept (B, units) copies, conv maps as they are.
+        activity = [h if h.dim() == 4 else h[0].T.contiguous() for h in kept or []]
+        return (*(out[0].T for out in logits), activity)
+
+    def stacked_forward(
+        self,
+        params: Mapping[str, torch.Tensor],
+        inputs: Sequence[torch.Tensor],
+        task: torch.Tensor,
+        *,
+        frozen: tuple[torch.Tensor, torch.Tensor] | None = None,
+        noise: torch.Tensor | None = None,
+        fold_conv_gates: bool = True,
+        keep: list[torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, ...]:
+        """The network's one forward pass, for J stacked networks of this structure: logits, class-major, one
+        ``(J, classes_o + 1, B)`` per output (drone: location ``(J, L+1, B)``, object ``(J, K+1, B)``).
+
+        ``params`` stacked ``(J, …)`` by parameter name (as :meth:`named_parameters` with a leading J; this
+        module's own parameters are not read); ``inputs`` in input order: a vector input ``(J, d, B)`` (gps:
+        d = 2), the image ``(B, J, H, W)`` (one channel per network, channels-last strides preferred); ``task``
+        ``(J, n_tasks)`` each network's summed one-hot task vector; ``frozen`` and ``noise`` as
+        :meth:`stacked_gates`. Fully connected activations are kept feature-major, ``(J, units, B)``, so every
+        weight gradient comes out of ``bmm`` in the weight's own layout; fully connected layers are batched
+        matmuls, conv layers one grouped convolution (``groups=J``).
+
+        ``fold_conv_gates`` (learned gates only): fold each conv layer's per-channel gate into its filters and
+        bias, ``conv(x, w ⊙ c) + b ⊙ c`` = ``(conv(x, w) + b) ⊙ c``, which spares two full passes over the
+        largest activations (training); ``False`` gates the convolution's output (probes). The two differ by float
+        rounding only. ``keep``: a list that receives each gated layer's activity in depth order (vector and
+        fully connected ``(J, units, B)``, conv ``(B, J·C, H, W)``).
+        """
         allocation = self.config.allocation
-        kept: list[torch.Tensor] = []
+        j, b = task.shape[0], inputs[0].shape[-1] if self.inputs[0][1] == "vector" else inputs[0].shape[0]
+        assert task.shape == (j, self.n_tasks), (task.shape, self.n_tasks)
+        gates = self.stacked_gates(params, task, frozen=frozen, noise=noise)
+        fold = fold_conv_gates and not allocation  # allocation gates after the ReLU: never folded
         codes = []
         layer = 0
         for x, (name, kind, _) in zip(inputs, self.inputs):
-            if kind == "vector":
-                pre = F.linear(x, getattr(self, f"{name}_w"), getattr(self, f"{name}_b"))
-                g = gated_activity(pre, gates[layer], allocation)
-                layer += 1  # g: (B, units)
-                if keep:
-                    kept.append(g)
+            if kind == "vector":  # x: J d B
+                assert x.shape[0] == j and x.shape[2] == b, (name, x.shape, j, b)
+                g = torch.baddbmm(params[f"{name}_b"][..., None], params[f"{name}_w"], x)  # J G B
+                g = gated_activity(g, gates[layer][..., None], allocation)
                 codes.append(g)
-                continue
-            h = x  # (B, 1, H, W)
-            for w, b in zip(self.conv_w, self.conv_b):
-                pre = F.conv2d(h, w, b, stride=2, padding=1)  # (B, C, H/2, W/2)
-                h = gated_activity(pre, gates[layer][:, None, None], allocation)
                 layer += 1
-                if keep:
-                    kept.append(h)
-            codes.append(h.flatten(1))
-        h = torch.cat(codes, dim=1)  # (B, Σ encoder widths): drone gps_units + C·side²
-        for w, b in zip(self.fc_w, self.fc_b):
-            h = gated_activity(F.linear(h, w, b), gates[layer], allocation)  # (B, hidden_i)
+                if keep is not None:
+                    keep.append(g)
+                continue
+            assert x.shape[:2] == (b, j), (name, x.shape, j, b)
+            h = x  # B (J·C) H W
+            for i in range(len(self.conv_w)):
+                c = gates[layer]  # J C
+                if fold:
+                    w = (params[f"conv_w.{i}"] * c[:, :, None, None, None]).flatten(0, 1)  # (J·C) C_in 3 3
+                    h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
+                    h = (h + (params[f"conv_b.{i}"] * c).flatten()[:, None, None]).relu_()  # bias apart: oneDNN's slow
+                else:
+                    w = params[f"conv_w.{i}"].flatten(0, 1)  # (J·C) C_in 3 3
+                    h = F.conv2d(h, w, None, stride=2, padding=1, groups=j)  # B (J·C) H/2 W/2
+                    h = gated_activity(h + params[f"conv_b.{i}"].flatten()[:, None, None], c.flatten()[:, None, None],
+                                       allocation)
+                layer += 1
+                if keep is not None:
+                    keep.append(h)
+            codes.append(h.permute(1, 2, 3, 0).reshape(j, -1, b))  # J (C·side²) B: one copy out of channels-last
+        h = torch.cat(codes, dim=1)  # J (Σ encoder widths) B, encoders in input order
+        for i in range(len(self.fc_w)):
+            fc = torch.baddbmm(params[f"fc_b.{i}"][..., None], params[f"fc_w.{i}"], h)  # J hidden_i B
+            h = gated_activity(fc, gates[layer][..., None], allocation)
             layer += 1
-            if keep:
-                kept.append(h)
-        logits = F.linear(h, self.head_w, self.head_b)  # (B, Σ (classes_o + 1))
-        return (*logits.split(self.head_sizes, dim=1), kept)
+            if keep is not None:
+                keep.append(h)
+        logits = torch.baddbmm(params["head_b"][..., None], params["head_w"], h)  # J Σ(classes_o + 1) B
+        return logits.split(self.head_sizes, dim=1)
