@@ -1,24 +1,24 @@
-"""Bayesian learning-curve model of the meta-learner (SPEC §4): SVGD posteriors over sigmoid curves.
+"""Bayesian learning-curve model of the meta-learner (docs/science/meta-learner.md): SVGD posteriors over curves.
 
 Each curve ``c`` (one per strategy and task) is a function of ``x = n / τ``, the strategy's own pick
 count rescaled by the horizon, with parameters in *shape* coordinates ``θ = (log k, log m, lo, hi)``:
 
     f(x) = σ(lo) + (σ(hi) − σ(lo)) · σ(k (x − m)),   floor σ(lo), ceiling σ(hi), midpoint m, steepness k.
 
-This is our justified variant of SPEC's ``σ(w2 · σ(w1 x + b1) + b2)`` (same inner sigmoid, ``w1 = k``,
+This is our variant of the paper's ``σ(w2 · σ(w1 x + b1) + b2)`` (same inner sigmoid, ``w1 = k``,
 ``b1 = −k m``; the outer map from the inner sigmoid to rewards is linear between a floor and a
-ceiling instead of a second sigmoid). Two measured reasons (LearningCurves, c = 1):
+ceiling instead of a second sigmoid). Two reasons (measured in docs/findings/agents-on-learning-curves.md):
 
 - The cost is a multiplicative discount: serial's rewards are ``accuracy / (1 + c)``, a logistic
-  scaled to a ceiling of 1/(1+c), which this family contains exactly and the outer sigmoid does not;
-  fitting SPEC's form to it after 178 serial picks predicted 0.72 at pick 300 (truth 0.50).
+  scaled to a ceiling of 1/(1+c), which this family contains exactly and the outer sigmoid does not, so
+  the paper's form mispredicts a serial curve's level.
 - With Gaussians on the weights the floor and the ceiling share ``b2``: rewards near zero on a
   strategy's first picks drag ``b2``, hence the ceiling, down, and the posterior calls a late-learning
-  strategy flat for good (median ceiling 0.02 after 24 zero rewards). In shape coordinates such data
+  strategy flat for good. In shape coordinates such data
   pin the floor and rule out early midpoints while the ceiling keeps its prior, and a log-normal
   midpoint keeps mass on "rises after many more picks" (even past the horizon).
 
-SPEC's own family is available as ``family="paper"``: θ = (w1, b1, w2, b2), ``f(x) = σ(w2 σ(w1 x + b1) + b2)``,
+The paper's own family is available as ``family="paper"``: θ = (w1, b1, w2, b2), ``f(x) = σ(w2 σ(w1 x + b1) + b2)``,
 with a Gaussian prior :data:`PAPER_PRIOR` on the weights, for exact reproduction of the paper's model
 (score by autograd; everything else — binning, noise, SVGD, rejuvenation — is shared).
 
@@ -44,7 +44,7 @@ from tradeoff_gym.agents.svgd import SVGD
 
 #: Parameter order of θ (shape coordinates) in the last dimension of every particle tensor.
 PARAMS: tuple[str, ...] = ("log_rate", "log_midpoint", "floor", "ceiling")
-#: Curve families: ``shape`` (default, see above) and ``paper`` (SPEC §4's σ(w2 σ(w1 x + b1) + b2)).
+#: Curve families: ``shape`` (default, see above) and ``paper`` (the paper's σ(w2 σ(w1 x + b1) + b2)).
 FAMILIES: tuple[str, ...] = ("shape", "paper")
 #: Clamp of log k and log m inside the curve (k, m ∈ [e⁻¹⁰, e⁸]): keeps exp finite for any particle.
 LOG_CLAMP: tuple[float, float] = (-10.0, 8.0)
@@ -104,7 +104,7 @@ class CurveModel:
     (common random numbers), so particle ``j`` of similar curves stays similar and one particle index
     drawn for the whole group is a coherent joint hypothesis (the meta-learner groups a strategy's tasks).
     ``rejuvenate_gap`` (nats, 25; ``None`` = off): see :meth:`_rejuvenate`. ``family`` ``"shape"`` (default)
-    or ``"paper"`` (SPEC's σ(w2 σ(w1 x + b1) + b2); pass :data:`PAPER_PRIOR` or another prior in its
+    or ``"paper"`` (the paper's σ(w2 σ(w1 x + b1) + b2); pass :data:`PAPER_PRIOR` or another prior in its
     coordinates).
     """
 

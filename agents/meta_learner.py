@@ -1,7 +1,8 @@
 """The paper's meta-learner: Thompson sampling over SVGD posteriors of each strategy's learning curves.
 
 Anonymous (2021), "Navigating the Trade-Off between Learning Efficacy and Processing Efficiency in
-Deep Neural Networks", §3.1 (SPEC §4); SVGD from Liu & Wang (2016), Thompson sampling from Thompson
+Deep Neural Networks", section 3.1 (docs/science/meta-learner.md); SVGD from Liu & Wang (2016), Thompson sampling
+from Thompson
 (1933) / Chapelle & Li (2011).
 """
 
@@ -20,13 +21,11 @@ from tradeoff_gym.envs.interface import TASK_REWARDS, TRIAL, task_values
 from tradeoff_gym.learners.checks import check_bool, check_int, check_number
 from tradeoff_gym.learners.threads import torch_threads
 
-#: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``).
-#: LearningCurves, c = 1, τ = 400, serial midpoint 40, parallel 40 + lag (rate 0.05), 8 seeds, fraction
-#: of the oracle's return, defaults → LATE_ONSET: lag 0 0.97 → 0.92, lag 20 0.87 → 0.89, lag 80
-#: 0.60 → 0.82 (Sagiv, knowing c: 0.93–0.95). Cost: on the default instance (parallel silent for ~250
-#: picks) it tries parallel and sometimes switches late: c = 0, 0.25, 0.5, 0.75, 1: 0.98, 0.98, 0.97,
-#: 0.83, 0.72 → 0.97, 0.94, 0.75, 0.70, 0.70. Ceiling prior σ(3 ± 1.5) ≈ 0.95: tasks are learnable
-#: (the serial ceiling then drops to 1/(1+c) as its data arrive); midpoint prior 0.3 τ ×/÷ 2.
+#: Settings for a best strategy that starts learning late (``MetaLearnerAgent(**LATE_ONSET)``): shared and
+#: committed Thompson draws, and a prior with ceilings near 1. Opt-in: it helps when the best strategy's learning
+#: starts late and costs return where it does not (docs/findings/agents-on-learning-curves.md).
+#: Ceiling prior σ(3 ± 1.5) ≈ 0.95: tasks are learnable (the serial ceiling then drops to 1/(1+c) as its data
+#: arrive); midpoint prior 0.3 τ ×/÷ 2.
 LATE_ONSET: dict[str, Any] = {
     "shared_draw": True,
     "redraw_every": 10,
@@ -39,8 +38,8 @@ class MetaLearnerAgent(BaseAgent):
     """Thompson sampling on the future reward of each strategy, from SVGD learning-curve posteriors.
 
     Per strategy ``A`` and task ``i`` a curve ``f_{A,i}(n)`` in ``A``'s own pick count ``n``, a
-    logistic in ``n/τ`` between a floor and a ceiling (:mod:`tradeoff_gym.agents.curve_model`, our variant of SPEC's
-    sigmoid of a sigmoid), is fit to the observed per-task rewards (``info["task_rewards"]``, NaN = not
+    logistic in ``n/τ`` between a floor and a ceiling (:mod:`tradeoff_gym.agents.curve_model`, our variant of the
+    paper's sigmoid of a sigmoid), is fit to the observed per-task rewards (``info["task_rewards"]``, NaN = not
     performed; the hidden cost is absorbed into the serial curves' ceilings). At trial ``t0`` it reads
     one posterior particle per (A, i) and plays the argmax of
 
@@ -48,13 +47,13 @@ class MetaLearnerAgent(BaseAgent):
 
     with ``μ(Δ) = discount^Δ`` (1: the finite-horizon sum of the paper's default) and ``π_i`` the
     observed fraction of trials in which task ``i`` is performed (1 when every trial has every task,
-    as in SPEC §4). ``n_A`` advances only while ``A`` is played, for every strategy alike (the value of
+    as in the paper's world). ``n_A`` advances only while ``A`` is played, for every strategy alike (the value of
     a strategy not played so far starts from its own count). The posterior is refit with
     ``svgd_steps`` warm-started SVGD steps every ``refit_every`` trials. Any number of strategies;
     never reads the cost or raw accuracies.
 
     Which particles are read (the Thompson draw) is configurable; the defaults redraw one particle per
-    (A, i) every trial, as in SPEC §4. For a best strategy whose learning starts late (its first
+    (A, i) every trial, as in the paper. For a best strategy whose learning starts late (its first
     picks pay ~0), :data:`LATE_ONSET` sets three changes that measurably help (see its notes):
     ``shared_draw`` (one index per strategy, shared by its tasks, whose particles start from the same
     prior draws — so a draw is one joint hypothesis and its optimism is not averaged away over
@@ -62,11 +61,10 @@ class MetaLearnerAgent(BaseAgent):
     it; the others are redrawn every ``redraw_every`` trials — so a late-rising hypothesis is tested by
     a run of picks instead of being abandoned after a few zero rewards), and a prior on ceilings near 1.
 
-    Known limit (benchmarks/scripts/bench_meta_learner.py prints the figures): a strategy whose rewards stay at
-    ~0 for hundreds of picks cannot be told from a flat one until then, and a serial curve's ceiling
-    (hence the cost) is identified only after its inflection. On the default LearningCurves instance
-    (τ = 1000, parallel silent for its first ~250 picks) no choice made on evidence can reach 0.9 of
-    the oracle at both c = 0.25 and c = 0.75: by the time either fact is known, ≥ 150 trials are spent.
+    Known limit (measured in docs/findings/agents-on-learning-curves.md; ``bench_meta_learner`` prints it): a
+    strategy whose rewards stay at ~0 for hundreds of picks cannot be told from a flat one until then, and a
+    serial curve's ceiling (hence the cost) is identified only after its inflection. On a shared network the
+    model is wrong as well: both strategies train one network (docs/science/crossover.md).
 
     Hyperparameters (keyword-only): ``n_particles`` per curve (32); ``refit_every`` trials between
     refits (10, the paper refits "periodically"); ``svgd_steps`` per refit (15: warm starts move
@@ -76,7 +74,7 @@ class MetaLearnerAgent(BaseAgent):
     rewards); ``max_bins`` pick-count bins of the sufficient statistics (50); ``max_points`` curve
     evaluations per strategy and task in the future-reward sum (200); ``prior`` on θ (:class:`CurvePrior`);
     ``shared_draw`` (False), ``redraw_every`` (1 trial), ``commit`` (False): the draw, as above;
-    ``curve_family`` ``"shape"`` (default) or ``"paper"`` — SPEC §4's exact σ(w2 σ(w1 n/τ + b1) + b2) with
+    ``curve_family`` ``"shape"`` (default) or ``"paper"`` — the paper's exact σ(w2 σ(w1 n/τ + b1) + b2) with
     :data:`tradeoff_gym.agents.curve_model.PAPER_PRIOR`, for reproducing the paper's model.
     """
 

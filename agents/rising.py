@@ -3,7 +3,7 @@
 Both treat each strategy as an arm whose expected reward ``μ_i(n)`` is non-decreasing in its own pull count
 ``n`` (rested) and assume it is concave (increments ``γ_i(n) = μ_i(n+1) − μ_i(n)`` non-increasing), so a
 slope measured over past pulls, extrapolated forward, can only overestimate the future (optimism).
-Our curves are sigmoidal — convex, then concave (SPEC §9): before an arm's midpoint the past slope
+Our curves are sigmoidal — convex, then concave (docs/science/baselines.md): before an arm's midpoint the past slope
 *underestimates* its future, so both are pessimistic about a strategy that has not started to rise yet
 (a "late bloomer" whose reward is still flat), and exact only once every arm is past its inflection.
 

@@ -1,7 +1,7 @@
 """The Sagiv et al. (2018) baseline: ε-greedy on logistic learning curves, with the serialization cost known.
 
 Sagiv, Musslick, Niv & Cohen (2018), "Efficiency of learning vs. processing: Towards a normative
-theory of multitasking", CogSci (SPEC §5); public code ``yotamSagiv/thesis``,
+theory of multitasking", CogSci (docs/science/baselines.md); public code ``yotamSagiv/thesis``,
 ``logistic_regression_agent.py``.
 """
 

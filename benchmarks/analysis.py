@@ -350,7 +350,7 @@ def training_report(frame: pd.DataFrame, out_dir: Path, *, hue: str, figure: str
     accuracy; B: parallel-execution error over training, as scored (heads may answer "null") and with the heads'
     null class left out (what is left is the representations' error); C: per-layer correlation of task
     representations at the last probe, the mean over task pairs and the T3–T4 pair (image→location,
-    image→object) that 000 Fig 3C/4C shows.
+    image→object) that the paper's Figs 3C/4C show.
     """
     title = f"Fig {figure.removeprefix('fig')}"  # "fig3" -> "Fig 3"
     curve = learning_curve_figure(frame, hue, out_dir / f"{figure}a_learning.png", f"{title}A: learning by {label}")

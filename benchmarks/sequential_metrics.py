@@ -1,4 +1,4 @@
-"""Metrics of sequential task streams (seed 004) as pure functions of logged frames.
+"""Metrics of sequential task streams (docs/science/sequential.md) as pure functions of logged frames.
 
 Input: frames logged by :func:`tradeoff_gym.benchmarks.run_loop.run_episode` on ``tradeoff/SequentialTasks-v0`` (one
 row per
@@ -171,7 +171,7 @@ def power_law_fit(x: np.ndarray, y: np.ndarray, confidence: float = 0.95) -> dic
 def power_law_slopes(ttc: pd.DataFrame, x: str, by: str, y: str = "trials") -> pd.DataFrame:
     """One :func:`power_law_fit` of ``y`` against ``x`` per level of ``by`` (all streams' points pooled).
 
-    Seed 004's Fig 2c is ``x="times_trained", by="position"`` and Fig 2d ``x="episode", by="times_trained"``;
+    The paper's Fig 2c is ``x="times_trained", by="position"`` and Fig 2d ``x="episode", by="times_trained"``;
     ``position`` (the episode that introduced the task, ``task + 1``) is added when missing.
     """
     data = ttc.assign(position=ttc["task"] + 1) if "position" not in ttc.columns else ttc

@@ -106,13 +106,13 @@ def check_cost(cost: CostSpec, field: str = "cost") -> CostSpec:
 
 @dataclass(frozen=True)
 class RewardRule:
-    """How a trial's per-task accuracies become its reward — the one place this is written (SPEC §3, §5).
+    """How a trial's per-task accuracies become its reward — the one place this is written (docs/science/reward.md).
 
     Per task performed, reward = accuracy × payoff, where a strategy with cost share ``d`` (its
     :attr:`Strategy.delay`; serial 1, parallel 0) pays
 
-    * ``divide`` (the paper, SPEC §3): ``1 / (1 + d·c)`` for every task (c = 1 halves a serial trial);
-    * ``additive`` (Sagiv et al. 2018, SPEC §5): ``1 − i·d·c`` for the ``i``-th task performed (0-based,
+    * ``divide`` (the paper): ``1 / (1 + d·c)`` for every task (c = 1 halves a serial trial);
+    * ``additive`` (Sagiv et al. 2018): ``1 − i·d·c`` for the ``i``-th task performed (0-based,
       in task order), so the first task is free and each later one waits longer.
 
     The trial's reward is ``offset`` + the ``mean`` (the paper) or ``sum`` (Sagiv: V = 1 per correct task)

@@ -180,7 +180,7 @@ def sagiv2018_config(
     prop_mt: float = 0.3,
     **settings: Any,
 ) -> LearningCurvesConfig:
-    """Sagiv, Musslick, Niv & Cohen (2018)'s synthetic world (SPEC §5).
+    """Sagiv, Musslick, Niv & Cohen (2018)'s synthetic world (docs/science/baselines.md).
 
     Per trial ``k`` tasks with P(k = 1) = 1 − prop_mt and P(k) = prop_mt / 3 for k = 2…4; success
     probability ``sigmoid(rate · (t − m))`` in the strategy's own pick count; V = 1 per correct task

@@ -1,4 +1,4 @@
-"""``tradeoff/Multitask-v0``: which tasks to execute together — a strategy table of schedules (seed 000's future work).
+"""``tradeoff/Multitask-v0``: which tasks to execute together — a strategy table of schedules (the paper's future work).
 
 The paper offers two strategies, every task alone or the two valid pairs. A world with N inputs and K outputs
 has many *schedules*: partitions of its tasks into passes whose tasks use different inputs and different

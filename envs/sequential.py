@@ -1,11 +1,12 @@
-"""Sequential task episodes (seed 004): tasks arrive one per episode, the network persists across episodes.
+"""Sequential task episodes: tasks arrive one per episode, the network persists across episodes.
 
 The process: a stream of ``n_tasks`` binary tasks of one dimension of the shapes world ("is there a red
 object?", "is there a blue object?", …) in a per-stream order. Episode ``i`` introduces task ``i``; one
 network (:class:`tradeoff_gym.learners.sequential_net.SequentialLearner`) keeps training through the whole stream. Each
 step trains one trial (a minibatch) whose mix of tasks the agent chooses; the episode ends when every task
 seen so far is at criterion on the hold-out set. What the stream measures: how learning task ``i`` is helped
-by the tasks before it (forward facilitation) and how much it disturbs them (backward interference).
+by the tasks before it (forward facilitation) and how much it disturbs them (backward interference); see
+docs/science/sequential.md.
 
 Streams, seeds and the run loop
 -------------------------------
@@ -210,7 +211,7 @@ class _Stream:
 class SequentialTasksEnv(HorizonSpec, gym.Env):
     """Tasks introduced one per episode to a persistent network; the agent picks each trial's training mix.
 
-    Seed 004 (*Scaling Characteristics of Sequential Multitask Learning*), scaled to CPU.
+    After *Scaling Characteristics of Sequential Multitask Learning*, scaled to CPU (docs/science/sequential.md).
 
     ## Action Space
     ``Discrete(n_strategies)``: the regimen of this trial — default 0 = ``mix`` (half the examples from the

@@ -23,14 +23,10 @@ from tradeoff_gym.envs.common import (
     CostSpec,
     HorizonSpec,
     RewardRule,
-    SummaryObservation,
     check_cost,
     check_positive_int,
-    draw_cost,
-    reset_info,
-    step_info,
 )
-from tradeoff_gym.envs.serial_parallel import SerialParallelConfig, make_config, make_noisy_config
+from tradeoff_gym.envs.serial_parallel import Episodes, SerialParallelConfig, make_config, make_noisy_config
 from tradeoff_gym.learners.batched import BatchedLearner
 from tradeoff_gym.learners.probes import ProbeResult
 
@@ -106,17 +102,13 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         if preset is not None:  # else the builder's own default preset
             settings["preset"] = preset
         self.config = cfg = builder(config=config, **settings)
-        self._cost_specs = self._check_costs(costs, "cost" in settings)
+        self._episodes = Episodes(cfg, self._check_costs(costs, "cost" in settings))  # the single env's, K of them
         self.single_action_space = gym.spaces.Discrete(len(cfg.strategies))
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._summaries = [SummaryObservation(len(cfg.strategies), cfg.horizon) for _ in range(self.num_envs)]
-        self.single_observation_space = self._summaries[0].space
+        self.single_observation_space = self._episodes.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.costs = np.array([draw_cost(c, np.random.default_rng(0)) for c in self._cost_specs])  # drawn at reset
         self.learner: BatchedLearner | None = None
         self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
-        self._picks = np.zeros((self.num_envs, len(cfg.strategies)), dtype=np.int64)
-        self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
 
     def _check_costs(self, costs: Sequence[CostSpec] | None, cost_given: bool) -> list[CostSpec]:
@@ -137,23 +129,18 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         """The :class:`~tradeoff_gym.envs.interface.RewardRule` : the single env's (costs not in it)."""
         return self.config.reward_rule
 
+    @property
+    def costs(self) -> np.ndarray:
+        """``(K,)`` each sub-env's hidden cost, drawn at its reset (for oracles and the Sagiv baseline only)."""
+        return self._episodes.costs
+
     # ------------------------------------------------------------------ reset
     def _draw(self, k: int, seed: int | None) -> int:
         """Sub-env ``k``'s reset draws, in the single env's order: the learner seed first, then the cost."""
         if seed is not None or self._rngs[k] is None:
             self._rngs[k] = seeding.np_random(seed)[0]
-        rng = self._rngs[k]
-        learner_seed = int(rng.integers(2**63 - 1))
-        self.costs[k] = draw_cost(self._cost_specs[k], rng)
-        self._picks[k] = 0
-        self._obs[k] = self._summaries[k].reset()
         self._autoreset[k] = False
-        return learner_seed
-
-    def _reset_info(self) -> dict:
-        info = reset_info(self.config.strategies, self.config.horizon, self.config.task_set.n_tasks)
-        info["threads"] = self.config.learner.threads
-        return info
+        return self._episodes.begin(k, self._rngs[k])
 
     def reset(
         self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
@@ -172,8 +159,8 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
                 self.learner.reset(k, learner_seed)  # type: ignore[union-attr]
         info: dict[str, Any] = {}
         for k in learner_seeds:
-            info = self._add_info(info, self._reset_info(), k)
-        return self._obs.copy(), info
+            info = self._add_info(info, self._episodes.reset_info(), k)
+        return self._episodes.obs.copy(), info
 
     def _seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
         """One seed per sub-env, as ``SyncVectorEnv``: ``None`` → all None, an int ``s`` → ``s + k``, or a list."""
@@ -219,36 +206,15 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
         if self.learner is None:
             raise RuntimeError("call reset() before step()")
         actions = self._check_actions(actions)
-        cfg = self.config
         resetting = self._autoreset.copy()
         for k in np.flatnonzero(resetting):
             self.learner.reset(int(k), self._draw(int(k), None))
-        stepping = ~resetting
-        schedules = [cfg.schedules[a] if go else None for a, go in zip(actions, stepping)]
-        task_accuracy = self.learner.trial(schedules)  # (K, n_tasks), NaN rows for resetting sub-envs
-        task_rewards = np.full_like(task_accuracy, np.nan)
-        rewards = np.zeros(self.num_envs)
-        task_rewards[stepping], rewards[stepping] = cfg.reward_rule.apply(
-            actions[stepping], task_accuracy[stepping], self.costs[stepping]  # each sub-env's own cost
-        )
-        truncated = np.zeros(self.num_envs, dtype=bool)
+        rewards, truncated, infos = self._episodes.step(self.learner, actions, ~resetting)
         info: dict[str, Any] = {}
-        for k in range(self.num_envs):
-            if not stepping[k]:
-                info = self._add_info(info, self._reset_info(), k)
-                continue
-            a = int(actions[k])
-            self._picks[k, a] += 1
-            self._obs[k] = self._summaries[k].update(a, float(rewards[k]))
-            trial = self._summaries[k].trial
-            metrics = {}
-            if cfg.probe_every is not None and trial % cfg.probe_every == 0:
-                metrics = self.probe(k).metrics()
-            single = step_info(cfg.strategies[a], task_rewards[k], task_accuracy[k], trial, self._picks[k], **metrics)
-            info = self._add_info(info, single, k)
-            truncated[k] = trial >= cfg.horizon
+        for k, single in enumerate(infos):  # a resetting sub-env's info is its fresh episode's reset info
+            info = self._add_info(info, self._episodes.reset_info() if single is None else single, k)
         self._autoreset = truncated.copy()
-        return self._obs.copy(), rewards, np.zeros(self.num_envs, dtype=bool), truncated, info
+        return self._episodes.obs.copy(), rewards, np.zeros(self.num_envs, dtype=bool), truncated, info
 
     def sub_env(self, k: int) -> SubEnvView:
         """What code that builds something for one sub-env may read of sub-env ``k`` (see :class:`SubEnvView`)."""
@@ -283,7 +249,7 @@ class SubEnvView:
         spec = vector.spec
         if spec is not None:
             kwargs = {n: v for n, v in spec.kwargs.items() if n not in ("num_envs", "vectorization_mode", "costs")}
-            spec = dataclasses.replace(spec, kwargs={**kwargs, "cost": vector._cost_specs[k]})
+            spec = dataclasses.replace(spec, kwargs={**kwargs, "cost": vector._episodes.cost_specs[k]})
         self.spec = spec
 
     @property

@@ -1,4 +1,6 @@
-"""Learned component allocation: the Gumbel-Matrix framework (SPEC §7, seed 002 §III) as tensor functions.
+"""Learned component allocation: the Gumbel-Matrix framework as tensor functions.
+
+See docs/science/allocation-and-partitions.md.
 
 Each gated layer's units (channels for conv layers) are grouped into ``C`` equal, contiguous *components*;
 per layer a ``T × C`` matrix of allocation logits says how likely task ``i`` is to use component ``j``
@@ -6,15 +8,15 @@ per layer a ``T × C`` matrix of allocation logits says how likely task ``i`` is
 weights of the learned gates do, so one call gives every layer's allocation.
 
 * Training: a binary allocation is sampled per (task, component) with the straight-through Gumbel-softmax
-  (002 §III-B): ``v = [log p, log(1 − p)] + [g0, g1]``, ``g = −log(−log u)``; the forward value is the argmax
+  (section III-B): ``v = [log p, log(1 − p)] + [g0, g1]``, ``g = −log(−log u)``; the forward value is the argmax
   (use iff ``v0 > v1``), the backward one the softmax ``sigmoid((logit + g0 − g1) / τ)``.
 * Evaluation: the maximum-likelihood allocation (use iff ``p ≥ 0.5``; the tie at ``p_init = 0.5`` resolves to
   "use", so an untrained network computes with every component). Deterministic.
 * A pass that executes several tasks together (parallel execution) uses a component if *any* of its tasks uses
   it: ``used_j = 1 − Π_i (1 − x_i z_ij)`` for the pass's task vector ``x``.
-* Budget penalty (002 §III-D): ``λ · max(0, e_c − b)``, ``e_c`` the mean allocation probability over every
+* Budget penalty (section III-D): ``λ · max(0, e_c − b)``, ``e_c`` the mean allocation probability over every
   task, component and layer.
-* Task embeddings (002 §III-E): each task's binary ML allocations, concatenated over layers.
+* Task embeddings (section III-E): each task's binary ML allocations, concatenated over layers.
 
 Everything takes a leading batch axis ``J`` (stacked networks), so the batched learner and the single network
 share these functions. Noise comes from the caller's ``torch.Generator``; nothing here touches the global RNG.

@@ -1,4 +1,6 @@
-"""Curricula of sequential task episodes (seed 004): training regimens, slot allocation and task orders.
+"""Curricula of sequential task episodes: training regimens, slot allocation and task orders.
+
+See docs/science/sequential.md.
 
 Pure numpy helpers, Gymnasium-free; :class:`tradeoff_gym.envs.sequential.SequentialTasksEnv` plays them as actions.
 
@@ -15,7 +17,7 @@ import numpy as np
 from tradeoff_gym.learners.checks import check_choice, check_positive_int
 from tradeoff_gym.learners.shapes import N_FEATURES, check_dimension
 
-#: The training regimens. ``mix`` is seed 004's (after Nguyen et al. 2018): half of each trial's examples from
+#: The training regimens. ``mix`` is the paper's (after Nguyen et al. 2018): half of each trial's examples from
 #: the newest task, the other half split equally over the earlier ones; ``new-only`` trains the newest task
 #: alone (no rehearsal); ``uniform`` splits every trial equally over all tasks seen so far.
 REGIMENS: tuple[str, ...] = ("mix", "new-only", "uniform")

@@ -1,4 +1,4 @@
-"""A deterministic, vectorized synthetic drone world: the stand-in for the paper's AirSim ocean (SPEC §1).
+"""A deterministic, vectorized synthetic drone world: the stand-in for the paper's AirSim ocean (docs/science/model.md).
 
 By default (the paper's 2 × 2 world) every example has two stimulus inputs and four labels:
 

@@ -1,4 +1,6 @@
-"""Frozen feature-partition masks (SPEC §2, §8; 003 §3): which of a layer's units each task may use.
+"""Frozen feature-partition masks: which of a layer's units each task may use.
+
+See docs/science/allocation-and-partitions.md.
 
 ``overlap = o`` on a layer of ``n`` units: ``round(o·n)`` units are shared by every task; the remaining
 units are split evenly into one exclusive block per task (leftovers, if ``n − shared`` does not divide, are
@@ -6,7 +8,7 @@ used by no task). So any two tasks share exactly the ``round(o·n)`` common unit
 50 % = half shared + an exclusive eighth each (four tasks), 100 % = everything shared.
 
 Any masks ``M`` ``(c, n_tasks)`` are summarised by ``P = MᵀM / c`` (:func:`overlap_matrix`): each task's share of
-the units on the diagonal, each pair's shared share off it. The way back (003 §3.1 and appendix A.1): a search
+the units on the diagonal, each pair's shared share off it. The way back (that paper's appendix A.1): a search
 proposes raw values in [0, 1] (:func:`refine_overlap` maps them to a ``P`` that respects ``P_ij ≤ min(P_ii, P_jj)``
 and ``P_ij ≥ P_ii + P_jj − 1``) and :func:`masks_from_overlap` finds masks whose ``P`` is closest to it.
 """
@@ -55,7 +57,7 @@ def partition_masks(n_units: int, n_tasks: int, overlap: float) -> torch.Tensor:
 
 
 def overlap_matrix(masks: torch.Tensor) -> torch.Tensor:
-    """``P = MᵀM / c`` (003 §3): ``(n_tasks, n_tasks)``; diagonal = each task's share of the ``c`` units,
+    """``P = MᵀM / c``: ``(n_tasks, n_tasks)``; diagonal = each task's share of the ``c`` units,
     off-diagonal = the share of units two tasks both use."""
     if masks.dim() != 2:
         raise ValueError(f"masks must be (n_units, n_tasks), got shape {tuple(masks.shape)}")
@@ -94,7 +96,7 @@ def check_masks(masks: object, field: str = "masks") -> Masks | None:
 
 
 def refine_overlap(raw: np.ndarray, min_share: float = 0.0) -> np.ndarray:
-    """003 appendix A.1: a raw search point ``(n, n)`` in [0, 1] → an overlap matrix masks can meet.
+    """A raw search point ``(n, n)`` in [0, 1] → an overlap matrix masks can meet (partitioning paper, app. A.1).
 
     The diagonal (each task's share of the units) is kept, clipped to [``min_share``, 1]; an off-diagonal value
     ``r`` becomes ``P_min + r·(P_max − P_min)`` with ``P_max = min(P_ii, P_jj)`` (two tasks share at most what the
@@ -132,11 +134,11 @@ def raw_overlap(p: np.ndarray) -> np.ndarray:
 def masks_from_overlap(p: np.ndarray, n_units: int) -> torch.Tensor:
     """Masks ``(n_units, n_tasks)`` whose ``P = MᵀM / c`` is as close as whole units allow to ``p`` ``(n, n)``.
 
-    003 solves a mixed-integer programme; with few tasks a smaller problem does: every unit belongs to one *region*
-    (the subset of tasks that use it, ∅ included), so ``c·P_ij`` is the sum of the sizes of the regions holding
-    both ``i`` and ``j``. Non-negative region sizes summing to ``c`` are fitted by bounded least squares (scipy's
-    ``lsq_linear``) and rounded to whole units by largest remainders; each region then takes a contiguous block
-    of units. Deterministic. ``2ⁿ`` regions: meant for a handful of tasks.
+    The paper solves a mixed-integer programme; with few tasks a smaller problem does: every unit belongs to
+    one *region* (the subset of tasks that use it, ∅ included), so ``c·P_ij`` is the sum of the sizes of the
+    regions holding both ``i`` and ``j``. Non-negative region sizes summing to ``c`` are fitted by bounded least
+    squares (scipy's ``lsq_linear``) and rounded to whole units by largest remainders; each region then takes a
+    contiguous block of units. Deterministic. ``2ⁿ`` regions: meant for a handful of tasks.
     """
     p = np.asarray(p, dtype=np.float64)
     n = p.shape[0]

@@ -1,13 +1,14 @@
-"""Feature-partition search (SPEC §8, seed 003 §4): the search space of overlap matrices, the two searches, and
+"""Feature-partition search (docs/science/allocation-and-partitions.md):
+the search space of overlap matrices, the two searches, and
 the batched short training runs that score candidates.
 
 * Search space: a point ``θ`` in [0, 1]^(n(n+1)/2), the upper triangle of a raw matrix (diagonal: each task's
   share of a layer's units; off the diagonal: where a pair's overlap lies between the least and the most its
-  shares allow), refined into an overlap matrix ``P`` (:func:`tradeoff_gym.learners.partition.refine_overlap`, 003
-  appendix
-  A.1) and realised as masks on every masked layer (:func:`tradeoff_gym.learners.partition.masks_from_overlap`).
-* Random sampling (003 §4.1): points uniform in the cube.
-* Evolution strategies (003 §4.1, Mania, Guy & Recht 2018, "basic random search" with their reward scaling):
+  shares allow), refined into an overlap matrix ``P`` (:func:`tradeoff_gym.learners.partition.refine_overlap`, the
+  feature-partitioning paper's appendix A.1) and realised as masks on every masked layer
+  (:func:`tradeoff_gym.learners.partition.masks_from_overlap`).
+* Random sampling (as in the feature-partitioning paper): points uniform in the cube.
+* Evolution strategies (as in that paper: Mania, Guy & Recht 2018, "basic random search" with their reward scaling):
   ``N`` Gaussian directions ``δ_k``, the candidates ``θ ± ν δ_k``, and the step
   ``θ ← θ + α / (b σ_R) Σ_{k ∈ top b} (r_k⁺ − r_k⁻) δ_k`` (``σ_R`` the std of the 2b rewards used), kept in the cube.
 * Scoring: :func:`train_candidates` trains many learners at once on
@@ -62,12 +63,12 @@ def masks_setting(p: np.ndarray, widths: Sequence[int]) -> Masks:
 
 
 def random_points(rng: np.random.Generator, count: int, n_tasks: int) -> np.ndarray:
-    """``(count, n(n+1)/2)`` points uniform in the search space (003's random sampling)."""
+    """``(count, n(n+1)/2)`` points uniform in the search space (the feature-partitioning paper's random sampling)."""
     return rng.uniform(0.0, 1.0, size=(check_int(count, "count", 1), theta_size(n_tasks)))
 
 
 class EvolutionStrategy:
-    """Mania et al.'s basic random search with reward scaling over a box ``[0, 1]^d`` (003's ES).
+    """Mania et al.'s basic random search with reward scaling over a box ``[0, 1]^d`` (the partitioning paper's ES).
 
     ``theta`` the current point; each generation :meth:`propose` draws ``directions`` Gaussian directions and
     returns the ``2·directions`` candidates ``θ + ν δ_k`` then ``θ − ν δ_k`` (``ν`` = ``noise``); :meth:`update`
@@ -143,5 +144,5 @@ def gated_layer_widths(config: LearnerConfig) -> list[int]:
 
 
 def capacity(p: np.ndarray) -> float:
-    """Mean share of the units a task uses: the mean of ``diag(P)`` (003's measure of resource use)."""
+    """Mean share of the units a task uses: the mean of ``diag(P)`` (the partitioning paper's resource use)."""
     return float(np.mean(np.diag(np.asarray(p, dtype=np.float64))))

@@ -1,12 +1,12 @@
-"""Seed 002's synthetic check (§II, appendix A): regression tasks of controlled relatedness ρ on a modular network.
+"""The Gumbel-Matrix paper's synthetic check: regression tasks of controlled relatedness ρ on a modular network.
 
-Tasks (002 appendix A1, after Ma et al. 2018): orthonormal unit vectors in ``R^d``; tasks come in ``groups`` of
+Tasks (the paper's appendix A1, after Ma et al. 2018): orthonormal unit vectors in ``R^d``; tasks come in ``groups`` of
 ``group_size``; a group's first task has weight ``w = u_g`` (the group's own direction), its other tasks
 ``w = ρ·u_g + √(1 − ρ²)·v_t`` (``v_t`` a direction of their own), so ρ = 1 makes them the same task up to noise
 and ρ = 0 unrelated; tasks of different groups are always unrelated. Inputs ``x ~ N(0, I_d)``; labels
 ``y = wᵀx + Σ_{i=1..m} sin(α_i wᵀx + β_i) + ε``, ``α_i = i``, ``β_i = (i − 1)²``, ``ε ~ N(0, 0.01)``.
 
-Network (002 §II, appendix A2–A3): ``components`` parallel components, each a small fully connected stack
+Network (the paper's section II, appendix A2–A3): ``components`` parallel components, each a small fully connected stack
 ``d → hidden → outputs`` (ReLU on hidden units, and on output units when there are heads); a task's input goes
 through the components its allocation uses, whose outputs are averaged, then through a task head
 (``heads=True``: a linear map per task to one number; ``heads=False``: the mean of the outputs is the
@@ -15,8 +15,8 @@ allocation is a setting: ``"shared"`` (every task uses every component: the shar
 components dealt out evenly, no two tasks share one: no sharing), or ``"learned"`` (the Gumbel-Matrix,
 :mod:`tradeoff_gym.learners.allocation`: sampled in training, maximum likelihood when probed).
 
-A step trains every task once on a fresh batch of its own (002 §V: one batch per task) with one Adam step on the
-mean of the tasks' squared errors (gradient norm clipped to 1, as 002's appendix A3); each task's score is
+A step trains every task once on a fresh batch of its own (section V: one batch per task) with one Adam step on the
+mean of the tasks' squared errors (gradient norm clipped to 1, as the paper's appendix A3); each task's score is
 ``R² = 1 − MSE / Var(y)`` on that batch before the update. All randomness comes from generators split from the
 seed; the global RNG is never used.
 """
@@ -35,7 +35,7 @@ from tradeoff_gym.learners.checks import check_choice, check_int, check_number, 
 
 PATTERNS: tuple[str, ...] = ("shared", "separate", "learned")
 Pattern = Literal["shared", "separate", "learned"]
-#: Label noise std (002: ε ~ N(0, 0.01), a variance).
+#: Label noise std (the paper's ε ~ N(0, 0.01) is a variance).
 LABEL_NOISE = 0.1
 
 
@@ -45,7 +45,7 @@ class RelatednessConfig:
 
     Tasks: ``groups`` × ``group_size`` tasks, ``rho`` the relatedness within a group (in [0, 1]), ``dim`` the input
     dimension d, ``sines`` the non-linearity m. Network: ``components`` C, each ``dim → hidden → outputs``;
-    ``heads`` task-specific linear heads (002 §II) or none (appendix A3); ``pattern`` the allocation; with
+    ``heads`` task-specific linear heads (section II) or none (appendix A3); ``pattern`` the allocation; with
     ``"learned"``: ``p_init`` and ``temperature`` as :class:`tradeoff_gym.learners.gated_network.NetworkConfig`'s.
     Training: ``batch_size`` examples per task per step, Adam with ``lr``.
     """
@@ -93,7 +93,7 @@ class RelatednessConfig:
 
 
 def task_weights(config: RelatednessConfig, generator: torch.Generator) -> torch.Tensor:
-    """``(n_tasks, dim)`` the tasks' weights (002 appendix A1, ``c = 1``): unit norm, ``w_1·w_2 = ρ`` in a group."""
+    """``(n_tasks, dim)`` the tasks' weights (appendix A1, ``c = 1``): unit norm, ``w_1·w_2 = ρ`` in a group."""
     n = config.groups * (config.group_size + 1)
     gaussian = torch.randn(config.dim, n, generator=generator, dtype=torch.float64)
     basis, _ = torch.linalg.qr(gaussian)  # dim n: orthonormal columns
@@ -141,9 +141,9 @@ class ModularRegressor(nn.Module):
         """Predictions ``(T, B)`` for each task's inputs ``x`` ``(T, B, dim)`` through its ``allocation`` ``(T, C)``."""
         hidden = torch.relu(torch.einsum("tbd,cdh->tcbh", x, self.w1) + self.b1)  # T C B H
         out = torch.einsum("tcbh,cho->tcbo", hidden, self.w2) + self.b2  # T C B O
-        if self.heads:  # ReLU output units before the heads (002 A2); none without heads (A3): they are the answer
+        if self.heads:  # ReLU output units before the heads (appendix A2); none without heads (A3): they are the answer
             out = torch.relu(out)
-        used = allocation.sum(1).clamp_min(1.0)  # T: no component used → a zero output (002 §III-A)
+        used = allocation.sum(1).clamp_min(1.0)  # T: no component used → a zero output (as in the paper)
         mean = torch.einsum("tcbo,tc->tbo", out, allocation) / used[:, None, None]  # T B O
         if not self.heads:
             return mean.mean(-1)  # T B
@@ -156,7 +156,7 @@ class RelatednessLearner:
     ``seed`` determines everything (task directions, data, initial weights, allocation noise), each from its own
     generator. :meth:`step` trains every task once and returns their R² before the update; :meth:`allocation` the
     maximum-likelihood (or fixed) allocation ``(n_tasks, components)``; :meth:`overlaps` the share of components
-    two tasks both use (``P = ZZᵀ / C`` of the allocation, as 003's overlap matrix of masks).
+    two tasks both use (``P = ZZᵀ / C`` of the allocation, as the overlap matrix of partition masks).
     """
 
     def __init__(self, config: RelatednessConfig, seed: int) -> None:

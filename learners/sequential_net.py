@@ -1,4 +1,4 @@
-"""Seed 004's network, scaled to CPU: a small CNN with the task one-hot concatenated to its last conv output.
+"""The sequential-task network, scaled to CPU: a small CNN with the task one-hot concatenated to its last conv output.
 
 Paper: 4 conv layers (16, 32, 48, 64 filters; 3×3, stride 1, pad 1; ReLU, batch norm, 2×2 max-pool), the task
 one-hot concatenated to the flattened last conv output, 4 fully connected layers of 512 (ReLU), one yes/no

@@ -1,4 +1,4 @@
-"""The shapes world (seed 004, scaled to CPU): small synthetic images of 4–5 objects, binary feature tasks.
+"""The shapes world (sequential-task paper, CPU scale): small synthetic images of 4–5 objects, binary feature tasks.
 
 Each image is a ``grid × grid`` board of ``cell``-pixel cells; 4 or 5 cells hold one object each. An object
 has three *dimensions* — shape, colour, texture — with :data:`N_FEATURES` (10) *features* each, drawn

@@ -1,4 +1,4 @@
-"""Task sets (SPEC §1): which input each task reads, which output it writes, which tasks may run together.
+"""Task sets (docs/science/model.md): which input each task reads, which output it writes, which tasks may run together.
 
 A :class:`TaskSet` names a world's input and output dimensions and its tasks (by default every input × output,
 input-major). A *schedule* is how one trial executes all tasks: a tuple of *passes*, each a tuple of task
@@ -210,7 +210,7 @@ def schedule_label(schedule: Schedule) -> str:
     return "|".join("+".join(str(t) for t in p) for p in schedule)
 
 
-#: The drone world (SPEC §1): T1 GPS→location, T2 GPS→object, T3 image→location, T4 image→object (0…3).
+#: The drone world: T1 GPS→location, T2 GPS→object, T3 image→location, T4 image→object (0…3).
 DRONE = TaskSet(inputs=("gps", "image"), outputs=("location", "object"))
 INPUTS: tuple[str, ...] = DRONE.inputs
 OUTPUTS: tuple[str, ...] = DRONE.outputs

@@ -1,6 +1,6 @@
 """What a task learner is: its settings (:class:`LearnerConfig`) and its parts from a seed (:class:`LearnerParts`).
 
-A trial (SPEC §2–§3) draws the next batch of the fixed-order data stream and runs it through the trial's
+A trial (docs/science/model.md) draws the next batch of the fixed-order data stream and runs it through the trial's
 *schedule* (drone world — serial: four single-task passes; parallel: the two valid pairs; any world: passes of
 tasks with different inputs and outputs, :mod:`tradeoff_gym.learners.tasks`). Each pass is one forward pass, whose
 predictions are scored (the task's batch accuracy, before any update on this pass) and whose loss —

@@ -3,7 +3,8 @@
     python -m tradeoff_gym.benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family issue|balanced]
         [--agents oracle,navigator,...] [--figure results/navigator_family.png]
 
-The family (issue 12), τ = 1000, 4 tasks, batch 64 (binomial accuracies), paper reward (serial ÷ (1 + c)):
+The default family (``--family issue``), τ = 1000,
+4 tasks, batch 64 (binomial accuracies), paper reward (serial ÷ (1 + c)):
 which strategy learns early is a coin flip; its logistic midpoint is uniform in [0, τ/3]; the other's is
 uniform in [early, early + 350] picks; each strategy's rate is uniform in [0.01, 0.06] per pick; the hidden
 cost is uniform in [0, 1]. Instance ``i`` of family seed ``s`` is drawn from ``SeedSequence([s, i])`` and

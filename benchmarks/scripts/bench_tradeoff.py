@@ -1,4 +1,4 @@
-"""Evidence that the serial/parallel trade-off exists in tradeoff/SerialParallel-v0 (issue 3, item 4).
+"""Evidence that the serial/parallel trade-off exists in tradeoff/SerialParallel-v0.
 
 Runs always-serial and always-parallel through the run loop over several seeds and prints, per seed and
 as mean ± sd: trials to 90 % raw accuracy (50-trial moving average) under each strategy; the

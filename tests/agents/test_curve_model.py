@@ -134,7 +134,7 @@ def late_riser_model(rejuvenate_gap: float | None = 25.0) -> CurveModel:
 def test_zero_rewards_on_first_picks_keep_a_late_rise_plausible() -> None:
     """30 zero rewards rule out an early rise, not a late one: the ceiling keeps its prior.
 
-    (The former Gaussian prior on SPEC's weights (w1, b1, w2, b2) read such data as a flat curve:
+    (The former Gaussian prior on the paper's weights (w1, b1, w2, b2) read such data as a flat curve:
     the median prediction at the end of the episode fell to ~0.02.)"""
     model = late_riser_model()
     for _ in range(10):

@@ -19,7 +19,7 @@ LC = "tradeoff/LearningCurves-v0"
 @dataclass(frozen=True)
 class Saturating:
     """``start + (ceiling − start)·(1 − exp(−n / scale))``: a concave learning curve (the rising bandits'
-    assumption, SPEC §9)."""
+    assumption)."""
 
     start: float
     ceiling: float

@@ -1,4 +1,4 @@
-"""SPEC §4's exact curve family, σ(w2 σ(w1 n/τ + b1) + b2), as a meta-learner option (curve_family="paper")."""
+"""The paper's exact curve family, σ(w2 σ(w1 n/τ + b1) + b2), as a meta-learner option (curve_family="paper")."""
 
 import gymnasium as gym
 import numpy as np

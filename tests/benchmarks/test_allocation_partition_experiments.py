@@ -29,7 +29,7 @@ def play(specs) -> pd.DataFrame:
 
 
 def test_relatedness_check_has_the_seeds_sign_at_smoke_scale():
-    """002 §II: sharing helps related tasks (ρ = 1) and hurts unrelated ones (ρ = 0); learned allocation lets the
+    """Gumbel-Matrix: sharing helps related tasks (ρ = 1) and hurts unrelated ones (ρ = 0); learned allocation lets the
     related pair share more of its components than the unrelated pair."""
     module = load_experiment("allocation")
     specs = [s for s in module.runs(experiment_settings(module, "smoke")) if s.tags["part"] == "relatedness"]

@@ -1,5 +1,5 @@
-"""Learned allocation (Gumbel-Matrix, seed 002): sampling, straight-through gradients, ML allocation, the budget
-penalty, parallel passes, batching, settings through the envs. (002's relatedness check: tests/benchmarks.)"""
+"""Learned allocation (Gumbel-Matrix): sampling, straight-through gradients, ML allocation, the budget
+penalty, parallel passes, batching, settings through the envs. (The relatedness check: tests/benchmarks.)"""
 
 import gymnasium as gym
 import numpy as np

@@ -1,4 +1,4 @@
-"""Partition search (seed 003): P ↔ masks by hand, the search space, ES on a known objective, explicit masks as a
+"""Partition search: P ↔ masks by hand, the search space, ES on a known objective, explicit masks as a
 network setting, and K differently masked learners trained in one batch."""
 
 import gymnasium as gym

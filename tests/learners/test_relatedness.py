@@ -1,4 +1,4 @@
-"""002's synthetic task family: relatedness ρ by construction, the hand-set patterns, replay and scoring."""
+"""The Gumbel-Matrix synthetic task family: relatedness ρ by construction, the hand-set patterns, replay and scoring."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Seed 004's network, scaled down: deterministic initialisation, honest accuracy, and it learns a task."""
+"""The sequential-task network, scaled down: deterministic initialisation, honest accuracy, and it learns a task."""
 
 import numpy as np
 import pytest

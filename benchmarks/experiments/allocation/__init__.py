@@ -1,6 +1,7 @@
-"""Seed 002's learned allocation (Gumbel-Matrix): its synthetic relatedness check, and where it lands on the trade-off.
+"""Learned allocation (the Gumbel-Matrix paper): its synthetic relatedness check, and where it lands on the trade-off.
 
-Two parts, one report. (1) 002 §II on its own synthetic regression tasks (:mod:`tradeoff_gym.learners.relatedness`, run
+Two parts, one report. (1) The Gumbel-Matrix paper's check on its own synthetic regression tasks
+(:mod:`tradeoff_gym.learners.relatedness`, run
 through
 ``tradeoff-bench/Relatedness-v0``): a shared bottom helps related tasks (ρ = 1) and hurts unrelated ones (ρ = 0), and
 learned allocation shares components between related tasks and separates unrelated ones. (2) The drone world
@@ -21,10 +22,10 @@ from tradeoff_gym.benchmarks.experiments.allocation.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 
-DESCRIPTION = "Learned allocation (002): related tasks share, unrelated separate; its place on the trade-off"
+DESCRIPTION = "Learned allocation (Gumbel-Matrix): related tasks share, unrelated separate; its place on the trade-off"
 
-#: The synthetic tasks' network and training (002 appendix A3: no task heads, one output unit per component; a
-#: smaller input and a larger learning rate than 002's d = 128, lr = 0.01, so the check runs in seconds).
+#: The synthetic tasks' network and training (the paper's appendix A3: no task heads, one output unit per component; a
+#: smaller input and a larger learning rate than the paper's d = 128, lr = 0.01, so the check runs in seconds).
 RELATEDNESS = {"dim": 16, "hidden": 16, "outputs": 1, "lr": 0.03}
 
 SCALES: dict[str, dict[str, Any]] = {

@@ -1,4 +1,5 @@
-"""allocation's analysis: 002's relatedness check (transfer and sharing by ρ) and the drone world's trade-off map."""
+"""allocation's analysis: the Gumbel-Matrix relatedness check (transfer and sharing by ρ) and the drone world's
+trade-off map."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def transfer_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def relatedness_items(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
-    """002 §II and appendix A3: loss curves by pattern and ρ, the transfer table, learned sharing over training."""
+    """The Gumbel-Matrix check (its section II and appendix A3): loss curves by pattern and ρ, the transfer table,
+    learned sharing over training."""
     runs = relatedness_runs(frame)
     table = transfer_table(runs)
     data = frame.assign(mse_smooth=frame.groupby("run_id", sort=False).mse.transform(
@@ -82,7 +84,7 @@ def relatedness_items(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
                        hue_order=[p for p in ("shared", "separate", "learned") if p in set(data.pattern)],
                        errorbar="se", height=3, aspect=1.3, facet_kws={"sharey": "row"})  # (bootstraps: slow)
     grid.set_axis_labels("training step", "squared error (50-step mean)")
-    grid.figure.suptitle("002 §II: shared bottom vs no sharing vs learned allocation, by relatedness ρ", y=1.03)
+    grid.figure.suptitle("Gumbel-Matrix check: shared bottom vs no sharing vs learned allocation, by ρ", y=1.03)
     curves = save_figure(grid.figure, out_dir / "relatedness_loss.png")
     figures = [curves]
     learned = frame[(frame.pattern == "learned")]
@@ -95,9 +97,10 @@ def relatedness_items(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     summary = runs.groupby(["heads", "rho", "pattern"]).agg(
         final_mse=("final_mse", "mean"), r2_area=("r2_area", "mean"), runs=("run_id", "size")).reset_index()
     return [ReportItem(
-        "002's synthetic check: related tasks share, unrelated ones separate",
-        "Two regression tasks of relatedness ρ (002 appendix A1) on four parallel components (appendix A3: without "
-        "task heads a task's function is fixed by the components it uses; with heads, §II's network). Final MSE = "
+        "The Gumbel-Matrix synthetic check: related tasks share, unrelated ones separate",
+        "Two regression tasks of relatedness ρ (the paper's appendix A1) on four parallel components (appendix A3: "
+        "without task heads a task's function is fixed by the components it uses; with heads, the paper's section II "
+        "network). Final MSE = "
         "mean squared error over the last 20 % of steps. The seed's sign: the sharing gain (separate − shared, > 0 "
         "= a shared bottom helps) is positive for related tasks (ρ = 1) and negative for unrelated ones (ρ = 0); "
         "learned allocation shares more components between related tasks than between unrelated ones. (Curves: "

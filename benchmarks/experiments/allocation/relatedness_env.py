@@ -1,4 +1,4 @@
-"""The synthetic relatedness check of seed 002 (§II, appendix A) as a Gymnasium env, so its runs go through the one
+"""The Gumbel-Matrix paper's synthetic relatedness check as a Gymnasium env, so its runs go through the one
 run loop: ``tradeoff-bench/Relatedness-v0``, registered when this module is imported (use :data:`ENV_ID`, whose module
 prefix makes a fresh worker import it).
 
@@ -68,7 +68,7 @@ def make_config(**settings: Any) -> RelatednessEnvConfig:
 
 
 class RelatednessEnv(HorizonSpec, gym.Env):
-    """Train a modular network on regression tasks of relatedness ρ, one step per ``step`` (seed 002 §II).
+    """Train a modular network on regression tasks of relatedness ρ, one step per ``step`` (the Gumbel-Matrix check).
 
     ## Action Space
     ``Discrete(1)``: the one strategy ``train`` (every task once, on a fresh batch of its own).

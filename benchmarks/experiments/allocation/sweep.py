@@ -1,4 +1,4 @@
-"""The allocation sweep: synthetic relatedness runs (002 §II) and drone-world training runs per gating × strategy."""
+"""The allocation sweep: Gumbel-Matrix relatedness runs and drone-world training runs per gating × strategy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""000 Fig 3: frozen representational overlap (0/50/100 %) under serial training.
+"""The paper's Fig 3: frozen representational overlap (0/50/100 %) under serial training.
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
 ``sweep.py`` the runs, ``analysis.py`` the report items and the score.

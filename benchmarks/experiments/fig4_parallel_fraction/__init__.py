@@ -1,4 +1,4 @@
-"""000 Fig 4: train a share p of trials in parallel; learning speed, parallel error, layer correlations.
+"""The paper's Fig 4: train a share p of trials in parallel; learning speed, parallel error, layer correlations.
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
 ``sweep.py`` the runs, ``analysis.py`` the report items and the score.

@@ -1,4 +1,4 @@
-"""000 Fig 5A/C: agents on the SerialParallel env across serialization costs (c hidden from the agents).
+"""The paper's Fig 5A/C: agents on the SerialParallel env across serialization costs (c hidden from the agents).
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
 ``sweep.py`` the runs, ``analysis.py`` the report items and the score.

@@ -1,4 +1,4 @@
-"""000 Fig 5B: as fig5, on the noisy-input variant where sharing is worth more.
+"""The paper's Fig 5B: as fig5, on the noisy-input variant (the paper expects sharing to be worth more there).
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
 ``sweep.py`` the runs, ``analysis.py`` the report items and the score.

@@ -1,4 +1,4 @@
-"""Seed 000's future work: which tasks to execute together. Agents choose among the schedules of the 3 × 3
+"""The paper's future work: which tasks to execute together. Agents choose among the schedules of the 3 × 3
 Multitask world (all serial, full parallel, the partial schedules between) across hidden costs.
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);

@@ -1,4 +1,4 @@
-"""Seed 003's feature-partition search on SerialParallel: the overlap matrix P of the masked layers, searched by
+"""The feature-partitioning paper's search on SerialParallel: the overlap matrix P of the masked layers, searched by
 random sampling and by evolution strategies, each candidate scored by short training runs (batched), for a given
 serialization cost c; the P found beside hand-set overlaps and learned task gates, trained serially or in parallel.
 
@@ -16,7 +16,7 @@ from tradeoff_gym.benchmarks.experiments.partition_search.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 
-DESCRIPTION = "Partition search (003): P found by random sampling and ES vs hand-set overlaps, at a cost c"
+DESCRIPTION = "Feature-partition search: P found by random sampling and ES vs hand-set overlaps, at a cost c"
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "costs": [0.2], "methods": ["random", "es"], "generations": 2, "population": 2,

@@ -1,4 +1,4 @@
-"""Seed 003's partition search on SerialParallel as a Gymnasium env (one step = one generation of candidates), so
+"""Feature-partition search on SerialParallel as a Gymnasium env (one step = one generation of candidates), so
 its runs go through the one run loop: ``tradeoff-bench/PartitionSearch-v0``, registered when this module is imported
 (use :data:`ENV_ID`, whose module prefix makes a fresh worker import it).
 
@@ -69,7 +69,7 @@ class PartitionSearchConfig:
     each candidate is scored by ``trials`` training trials of fresh learners on ``seeds`` seeds (new ones every
     generation, the same for every candidate of a generation), once trained serially and once in parallel:
     its objective is the better strategy's reward rate at cost ``objective_cost`` (the SerialParallel env's reward
-    rule) minus ``capacity_weight`` · mean(diag(P)²) (003's L2 penalty on the tasks' shares of the units).
+    rule) minus ``capacity_weight`` · mean(diag(P)²) (the feature-partitioning paper's L2 penalty on the tasks' shares).
     ``min_share`` the least share of a masked layer a task keeps. At the last generation the incumbent and, with
     ``references``, the hand-set overlaps 0, 0.5, 1 and learned task gates are trained for ``final_trials`` trials
     on ``final_seeds`` held-out seeds, serially and in parallel. The held-out seeds come from a stream of their own

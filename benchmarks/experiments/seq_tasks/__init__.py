@@ -1,7 +1,7 @@
-"""Seed 004 Fig 2: sequential task streams — forward facilitation and backward interference.
+"""The sequential-multitask paper's Fig 2: sequential task streams — forward facilitation and backward interference.
 
 One run = one whole stream (``episode_scope="stream"``) of ``n_tasks`` tasks of one shapes-world dimension,
-trained with a fixed regimen (seed 004's ``mix`` by default), task order = row ``replication`` of a Latin
+trained with a fixed regimen (the paper's ``mix`` by default), task order = row ``replication`` of a Latin
 square (seed ``replication``). As in the paper, effort and budgets are counted in *training examples of the
 task* (the paper's "trials" of a task), not in env steps: a new task gets 32 examples per step in episode 1
 and 16 afterwards under ``mix``.
@@ -19,7 +19,7 @@ from tradeoff_gym.benchmarks.experiments.seq_tasks.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
 
-DESCRIPTION = "Seed 004 Fig 2: trials to criterion and accuracy vs episode and times retrained (SequentialTasks)"
+DESCRIPTION = "Sequential Fig 2: trials to criterion and accuracy vs episode and times retrained (SequentialTasks)"
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {

@@ -1,4 +1,5 @@
-"""seq_tasks' analysis: seed 004 Fig 2 (a–f), power-law slopes, facilitation/interference, GEM; and its score."""
+"""seq_tasks' analysis: the sequential-task paper's Fig 2 (a–f), power-law slopes, facilitation/interference, GEM;
+and its score."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def slope_table(ttc: pd.DataFrame) -> pd.DataFrame:
     c.insert(0, "fit", "2c: vs times trained, position")
     d = power_law_slopes(ttc, x="episode", by="times_trained", y="examples").rename(columns={"times_trained": "curve"})
     d.insert(0, "fit", "2d: vs episode, times trained")
-    # Seed 004 sees facilitation "starting at the third episode": the new-task fit without episode 1.
+    # The paper sees facilitation "starting at the third episode": the new-task fit without episode 1.
     later = ttc[(ttc["times_trained"] == 1) & (ttc["episode"] >= 2)]
     d2 = power_law_slopes(later, x="episode", by="times_trained", y="examples")
     d2 = d2.rename(columns={"times_trained": "curve"})
@@ -203,7 +204,7 @@ def figure_2(
     frame: pd.DataFrame, ttc: pd.DataFrame, budget_acc: pd.DataFrame, path: Path, label: str, budget: int,
     criterion: float,
 ) -> Path:
-    """Seed 004's Figure 2 (a–f) from one regimen's streams."""
+    """The paper's Figure 2 (a–f) from one regimen's streams."""
     n = int(frame["episode"].max())
     long = accuracy_long(frame)
     step = float(max(long["examples"].max() / 60, 1))
@@ -247,6 +248,6 @@ def figure_2(
         ax.grid(alpha=0.3, which="both")
         if ax not in (a, b) and ax.get_legend_handles_labels()[0]:
             ax.legend(title="position" if ax in (c, e) else "times trained", fontsize=7, ncol=2)
-    fig.suptitle(f"Sequential task streams (seed 004 Fig 2) — {label}")
+    fig.suptitle(f"Sequential task streams (sequential multitask, Fig 2) — {label}")
     fig.tight_layout()
     return save_figure(fig, path)
