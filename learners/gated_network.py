@@ -1,4 +1,4 @@
-"""The task-gated network of SPEC §2 (000 §2.2, §5.2): every hidden and conv layer is gated by the task.
+"""The paper's task-gated network (docs/science/network.md): every hidden and conv layer is gated by the task.
 
 Built from the world's inputs and outputs (:attr:`tradeoff_gym.learners.drone.DroneWorldConfig.input_shapes`,
 ``n_classes``): one encoder per input — a vector input ``(B, d)`` (GPS, sonar) → one gated fully connected
@@ -11,7 +11,7 @@ multiplied into the pre-activation: ``h_{i+1} = ReLU((W_h,i h_i + b_i) ⊙ c_i)`
 
 The gating is a setting (``NetworkConfig.gating``): ``"learned"`` (the paper's task gates above, optionally frozen
 to partition masks on every other layer: ``overlap`` or explicit ``masks``) or ``"allocation"`` (the Gumbel-Matrix
-of seed 002, :mod:`tradeoff_gym.learners.allocation`: each layer's units in ``components`` groups, a learned binary
+allocation, :mod:`tradeoff_gym.learners.allocation`: each layer's units in ``components`` groups, a learned binary
 allocation of groups to tasks replaces the gate, sampled in training and maximum-likelihood in evaluation).
 
 Parameters are plain tensors initialised from an explicit ``torch.Generator`` (never the global RNG).
@@ -41,7 +41,7 @@ from tradeoff_gym.learners.partition import Masks, check_masks, check_overlap, m
 
 TASK_INITS: tuple[str, ...] = ("high", "small")
 TaskInit = Literal["high", "small"]
-#: How tasks gate the layers: the paper's learned task gates, or the Gumbel-Matrix allocation (seed 002).
+#: How tasks gate the layers: the paper's learned task gates, or the Gumbel-Matrix allocation.
 GATINGS: tuple[str, ...] = ("learned", "allocation")
 Gating = Literal["learned", "allocation"]
 
@@ -58,11 +58,11 @@ class NetworkConfig:
     ``sigmoid(−β)``, the supplementary variant); ``overlap`` ``None`` (task weights learned) or a fraction
     in [0, 1]: on every other gated layer (gps, conv2, fc2 by default) task weights frozen to partition
     masks with that share of units common to all tasks (Fig 3); the layers between keep learned gates;
-    ``masks`` ``None`` or explicit per-task masks for those same layers (003 §3): one ``(units, n_tasks)``
+    ``masks`` ``None`` or explicit per-task masks for those same layers (feature partitions): one ``(units, n_tasks)``
     0/1 matrix per masked layer, in depth order (``masks[l][u][t] = 1``: task ``t`` uses unit ``u``), instead
     of ``overlap``'s.
 
-    ``gating`` ``"learned"`` (the task gates above) or ``"allocation"`` (Gumbel-Matrix, seed 002: every gated
+    ``gating`` ``"learned"`` (the task gates above) or ``"allocation"`` (Gumbel-Matrix: every gated
     layer's units in ``components`` equal groups, a ``n_tasks × components`` matrix of allocation logits per
     layer; no task gates, no masks). Allocation settings: ``p_init`` the initial use probability in (0, 1);
     ``temperature`` τ > 0 of the straight-through softmax; the budget penalty ``budget_weight · max(0, e_c −
@@ -175,8 +175,9 @@ def drone_inputs(image_size: int = 24) -> tuple[tuple[str, str, int], ...]:
 def gated_activity(pre: torch.Tensor, gate: torch.Tensor, allocation: bool) -> torch.Tensor:
     """A gated layer's activity from its pre-activation and its gate (broadcast to it): ``ReLU(pre ⊙ c)`` for learned
     gates (in place on the product, which is not kept); ``ReLU(pre) ⊙ z`` for allocation — the same value for a
-    binary ``z``, whose straight-through gradient is then a component's own output even when it is off (002 §III-B),
-    where ``ReLU(pre ⊙ 0)`` would pass none. The one rule of :class:`GatedNetwork` and the batched learner."""
+    binary ``z``, whose straight-through gradient is then a component's own output even when it is off (as the
+    Gumbel-Matrix paper's estimator needs), where ``ReLU(pre ⊙ 0)`` would pass none. The one rule of
+    :class:`GatedNetwork` and the batched learner."""
     return pre.relu() * gate if allocation else (pre * gate).relu_()
 
 
@@ -280,9 +281,9 @@ class GatedNetwork(nn.Module):
             self.register_buffer("component_columns", component_columns(units, cfg.components))
         else:
             self.task_weights = nn.Parameter(init)
-        # Frozen overlap (SPEC §2, 003's note): partition masks on every other gated layer (the 1st, 3rd, …
-        # in depth order gps, conv…, fc…); the layers between keep learned task gates. Masking every layer
-        # would give all tasks identical gates at overlap 1, erasing which task is asked, so the heads
+        # Frozen overlap (after the feature-partitioning paper's note): partition masks on every other gated layer
+        # (the 1st, 3rd, … in depth order gps, conv…, fc…); the layers between keep learned task gates. Masking every
+        # layer would give all tasks identical gates at overlap 1, erasing which task is asked, so the heads
         # could not tell whom to answer and whom to give the null response.
         self.masks: list[torch.Tensor | None] | None = None
         frozen = torch.zeros(n_tasks, sum(units))
@@ -384,7 +385,7 @@ class GatedNetwork(nn.Module):
 
     def task_embeddings(self) -> torch.Tensor:
         """``(n_tasks, n_layers·components)`` binary: each task's maximum-likelihood allocation, layers concatenated
-        (002 §III-E); tasks that share components have close embeddings."""
+        (as in the Gumbel-Matrix paper); tasks that share components have close embeddings."""
         return ml_allocation(self._logits())
 
     def _logits(self) -> torch.Tensor:

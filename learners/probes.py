@@ -1,4 +1,4 @@
-"""Probes of a trained gated network (SPEC §3, 000 Fig 3B/C, 4B/C); they never train or draw training data.
+"""Probes of a trained gated network (the paper's Figs 3B/C, 4B/C); they never train or draw training data.
 
 * :func:`execution_error` — each task's error when executed in the passes of a schedule; with the
   parallel schedule this is the *parallel-execution error* (a task run together with its partner).
@@ -92,7 +92,7 @@ class ProbeResult:
         ``serial_error_<t>``, ``parallel_error_<t>`` (task ``t`` 0-based), ``parallel_error`` (mean over
         tasks), ``parallel_error_no_null`` (mean over tasks, heads' null class left out) when probed, and per
         layer ``corr_<layer>`` (mean over the task pairs: 6 in the drone world), ``corr_<layer>_t3t4`` (T3
-        image-location vs T4 image-object, the pair of 000 Fig 3C/4C) and every pair ``corr_<layer>_t<i>t<j>``
+        image-location vs T4 image-object, the pair of the paper's Figs 3C/4C) and every pair ``corr_<layer>_t<i>t<j>``
         (1-based task numbers, i < j).
         """
         out: dict[str, float] = {}
