@@ -7,8 +7,8 @@ Their parameters are stacked, ``(K, …)``, and one call trains all K for one tr
 (serial and parallel mixed in one call). :class:`TaskLearner` is the K = 1 view the single environment uses:
 one implementation of training, not two.
 
-Pass structure (SPEC §2–§3): a trial runs *pass slots* 0, 1, …; learner ``k`` takes slot ``s`` iff its schedule
-has a pass ``s`` (serial: 4 single-task passes, parallel: 2 pair passes), is scored on that pass's forward
+Pass structure (docs/science/network.md): a trial runs *pass slots* 0, 1, …; learner ``k`` takes slot ``s`` iff
+its schedule has a pass ``s`` (serial: 4 single-task passes, parallel: 2 pair passes), is scored on that pass's forward
 (before the update) and then takes one optimizer step. In a slot it does not take, a learner is left out of the
 computation altogether: its parameters, optimizer moments and Adam step count do not move. So a serial learner
 takes 4 optimizer steps per trial and a parallel one 2, whatever the others do.
@@ -19,8 +19,8 @@ another algorithm than many), about 1e-8 per pass: its accuracies equal a lone l
 and the trajectories drift apart later as float noise does. The same batch replays bit for bit.
 
 The forward is the network's one forward, :meth:`GatedNetwork.stacked_forward` (probes run it at K = 1).
-Batching (hand-written: on one CPU thread a K = 16 forward+backward pass took 14.7 ms, against 23.9 ms for
-``torch.func.vmap`` over ``functional_call`` of the network, measured side by side): fully
+Batching (hand-written: on one CPU thread it beats ``torch.func.vmap`` over ``functional_call`` of the network,
+measured side by side in docs/findings/speed.md): fully
 connected layers are batched matmuls (``baddbmm`` over K); conv layers one grouped convolution (``groups=K``,
 channels-last) whose per-channel gate is folded into the filters and bias (``conv(x, w ⊙ c) + b ⊙ c`` =
 ``(conv(x, w) + b) ⊙ c``, which spares two full passes over the largest activations; the bias is added apart
