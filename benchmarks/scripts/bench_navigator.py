@@ -71,7 +71,7 @@ BALANCED_RATIO = 2.0
 
 
 def _draw_issue_instance(rng: np.random.Generator) -> Instance:
-    """One instance of the issue's family (ranges in the module docstring), drawn from ``rng``."""
+    """One instance of the default family (ranges in the module docstring), drawn from ``rng``."""
     early = rng.uniform(0.0, HORIZON / 3)
     late = early + rng.uniform(0.0, 350.0)
     first = int(rng.integers(2))  # which strategy learns early
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", type=int, default=200, help="instances of the family (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="family seed (0 = evaluation family; 2 = design family)")
     parser.add_argument("--family", default="issue", choices=FAMILIES,
-                        help="issue: the issue's family (cost uniform); balanced: cost set so serial is best in half")
+                        help="issue: the default family (cost uniform); balanced: cost set so serial is best in half")
     parser.add_argument("--agents", default=",".join(a for a in AGENTS if a != "oracle"),
                         help="comma-separated registered agent names")
     parser.add_argument("--figure", default=None, help="write a PNG of the fractions here")

@@ -12,9 +12,8 @@ both of its possible episodes are fixed per seed and do not depend on c (the net
 So every (look trial T, threshold t) rule can be replayed offline for every cost from these trajectories plus
 always-parallel and always-serial: at cost c a seed's episode is SWITCH@T if look ratio ÷ (1 + c) ≥ t, else
 STAY@T, with serial trials paid ÷ (1 + c) (the paper's rule). The replay of the navigator's defaults reproduces
-its fig5 runs to 0.001 of the best fixed strategy (τ = 5000, 15 seeds); STAY@900 here is bit-identical to the
-navigator's c = 1 runs on 12 of those seeds (a vector batch of another size sums floats in another order, and the
-other 3 trajectories drift apart: mean reward 0.9997 of theirs). It prints, per T, what the look costs
+its fig5 runs up to float drift between vector batches of other sizes (docs/findings/navigator.md).
+It prints, per T, what the look costs
 parallel (STAY@T ÷ always-parallel), how noisy the look is (its raw ratio's mean and sd over seeds), what a late
 switch costs serial (SWITCH@T ÷ always-serial at c = 0), and the table threshold × cost of the replayed mean
 reward rate ÷ the best fixed strategy's, with each row's worst cost. It assumes the rule stays with parallel
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         print(f"playing {len(missing)} schedules × {len(seeds)} seeds at τ = {args.horizon}: {', '.join(missing)}",
               flush=True)
-        # forkserver: a worker forked after torch ran can hang (see the README's vector-env notes)
+        # forkserver: a worker forked after torch ran can hang (docs/environments/vector.md)
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context) as pool:
             futures = [pool.submit(play, args.world, name, seeds, args.horizon, paths[name]) for name in missing]

@@ -8,9 +8,7 @@ accuracy and the bands of c (grid of 1001 costs) where each schedule is best. On
 
     python -m tradeoff_gym.benchmarks.scripts.multitask_schedules --trials 5000 --seeds 2 --horizons 1000,1500,3000,5000
 
-Measured (2 seeds, 817 s on one loaded core): τ = 1000 parallel at every c; τ = 1500 serial up to c = 0.057, then
-parallel; τ = 3333 serial < 0.173, 4-pass < 0.233, parallel; τ = 5000 serial < 0.126, 8-pass < 0.178, 4-pass
-< 0.435, parallel above — partial schedules win the middle of the cost range once the horizon is long.
+What it finds (partial schedules win the middle of the cost range once the horizon is long): docs/findings/multitask.md.
 """
 
 from __future__ import annotations

@@ -25,11 +25,10 @@ AGENTS = [
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "costs": [0.0, 1.0], "horizon": 30, "agents": AGENTS, "two_phase": [0.5],
               "preset": "default"},
-    # Our world's crossover c* is ≈ 0.10 at τ = 1500–5000 (≈ 0 at τ = 1000, where parallel leads throughout),
-    # so the quick scale samples costs densely around it, with the agents the paper compares, the navigator and
-    # the rising bandits. What τ = 1500 does not show: parallel's escape from its plateau (trial ~2500), so the
-    # agents lose less to the best fixed strategy than at τ = 5000, and parallel→serial at 0.2 τ beats the best
-    # fixed strategy by 1–2 % at c ≤ 0.1, which it does not at τ = 5000 (README, below the fig5 tables).
+    # The quick scale samples costs densely around our world's crossover c* (≈ 0.1 at τ = 1500–5000; at τ = 1000
+    # parallel leads throughout), with the agents the paper compares, the navigator and the rising bandits. τ = 1500
+    # ends before parallel escapes its plateau, so it understates what interleaving costs
+    # (docs/findings/fig5-and-worlds.md).
     "quick": {"seeds": 2, "costs": [0.0, 0.05, 0.1, 0.2, 0.5, 1.0], "horizon": 1500,
               "agents": ["serial", "parallel", "navigator", "meta-learner", "sagiv", "ucb1", "cure-ucb", "r-ed-ucb"],
               "two_phase": [0.2, 0.5],

@@ -25,8 +25,8 @@ SCALES: dict[str, dict[str, Any]] = {
     # One core, ≤ 15 minutes: 7 fixed schedules × 2 seeds (played once, re-discounted for every cost) and three
     # learning agents × 3 costs × 2 seeds, in two batches on the vector env. The fixed schedules' rates are known
     # at every cost from their accuracies (the report draws them on a fine grid), so agents play at few costs:
-    # below, near and far above the crossover (serial = parallel at c ≈ 0.08, τ = 1500). τ = 1500: at τ = 1000
-    # serial has only just overtaken parallel's plateau (from trial ≈ 450), and parallel wins from c ≈ 0.01.
+    # below, near and far above the crossover. τ = 1500 rather than 1000, where serial has only just overtaken
+    # parallel and parallel wins almost everywhere (docs/findings/multitask.md).
     "quick": {"seeds": 2, "costs": [0.0, 0.05, 0.2, 1.0], "agent_costs": [0.05, 0.2, 1.0],
               "horizon": 1500, "agents": ["meta-learner", "sagiv", "ucb1"]},
     "paper": {"seeds": 15, "costs": [round(0.1 * i, 1) for i in range(11)], "horizon": 5000, "agents": AGENTS},
