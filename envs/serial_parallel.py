@@ -225,7 +225,7 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
     sharing that parallel training must undo). Adam, lr 5e-4, 32 examples per trial. With these, over
     5 seeds (``python -m tradeoff_gym.benchmarks.scripts.bench_tradeoff``), serial reaches 90 % raw accuracy clearly
     before parallel, a serially trained network fails when executing pairs while a parallel-trained one does
-    not, and the crossover cost c* lies inside (0, 1) (figures: see the README).
+    not, and the crossover cost c* lies inside (0, 1) (docs/findings/crossover-and-noise.md).
 
     One torch thread (``threads``, reset info ``threads``): the learner fixes the count while it works and
     restores the caller's after, so a run replays bit-identically whatever the caller's
