@@ -8,6 +8,7 @@ but runs the tasks concurrently and so pays no serialization cost.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from tradeoff_gym.envs.common import (
     reset_info,
     step_info,
 )
-from tradeoff_gym.learners.batched import TaskLearner
+from tradeoff_gym.learners.batched import BatchedLearner, TaskLearner
 from tradeoff_gym.learners.probes import ProbeResult
 from tradeoff_gym.learners.tasks import Schedule, TaskSet, parallel_schedule
 from tradeoff_gym.learners.trial import LearnerConfig
@@ -187,6 +188,81 @@ def make_noisy_config(preset: str = "noisy", **settings: Any) -> SerialParallelC
     return make_config(preset, **{"input_noise": NOISY_INPUT_NOISE, **settings})
 
 
+class Episodes:
+    """The step bookkeeping of K SerialParallel episodes on one :class:`BatchedLearner`: the single env plays it
+    with K = 1, the vector env (:mod:`tradeoff_gym.envs.serial_parallel_vector`) with K.
+
+    ``cost_specs[k]`` is episode ``k``'s cost setting (a number or a ``(low, high)`` range); ``costs`` ``(K,)``
+    the costs drawn at the episodes' starts; ``picks`` ``(K, n_strategies)`` pick counts; ``obs``
+    ``(K, 1 + 2·n_strategies)`` float32 each episode's current :class:`SummaryObservation`; ``space`` one
+    episode's observation space. The learner is the caller's, passed to :meth:`step`.
+    """
+
+    def __init__(self, config: SerialParallelConfig, cost_specs: Sequence[CostSpec]) -> None:
+        self.config = config
+        self.cost_specs = list(cost_specs)
+        k, n_strategies = len(self.cost_specs), len(config.strategies)
+        self.summaries = [SummaryObservation(n_strategies, config.horizon) for _ in range(k)]
+        self.space = self.summaries[0].space
+        self.costs = np.array([draw_cost(c, np.random.default_rng(0)) for c in self.cost_specs])  # drawn at begin
+        self.picks = np.zeros((k, n_strategies), dtype=np.int64)
+        self.obs = np.zeros((k, *self.space.shape), dtype=np.float32)
+
+    def begin(self, k: int, rng: np.random.Generator) -> int:
+        """Start episode ``k`` with draws from ``rng``; returns its learner's seed.
+
+        The learner's seed is drawn first, then the cost, so the learner's whole trajectory is independent of
+        how the cost is drawn.
+        """
+        learner_seed = int(rng.integers(2**63 - 1))
+        self.costs[k] = draw_cost(self.cost_specs[k], rng)
+        self.picks[k] = 0
+        self.obs[k] = self.summaries[k].reset()
+        return learner_seed
+
+    def trial(self, k: int) -> int:
+        """Trials episode ``k`` has played."""
+        return self.summaries[k].trial
+
+    def reset_info(self) -> dict:
+        """An episode's reset ``info``: :func:`reset_info` plus the learner's ``threads``."""
+        cfg = self.config
+        info = reset_info(cfg.strategies, cfg.horizon, cfg.task_set.n_tasks)
+        info["threads"] = cfg.learner.threads
+        return info
+
+    def step(
+        self, learner: BatchedLearner, actions: np.ndarray, stepping: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[dict | None]]:
+        """One trial of each episode ``k`` with ``stepping[k]``, playing strategy ``actions[k]`` on learner ``k``.
+
+        ``actions`` ``(K,)`` int, ``stepping`` ``(K,)`` bool. Returns ``(K,)`` rewards (0 where not stepping),
+        ``(K,)`` truncated, and per episode its step ``info`` (:func:`step_info`, with the probe's ``metrics``
+        every ``probe_every`` trials; ``None`` where not stepping). Updates picks and observations.
+        """
+        cfg = self.config
+        schedules = [cfg.schedules[a] if go else None for a, go in zip(actions, stepping)]
+        task_accuracy = learner.trial(schedules)  # (K, n_tasks), NaN rows for episodes not stepping
+        task_rewards = np.full_like(task_accuracy, np.nan)
+        rewards = np.zeros(len(actions))
+        task_rewards[stepping], rewards[stepping] = cfg.reward_rule.apply(
+            actions[stepping], task_accuracy[stepping], self.costs[stepping]  # each episode's own cost
+        )
+        truncated = np.zeros(len(actions), dtype=bool)
+        infos: list[dict | None] = [None] * len(actions)
+        for k in np.flatnonzero(stepping):
+            a = int(actions[k])
+            self.picks[k, a] += 1
+            self.obs[k] = self.summaries[k].update(a, float(rewards[k]))
+            trial = self.summaries[k].trial
+            metrics = {}
+            if cfg.probe_every is not None and trial % cfg.probe_every == 0:
+                metrics = learner.probe(int(k), cfg.probe_size).metrics()
+            infos[k] = step_info(cfg.strategies[a], task_rewards[k], task_accuracy[k], trial, self.picks[k], **metrics)
+            truncated[k] = trial >= cfg.horizon
+        return rewards, truncated, infos
+
+
 class SerialParallelEnv(HorizonSpec, gym.Env):
     """Choose, trial by trial, whether a task-gated network trains its four tasks serially or in parallel.
 
@@ -260,42 +336,29 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
         self.render_mode = render_mode  # nothing to draw; kept because wrappers (SB3's make_vec_env) pass one
         self.config = cfg = make_config(preset, config=config, **settings)
         self.action_space = gym.spaces.Discrete(len(cfg.strategies))
-        self._summary = SummaryObservation(len(cfg.strategies), cfg.horizon)
-        self.observation_space = self._summary.space
-        self.cost = draw_cost(cfg.cost, np.random.default_rng(0))  # replaced at every reset
+        self._episodes = Episodes(cfg, [cfg.cost])  # the bookkeeping of one episode: K = 1
+        self.observation_space = self._episodes.space
         self.learner: TaskLearner | None = None
+
+    @property
+    def cost(self) -> float:
+        """The episode's hidden cost (drawn at every reset)."""
+        return float(self._episodes.costs[0])
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        cfg = self.config
-        # The learner's seed is drawn first, so its whole trajectory is independent of how c is drawn.
-        learner_seed = int(self.np_random.integers(2**63 - 1))
-        self.cost = draw_cost(cfg.cost, self.np_random)
-        self.learner = TaskLearner(cfg.learner, learner_seed)
-        self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
-        obs = self._summary.reset()
-        info = reset_info(cfg.strategies, cfg.horizon, cfg.task_set.n_tasks)
-        info["threads"] = cfg.learner.threads
-        return obs, info
+        self.learner = TaskLearner(self.config.learner, self._episodes.begin(0, self.np_random))
+        return self._episodes.obs[0].copy(), self._episodes.reset_info()
 
     def step(self, action):
         if self.learner is None:
             raise RuntimeError("call reset() before step()")
-        cfg = self.config
-        if self._summary.trial >= cfg.horizon:
-            raise RuntimeError(f"episode is over after horizon={cfg.horizon} trials; call reset()")
+        horizon = self.config.horizon
+        if self._episodes.trial(0) >= horizon:
+            raise RuntimeError(f"episode is over after horizon={horizon} trials; call reset()")
         a = check_action(action, self.action_space.n)
-        strategy = cfg.strategies[a]
-        task_accuracy = self.learner.trial(cfg.schedules[a])  # (n_tasks,)
-        task_rewards, reward = cfg.reward_rule.apply(a, task_accuracy, self.cost)
-        self._picks[a] += 1
-        obs = self._summary.update(a, reward)
-        trial = self._summary.trial
-        metrics = {}
-        if cfg.probe_every is not None and trial % cfg.probe_every == 0:
-            metrics = self.probe().metrics()
-        info = step_info(strategy, task_rewards, task_accuracy, trial, self._picks, **metrics)
-        return obs, reward, False, trial >= cfg.horizon, info
+        rewards, truncated, infos = self._episodes.step(self.learner.batched, np.array([a]), np.ones(1, dtype=bool))
+        return self._episodes.obs[0].copy(), float(rewards[0]), False, bool(truncated[0]), infos[0]
 
     @property
     def reward_rule(self) -> RewardRule:

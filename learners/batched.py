@@ -453,6 +453,11 @@ class TaskLearner:
         self.world, self.stream, self.network = self._batch.world(0), self._batch.stream(0), self._batch.network(0)
 
     @property
+    def batched(self) -> BatchedLearner:
+        """The K = 1 :class:`BatchedLearner` this learner is (learner 0 of it)."""
+        return self._batch
+
+    @property
     def trials(self) -> int:
         """Trials run so far."""
         return int(self._batch.trials[0])
