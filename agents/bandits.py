@@ -30,7 +30,18 @@ class _SampleMeanAgent(BaseAgent):
 
 
 class UCB1Agent(_SampleMeanAgent):
-    """UCB1 (Auer et al. 2002): mean + ``exploration · sqrt(2 ln t / n)``; each arm once first."""
+    """UCB1 (Auer et al. 2002): mean + ``exploration · sqrt(2 ln t / n)``; each arm once first.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.bandits import UCB1Agent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, UCB1Agent(), seed=0)  # one row per trial
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 269, 'parallel': 31}
+    """
 
     name = "ucb1"
 
@@ -47,7 +58,18 @@ class UCB1Agent(_SampleMeanAgent):
 
 
 class EpsilonGreedyAgent(_SampleMeanAgent):
-    """ε-greedy on sample means: explore uniformly with probability ε, else the best mean so far."""
+    """ε-greedy on sample means: explore uniformly with probability ε, else the best mean so far.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.bandits import EpsilonGreedyAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, EpsilonGreedyAgent(), seed=0)
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 286, 'parallel': 14}
+    """
 
     name = "epsilon-greedy"
 
@@ -68,6 +90,16 @@ class SlidingWindowUCBAgent(BaseAgent):
 
     Tracks non-stationary means, so it can follow a strategy that improves — but only the rewards it
     sees now, not where the curve is heading.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.bandits import SlidingWindowUCBAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, SlidingWindowUCBAgent(), seed=0)
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 257, 'parallel': 43}
     """
 
     name = "sw-ucb"
@@ -105,6 +137,16 @@ class GaussianThompsonAgent(_SampleMeanAgent):
     """Gaussian Thompson sampling: posterior ``N(mean, noise² / (n + 1))`` per arm, play the best draw.
 
     Conjugate normal model with a ``N(prior_mean, noise²)`` prior on each arm's (stationary) mean.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.bandits import GaussianThompsonAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, GaussianThompsonAgent(), seed=0)
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 295, 'parallel': 5}
     """
 
     name = "gaussian-ts"

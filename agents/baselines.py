@@ -12,7 +12,26 @@ from tradeoff_gym.learners.checks import check_number
 
 
 class FixedAgent(BaseAgent):
-    """Always plays one strategy, given by name (``"serial"``) or index; named after it."""
+    """Always plays one strategy, given by name (``"serial"``) or index; named after it.
+
+    Examples:
+        The agent protocol by hand: ``reset`` with the env's reset info and the agent's own random stream,
+        then ``act``/``observe`` once per trial.
+
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.baselines import FixedAgent
+        >>> env = gym.make("tradeoff/LearningCurves-v0", horizon=3)
+        >>> obs, info = env.reset(seed=0)
+        >>> agent = FixedAgent("parallel")
+        >>> agent.reset(info, np.random.default_rng(0))
+        >>> action = agent.act(obs, info)
+        >>> obs, reward, terminated, truncated, info = env.step(action)
+        >>> agent.observe(action, reward, obs, info)
+        >>> agent.name, action, info["strategy"]
+        ('parallel', 1, 'parallel')
+    """
 
     reward_independent = True
 
@@ -43,6 +62,16 @@ class TwoPhaseAgent(BaseAgent):
     A schedule fixed in advance (no rewards read), so the best one over a grid of switch points is a reference
     stronger than the best fixed strategy: it shows whether adapting *when* to change strategy can pay at all
     in a world, in hindsight. ``switch`` is a fraction of the horizon in [0, 1] (0: always ``then``).
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.baselines import TwoPhaseAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", horizon=10)
+        >>> frame = run_episode(env, TwoPhaseAgent("serial", "parallel", switch=0.3), seed=0)
+        >>> "".join(name[0] for name in frame.strategy)  # s = serial, p = parallel
+        'sssppppppp'
     """
 
     name = "two-phase"
@@ -71,7 +100,18 @@ class TwoPhaseAgent(BaseAgent):
 
 
 class RandomAgent(BaseAgent):
-    """Picks a strategy uniformly at random every trial."""
+    """Picks a strategy uniformly at random every trial.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.baselines import RandomAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", horizon=300)
+        >>> frame = run_episode(env, RandomAgent(), seed=0)  # one row per trial
+        >>> frame.strategy.value_counts().sort_index().to_dict()
+        {'parallel': 151, 'serial': 149}
+    """
 
     name = "random"
     reward_independent = True
@@ -81,7 +121,18 @@ class RandomAgent(BaseAgent):
 
 
 class MixedAgent(BaseAgent):
-    """Plays ``parallel`` with probability ``p_parallel``, else ``serial`` (the parallel-training share, Fig 4)."""
+    """Plays ``parallel`` with probability ``p_parallel``, else ``serial`` (the parallel-training share, Fig 4).
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.baselines import MixedAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", horizon=300)
+        >>> frame = run_episode(env, MixedAgent(p_parallel=0.25), seed=0)
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 225, 'parallel': 75}
+    """
 
     name = "mixed"
     reward_independent = True
@@ -108,6 +159,17 @@ class OracleAgent(BaseAgent):
     return of each fixed strategy (``env.unwrapped.expected_fixed_returns()``) under that episode's cost.
     Environments without known curves (e.g. the neural SerialParallel) do not offer this; use
     ``FixedAgent`` runs and pick the best one post hoc instead.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.baselines import OracleAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.9, horizon=1000)
+        >>> agent = OracleAgent(env)  # reads the env's hidden cost and known curves
+        >>> frame = run_episode(env, agent, seed=0)
+        >>> agent.expected_returns.round(1).tolist(), frame.strategy.unique().tolist()
+        ([470.1, 599.5], ['parallel'])
     """
 
     name = "oracle"

@@ -76,6 +76,16 @@ class MetaLearnerAgent(BaseAgent):
     ``shared_draw`` (False), ``redraw_every`` (1 trial), ``commit`` (False): the draw, as above;
     ``curve_family`` ``"shape"`` (default) or ``"paper"`` — the paper's exact σ(w2 σ(w1 n/τ + b1) + b2) with
     :data:`tradeoff_gym.agents.curve_model.PAPER_PRIOR`, for reproducing the paper's model.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.meta_learner import MetaLearnerAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, MetaLearnerAgent(), seed=0)
+        >>> frame.strategy.iloc[-100:].value_counts().idxmax()  # what it settled on
+        'serial'
     """
 
     name = "meta-learner"

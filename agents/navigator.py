@@ -77,6 +77,16 @@ class NavigatorAgent(BaseAgent):
     (1; 0 turns it off), ``switch_ratio`` (0.9), ``drop_ratio`` (0.4), ``recent`` (up to 50 trials of the
     incumbent's reward) and ``early_look`` (False: never before ``probe_at``; True: also when the lookahead first
     picks the strategy).
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.navigator import NavigatorAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=1000, batch_size=None)
+        >>> frame = run_episode(env, NavigatorAgent(), seed=0)
+        >>> frame.strategy.iloc[-200:].value_counts().idxmax()  # what it settled on
+        'serial'
     """
 
     name = "navigator"

@@ -92,6 +92,16 @@ class RisingUCBAgent(_WindowedRisingAgent):
     sub-Gaussian scale (default 0.05: our rewards are batch accuracies with sd ≈ 0.03; the worst case for
     [0, 1] rewards, 0.5, makes the bonus swamp the estimate over a 1000-trial horizon); ``alpha`` > 0 in
     ``δ_t = t^−α`` (default 1).
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.rising import RisingUCBAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, RisingUCBAgent(), seed=0)
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 188, 'parallel': 112}
     """
 
     name = "r-ed-ucb"
@@ -135,6 +145,16 @@ class CumulativeRisingUCBAgent(_WindowedRisingAgent):
 
     Hyperparameters as :class:`RisingUCBAgent`, plus ``reward_max`` (default 1.0: accuracies, mean over tasks;
     ``None`` = unbounded).
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.rising import CumulativeRisingUCBAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.1, horizon=300, batch_size=None)
+        >>> frame = run_episode(env, CumulativeRisingUCBAgent(), seed=0)
+        >>> frame.strategy.value_counts().to_dict()
+        {'serial': 260, 'parallel': 40}
     """
 
     name = "cure-ucb"

@@ -76,6 +76,20 @@ class SagivAgent(BaseAgent):
     Hyperparameters: ``epsilon`` (0.1, as the original), ``gamma`` (1.0: undiscounted finite horizon,
     like the meta-learner's default; the original takes it as an argument), ``discount_scale`` (0.025),
     ``prior_std`` of (b0, b1) with n rescaled by τ (30: weak), ``pseudo_observations`` (True).
+
+    Examples:
+        Given a high cost, it learns that parallel pays more here (the registry's ``make_agent("sagiv", env)``
+        passes the env's drawn cost and reward rule the same way):
+
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> from tradeoff_gym.agents.sagiv import SagivAgent
+        >>> from tradeoff_gym.benchmarks.run_loop import run_episode
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.9, horizon=1000, batch_size=None)
+        >>> agent = SagivAgent(0.9, rule=env.unwrapped.reward_rule)
+        >>> frame = run_episode(env, agent, seed=0)
+        >>> frame.strategy.iloc[-200:].value_counts().idxmax()  # mostly parallel (ε = 0.1 still explores)
+        'parallel'
     """
 
     name = "sagiv"

@@ -256,6 +256,23 @@ class LearningCurvesEnv(HorizonSpec, gym.Env):
     ``info`` (see :func:`tradeoff_gym.envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
     ``strategy``,
     ``trial``, ``pick_counts``.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> env = gym.make("tradeoff/LearningCurves-v0", cost=0.5, horizon=3, batch_size=None)
+        >>> obs, info = env.reset(seed=0)
+        >>> info["strategies"], info["serial"], info["horizon"], info["n_tasks"]
+        (('serial', 'parallel'), (True, False), 3, 4)
+        >>> env.observation_space.shape, env.action_space
+        ((5,), Discrete(2))
+        >>> obs, reward, terminated, truncated, info = env.step(0)  # serial: sigmoid(0.02 · (0 − 100)) / (1 + 0.5)
+        >>> round(reward, 4), info["strategy"], info["pick_counts"].tolist()
+        (0.0795, 'serial', [1, 0])
+        >>> for _ in range(2):
+        ...     obs, reward, terminated, truncated, info = env.step(1)
+        >>> terminated, truncated, info["trial"]
+        (False, True, 3)
     """
 
     metadata = {"render_modes": []}

@@ -132,7 +132,21 @@ def make_config(
 
 
 def make_multitask(*, render_mode: str | None = None, **settings: Any) -> SerialParallelEnv:
-    """``tradeoff/Multitask-v0``: the SerialParallel env on the 3 × 3 world with its generated strategy table."""
+    """``tradeoff/Multitask-v0``: the SerialParallel env on the 3 × 3 world with its generated strategy table.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> env = gym.make("tradeoff/Multitask-v0", cost=0.3, horizon=2)
+        >>> obs, info = env.reset(seed=0)
+        >>> info["strategies"]  # the refinement chain: one schedule per pass count
+        ('parallel', '4-pass', '5-pass', '6-pass', '7-pass', '8-pass', 'serial')
+        >>> [round(s.delay, 3) for s in env.unwrapped.reward_rule.strategies]  # each one's share of the cost
+        [0.0, 0.167, 0.333, 0.5, 0.667, 0.833, 1.0]
+        >>> obs, reward, terminated, truncated, info = env.step(0)  # full parallel: three passes of three tasks
+        >>> info["task_accuracy"].shape, int(info["task_performed"].sum())
+        ((9,), 9)
+    """
     return SerialParallelEnv(make_config(**settings), render_mode=render_mode)
 
 

@@ -256,6 +256,26 @@ class SequentialTasksEnv(HorizonSpec, gym.Env):
     trial), ``criterion_met``, ``loss``, ``next_accuracy`` (hold-out accuracy of the next, not yet introduced,
     task: GEM's forward-transfer entry), ``examples_<k>`` (training examples of task ``k`` so far in this
     episode).
+
+    Examples:
+        A stream of two tasks on a small data set, three trials per task episode at most:
+
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> env = gym.make("tradeoff/SequentialTasks-v0", n_tasks=2, max_trials=3, n_train=200, n_holdout=100)
+        >>> obs, info = env.reset(seed=0)
+        >>> info["strategies"], info["episode"]
+        (('mix', 'new-only', 'uniform'), 1)
+        >>> obs, reward, terminated, truncated, info = env.step(0)
+        >>> info["strategy"], info["metrics"]["episode"], 0.0 <= reward <= 1.0
+        ('mix', 1, True)
+        >>> for _ in range(2):
+        ...     obs, reward, terminated, truncated, info = env.step(0)
+        >>> truncated
+        True
+        >>> obs, info = env.reset()  # the next task joins the same network
+        >>> info["episode"], info["task_performed"].tolist()
+        (2, [True, True])
     """
 
     metadata = {"render_modes": []}

@@ -321,6 +321,19 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
     ``parallel_error``, ``parallel_error_no_null``, ``corr_<layer>`` and per task pair ``corr_<layer>_t<i>t<j>``,
     e.g. ``corr_conv1_t3t4``). A NaN/inf training loss raises
     :class:`tradeoff_gym.learners.trial.NonFiniteLossError`.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> env = gym.make("tradeoff/SerialParallel-v0", cost=0.3, horizon=2)
+        >>> obs, info = env.reset(seed=0)
+        >>> info["strategies"], info["n_tasks"], env.observation_space.shape
+        (('serial', 'parallel'), 4, (5,))
+        >>> obs, reward, terminated, truncated, info = env.step(1)  # one trial of parallel training
+        >>> info["strategy"], info["task_accuracy"].shape, 0.0 <= reward <= 1.0, truncated
+        ('parallel', (4,), True, False)
+        >>> env.unwrapped.reward_rule.cost_mode  # serial rewards ÷ (1 + c)
+        'divide'
     """
 
     metadata = {"render_modes": []}

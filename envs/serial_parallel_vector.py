@@ -82,6 +82,20 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
     number or a ``(low, high)`` range as ``cost`` is, so K episodes that differ only in their hidden cost run in
     one batch (sub-env ``k`` then plays what the single env with ``cost=costs[k]`` plays). ``render_mode`` is
     accepted and ignored.
+
+    Examples:
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> import tradeoff_gym  # registers the environment ids
+        >>> vec = gym.make_vec("tradeoff/SerialParallel-v0", num_envs=2, horizon=2, costs=[0.1, 0.9])
+        >>> type(vec.unwrapped).__name__
+        'SerialParallelVectorEnv'
+        >>> obs, info = vec.reset(seed=0)  # sub-env k plays gym.make(...).reset(seed=0 + k)
+        >>> obs, rewards, terminated, truncated, info = vec.step(np.array([0, 1]))  # serial, parallel
+        >>> obs.shape, rewards.shape, info["task_accuracy"].shape, info["strategy"].tolist()
+        ((2, 5), (2,), (2, 4), ['serial', 'parallel'])
+        >>> vec.unwrapped.costs.tolist()  # hidden from agents: for oracles and Sagiv's baseline only
+        [0.1, 0.9]
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
