@@ -10,20 +10,24 @@ both of its possible episodes are fixed per seed and do not depend on c (the net
 * SWITCH@T: parallel until T, serial from T on (the look is its first serial trial).
 
 So every (look trial T, threshold t) rule can be replayed offline for every cost from these trajectories plus
-always-parallel and always-serial: at cost c a seed's episode is SWITCH@T if look ratio ÷ (1 + c) ≥ t, else
-STAY@T, with serial trials paid ÷ (1 + c) (the paper's rule). The replay of the navigator's defaults reproduces
+always-parallel and always-serial: at cost c every trial's reward is the env's reward rule applied to its per-task
+accuracies (the paper's ``divide``: serial trials paid ÷ (1 + c); ``--cost-mode additive`` the other rule), and a
+seed's episode is SWITCH@T if the look's reward ÷ the mean reward of the ``recent`` trials before it is ≥ t, else
+STAY@T. The replay of the navigator's defaults reproduces
 its fig5 runs up to float drift between vector batches of other sizes (docs/findings/navigator.md).
 It prints, per T, what the look costs
 parallel (STAY@T ÷ always-parallel), how noisy the look is (its raw ratio's mean and sd over seeds), what a late
 switch costs serial (SWITCH@T ÷ always-serial at c = 0), and the table threshold × cost of the replayed mean
 reward rate ÷ the best fixed strategy's, with each row's worst cost. It assumes the rule stays with parallel
-below t (the navigator also drops serial there whenever ratio ÷ (1 + c) ≥ its ``drop_ratio``, 0.4, which holds
+below t (the navigator also drops serial there whenever that ratio is ≥ its ``drop_ratio``, 0.4, which holds
 for every look measured; a seed below it is counted and reported).
 
 Trajectories are played on the vector env from the fig5 sweep's root seeds (seed s here is seed s there) and
-kept per schedule (``DIR/<world>_h<horizon>_s<first>-<last>_<schedule>.npz``) as soon as its batch ends, so a
-stopped study resumes and new looks or thresholds reuse what was played. Writes ``DIR/look_frontier_<same stem>.csv``
-(the table) and ``.png`` (each look's worst-cost ratio against the threshold).
+kept per schedule (``DIR/<world>_h<horizon>_s<first>-<last>_<schedule>.npz``: per-task accuracies and actions at
+c = 0) as soon as its batch ends, so a stopped study resumes and new looks, thresholds or cost modes reuse what was
+played. ``--world`` names a SerialParallel preset (``default``, ``noisy``, …). Writes
+``DIR/look_frontier_<same stem>[_additive].csv`` (the table) and ``.png`` (each look's worst-cost ratio against
+the threshold).
 
     python -m tradeoff_gym.benchmarks.scripts.look_frontier --looks 900,1100 --seeds 0-14 --jobs 2 --out frontier
     python -m tradeoff_gym.benchmarks.scripts.look_frontier --world noisy --looks 900,1100 --out frontier
@@ -47,9 +51,10 @@ from tradeoff_gym.agents.base import BaseAgent
 from tradeoff_gym.agents.navigator import NavigatorAgent
 from tradeoff_gym.benchmarks.analysis import save_figure
 from tradeoff_gym.benchmarks.run_loop import run_episodes
-from tradeoff_gym.envs.interface import SERIAL_FLAGS
+from tradeoff_gym.envs.interface import COST_MODES, SERIAL_FLAGS, RewardRule
+from tradeoff_gym.envs.serial_parallel import PRESETS
 
-WORLDS = {"default": "tradeoff/SerialParallel-v0", "noisy": "tradeoff/SerialParallelNoisy-v0"}
+ENV_ID = "tradeoff/SerialParallel-v0"  # the worlds are its presets
 COSTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # fig5's paper grid
 NAVIGATOR = NavigatorAgent.__init__.__kwdefaults__  # the defaults this study replays
 
@@ -81,51 +86,87 @@ class LookSchedule(BaseAgent):
         self.trial += 1
 
 
+#: A schedule's episodes: per-task accuracies ``(seeds, trials, n_tasks)`` at c = 0 and actions ``(seeds, trials)``.
+Trajectory = tuple[np.ndarray, np.ndarray]
+
+
 def play(world: str, schedule: str, seeds: Sequence[int], horizon: int, path: Path) -> Path:
-    """One schedule's episodes at c = 0 (raw accuracy is what the replay needs), one vector batch; saved to ``path``."""
-    vector = gym.make_vec(WORLDS[world], num_envs=len(seeds), vectorization_mode="vector_entry_point",
+    """One schedule's episodes at c = 0 (every payoff 1: the per-task rewards are the accuracies), one vector batch;
+    per-task accuracies and actions saved to ``path``."""
+    vector = gym.make_vec(ENV_ID, num_envs=len(seeds), vectorization_mode="vector_entry_point", preset=world,
                           horizon=horizon, cost=0.0)
-    frames = run_episodes(vector, [LookSchedule(schedule) for _ in seeds], list(seeds), env_id=WORLDS[world])
+    frames = run_episodes(vector, [LookSchedule(schedule) for _ in seeds], list(seeds), env_id=ENV_ID)
     vector.close()
     frames = [frame.sort_values("trial") for frame in frames]
+    columns = [f"task_reward_{i}" for i in range(sum(c.startswith("task_reward_") for c in frames[0].columns))]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp.npz")
-    np.savez(temporary, seeds=np.asarray(seeds), raw=np.stack([f.raw_accuracy.to_numpy() for f in frames]),
-             serial=np.stack([f.serial.to_numpy(dtype=bool) for f in frames]))
+    np.savez(temporary, seeds=np.asarray(seeds), accuracy=np.stack([f[columns].to_numpy() for f in frames]),
+             action=np.stack([f.action.to_numpy() for f in frames]))
     temporary.replace(path)  # a stopped study never leaves a half-written schedule behind
     return path
 
 
-def reward_rates(raw: np.ndarray, serial: np.ndarray, cost: float) -> np.ndarray:
-    """``(seeds,)`` mean reward per trial of ``(seeds, trials)`` raw accuracies; serial trials paid ÷ (1 + c)."""
-    return np.where(serial, raw / (1.0 + cost), raw).mean(axis=1)
+def trial_rewards(rule: RewardRule, trajectory: Trajectory, cost: float) -> np.ndarray:
+    """``(seeds, trials)`` each trial's reward at ``cost``: ``rule`` applied to its per-task accuracies."""
+    accuracy, action = trajectory
+    return np.asarray(rule.reward(rule.task_rewards(action, accuracy, cost)))
 
 
-def look_ratios(raw: np.ndarray, at: int, recent: int) -> np.ndarray:
-    """``(seeds,)`` the look's raw accuracy at trial ``at`` ÷ the mean of the ``recent`` trials before it."""
-    return raw[:, at] / raw[:, at - recent:at].mean(axis=1)
+def reward_rates(rule: RewardRule, trajectory: Trajectory, cost: float) -> np.ndarray:
+    """``(seeds,)`` mean reward per trial at ``cost``."""
+    return trial_rewards(rule, trajectory, cost).mean(axis=1)
 
 
-def replay(trajectories: dict[str, tuple[np.ndarray, np.ndarray]], at: int, threshold: float,
+def look_ratios(rewards: np.ndarray, at: int, recent: int) -> np.ndarray:
+    """``(seeds,)`` the look's reward at trial ``at`` ÷ the mean reward of the ``recent`` trials before it."""
+    return rewards[:, at] / rewards[:, at - recent:at].mean(axis=1)
+
+
+def replay(rule: RewardRule, trajectories: dict[str, Trajectory], at: int, threshold: float,
            costs: Sequence[float], recent: int) -> np.ndarray:
-    """``(costs,)`` the rule's mean reward rate over seeds ÷ the best fixed strategy's, per cost."""
-    ratio = look_ratios(trajectories[f"switch@{at}"][0], at, recent)
+    """``(costs,)`` the look rule's mean reward rate over seeds ÷ the best fixed strategy's, per cost."""
     out = []
     for cost in costs:
-        best = max(reward_rates(*trajectories[name], cost).mean() for name in ("serial", "parallel"))
-        switch = ratio / (1.0 + cost) >= threshold
-        rates = np.where(switch, reward_rates(*trajectories[f"switch@{at}"], cost),
-                         reward_rates(*trajectories[f"stay@{at}"], cost))
+        best = max(reward_rates(rule, trajectories[name], cost).mean() for name in ("serial", "parallel"))
+        switch = look_ratios(trial_rewards(rule, trajectories[f"switch@{at}"], cost), at, recent) >= threshold
+        rates = np.where(switch, reward_rates(rule, trajectories[f"switch@{at}"], cost),
+                         reward_rates(rule, trajectories[f"stay@{at}"], cost))
         out.append(rates.mean() / best)
     return np.asarray(out)
 
 
-def load(paths: dict[str, Path]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """schedule → (raw, serial flags), each ``(seeds, trials)``."""
+def crossover(rule: RewardRule, serial: Trajectory, parallel: Trajectory) -> float:
+    """The cost in [0, 1] at which always-serial and always-parallel pay the same mean reward (bisection on the
+    rule); ``-inf`` if parallel pays more already at c = 0, ``inf`` if serial still pays more at c = 1."""
+    def lead(cost: float) -> float:
+        return float(reward_rates(rule, serial, cost).mean() - reward_rates(rule, parallel, cost).mean())
+
+    if lead(0.0) <= 0:
+        return 0.0 if lead(0.0) == 0 else float("-inf")
+    if lead(1.0) > 0:
+        return float("inf")
+    low, high = 0.0, 1.0
+    for _ in range(50):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if lead(middle) > 0 else (low, middle)
+    return 0.5 * (low + high)
+
+
+def complete(path: Path) -> bool:
+    """Whether ``path`` holds a played schedule with what the replay reads (older files kept raw accuracy only)."""
+    if not path.exists():
+        return False
+    with np.load(path) as data:
+        return {"accuracy", "action"} <= set(data.files)
+
+
+def load(paths: dict[str, Path]) -> dict[str, Trajectory]:
+    """schedule → (per-task accuracies ``(seeds, trials, n_tasks)``, actions ``(seeds, trials)``)."""
     out = {}
     for name, path in paths.items():
         with np.load(path) as data:
-            out[name] = (data["raw"], data["serial"])
+            out[name] = (data["accuracy"], data["action"])
     return out
 
 
@@ -156,8 +197,8 @@ def figure(table: pd.DataFrame, title: str, path: Path, target: float = 0.97) ->
     for at, rows in table.groupby("look_trial"):
         axis.plot(rows.threshold, rows.worst, "o-", ms=3, label=f"look at trial {at}")
     axis.axhline(target, color="grey", ls="--", lw=0.8, label=f"{target:g} of the best fixed strategy")
-    axis.set(xlabel="switch threshold (look ratio ÷ (1 + c))", ylabel="worst cost: mean reward rate ÷ best fixed",
-             title=title)
+    axis.set(xlabel="switch threshold (the look's reward ÷ the recent mean)",
+             ylabel="worst cost: mean reward rate ÷ best fixed", title=title)
     axis.legend(fontsize=8)
     return save_figure(fig, path)
 
@@ -165,7 +206,8 @@ def figure(table: pd.DataFrame, title: str, path: Path, target: float = 0.97) ->
 def main(argv: list[str] | None = None) -> None:
     """Play what is missing, then print and write the replay."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", default="default", choices=sorted(WORLDS))
+    parser.add_argument("--world", default="default", choices=list(PRESETS), help="a SerialParallel preset")
+    parser.add_argument("--cost-mode", default="divide", choices=COST_MODES, help="the env's reward rule")
     default_look = round(NAVIGATOR["probe_at"] * 5000)
     parser.add_argument("--looks", default=str(default_look),
                         help=f"look trials T, comma-separated (default {default_look}: the navigator's at τ = 5000)")
@@ -191,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     stem = f"{args.world}_h{args.horizon}_s{seeds[0]}-{seeds[-1]}"
     names = ["parallel", "serial", *(f"{kind}@{at}" for at in looks for kind in ("stay", "switch"))]
     paths = {name: out / f"{stem}_{name}.npz" for name in names}
-    missing = [name for name in names if not paths[name].exists()]
+    missing = [name for name in names if not complete(paths[name])]
     if missing:
         print(f"playing {len(missing)} schedules × {len(seeds)} seeds at τ = {args.horizon}: {', '.join(missing)}",
               flush=True)
@@ -202,26 +244,31 @@ def main(argv: list[str] | None = None) -> None:
             for future in futures:
                 print(f"  kept {future.result()}", flush=True)
     trajectories = load(paths)
-    parallel_raw, serial_raw = trajectories["parallel"][0].mean(), trajectories["serial"][0].mean()
-    print(f"{args.world} world, τ = {args.horizon}, seeds {seeds[0]}–{seeds[-1]}: "
-          f"c* = {serial_raw / parallel_raw - 1:.3f}")
+    rule = envs.check_settings(ENV_ID, preset=args.world, cost_mode=args.cost_mode).reward_rule
+    raw = {name: accuracy.mean(axis=2) for name, (accuracy, _) in trajectories.items()}  # (seeds, trials)
+    parallel_raw = raw["parallel"].mean()
+    c_star = crossover(rule, trajectories["serial"], trajectories["parallel"])
+    shown = {float("-inf"): "< 0 (parallel pays more at c = 0)", float("inf"): "> 1"}.get(c_star, f"{c_star:.3f}")
+    print(f"{args.world} world ({args.cost_mode}), τ = {args.horizon}, seeds {seeds[0]}–{seeds[-1]}: c* {shown}")
     rows = []
     for at in looks:
-        stay, switch = trajectories[f"stay@{at}"], trajectories[f"switch@{at}"]
-        ratio = look_ratios(switch[0], at, args.recent)
-        kept = stay[0].mean(axis=1) / trajectories["parallel"][0].mean(axis=1)
-        late = reward_rates(*switch, 0.0).mean() / reward_rates(*trajectories["serial"], 0.0).mean()
-        below_drop = int((ratio / (1 + max(costs)) < NAVIGATOR["drop_ratio"]).sum())
-        print(f"look at {at}: STAY earns {stay[0].mean() / parallel_raw:.3f} of always-parallel (worst seed "
+        switch = trajectories[f"switch@{at}"]
+        ratio = look_ratios(raw[f"switch@{at}"], at, args.recent)
+        kept = raw[f"stay@{at}"].mean(axis=1) / raw["parallel"].mean(axis=1)
+        late = reward_rates(rule, switch, 0.0).mean() / reward_rates(rule, trajectories["serial"], 0.0).mean()
+        dear = look_ratios(trial_rewards(rule, switch, max(costs)), at, args.recent)
+        below_drop = int((dear < NAVIGATOR["drop_ratio"]).sum())
+        print(f"look at {at}: STAY earns {raw[f'stay@{at}'].mean() / parallel_raw:.3f} of always-parallel (worst seed "
               f"{kept.min():.3f}); look raw ratio {ratio.mean():.3f} (sd {ratio.std():.3f}, {ratio.min():.3f}–"
               f"{ratio.max():.3f}); SWITCH earns {late:.3f} of always-serial at c = 0"
               + (f"; {below_drop} seeds under the drop ratio at c = {max(costs):g}" if below_drop else ""))
         for threshold in thresholds:
-            values = replay(trajectories, at, threshold, costs, args.recent)
+            values = replay(rule, trajectories, at, threshold, costs, args.recent)
             rows.append({"look_trial": at, "threshold": threshold, **{f"{c:g}": v for c, v in zip(costs, values)},
                          "worst": values.min(), "worst_cost": costs[int(values.argmin())]})
     table = pd.DataFrame(rows)
-    table.to_csv(out / f"look_frontier_{stem}.csv", index=False)
+    table_stem = stem if args.cost_mode == "divide" else f"{stem}_{args.cost_mode}"  # trajectories serve both
+    table.to_csv(out / f"look_frontier_{table_stem}.csv", index=False)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print("mean reward rate ÷ best fixed strategy's, per look trial, threshold and cost:")
         print(table.round(3).to_string(index=False))
@@ -230,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{best.worst:.3f} (c = {best.worst_cost:g}); the navigator's default (look at {default_look}, threshold "
           f"{NAVIGATOR['switch_ratio']:g}) is one row when its look is among --looks")
     title = f"{args.world} world, τ = {args.horizon}, seeds {seeds[0]}–{seeds[-1]}: one look, then commit"
-    print(figure(table, title, out / f"look_frontier_{stem}.png"))
+    print(figure(table, title, out / f"look_frontier_{table_stem}.png"))
 
 
 if __name__ == "__main__":

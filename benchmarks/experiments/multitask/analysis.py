@@ -3,9 +3,11 @@
 The fixed schedules' runs (agent :data:`tradeoff_gym.benchmarks.experiments.multitask.sweep.FIXED`) are labelled by
 their
 schedule (``parallel``, ``4-pass``, …, ``serial``); they are the reference ("best fixed schedule") of regret and of
-the score. Because a fixed schedule's learning never depends on the cost, its reward rate at any cost c is its
-mean accuracy ÷ (1 + d·c) exactly (``divide``: every task is performed every trial); the analysis uses this to
-draw the best schedule on a fine grid of costs, between the swept ones.
+the score. Because a fixed schedule's learning never depends on the cost, and its reward is linear in the
+per-task accuracies (every task is performed every trial), its reward rate at any cost c is the env's
+:class:`tradeoff_gym.envs.interface.RewardRule` applied to its mean per-task accuracies at c; the analysis uses
+this to draw the best schedule on a fine grid of costs, between the swept ones (``divide``: mean accuracy
+÷ (1 + d·c); ``additive`` as well, with the sweep's ``cost_mode``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tradeoff_gym.benchmarks.analysis import (
 )
 from tradeoff_gym.benchmarks.experiment import ReportItem
 from tradeoff_gym.benchmarks.experiments.multitask.sweep import FIXED
+from tradeoff_gym.envs.interface import CostMode, RewardRule, Strategy
 
 #: What :func:`score` means.
 SCORE = NORMALISED_SCORE.format(fixed="every fixed schedule of the table: parallel, 4-pass, …, serial")
@@ -47,29 +50,71 @@ def schedule_order(frame: pd.DataFrame) -> list[str]:
     return list(fixed.groupby("strategy").action.first().sort_values().index)
 
 
+def cost_mode(frame: pd.DataFrame) -> CostMode:
+    """The sweep's cost mode: its runs' ``cost_mode`` tag (``divide`` for results written before the tag)."""
+    return str(frame.cost_mode.iloc[0]) if "cost_mode" in frame and len(frame) else "divide"  # type: ignore[return-value]
+
+
+def paid_delay(mode: CostMode, accuracy: np.ndarray, cost: float, rate: float) -> float:
+    """The cost share d in [0, 1] at which a ``mode`` reward rule pays ``rate`` per trial at ``cost`` for per-task
+    accuracies ``accuracy`` ``(n_tasks,)``, every task performed: the rule inverted by bisection (it pays less as
+    d·c grows, and depends on d and c only through d·c)."""
+    unit = RewardRule((Strategy("paid", serial=True, delay=1.0),), mode, "mean")
+
+    def paid(d: float) -> float:
+        return float(unit.reward(unit.task_rewards(0, accuracy, d * cost)))
+
+    if paid(0.0) <= rate or np.isclose(paid(0.0), rate, rtol=1e-12, atol=0.0):  # pays nothing (up to rounding)
+        return 0.0
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if paid(middle) > rate else (low, middle)
+    return 0.5 * (low + high)
+
+
 def fixed_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per fixed schedule: ``accuracy`` (mean raw accuracy over the episode and seeds), its seeds' values, and the
-    cost share ``delay`` d measured from the rewards (Σ raw / Σ reward = 1 + d·c at c > 0; NaN if only c = 0)."""
+    """Per fixed schedule: ``accuracy`` (mean raw accuracy over the episode and seeds), its seeds' values,
+    ``task_accuracy`` (its mean accuracy per task at c = 0, an ``(n_tasks,)`` array; NaN without c = 0) and the
+    cost share ``delay`` d measured from the rewards through the sweep's reward rule (:func:`paid_delay` at each
+    swept c > 0, averaged; NaN without c = 0 and a c > 0)."""
     fixed = frame[frame.agent == FIXED]
+    columns = sorted((c for c in frame.columns if c.startswith("task_reward_")), key=lambda c: int(c.rsplit("_", 1)[1]))
+    mode = cost_mode(frame)
     rows = []
     for name in schedule_order(frame):
         runs = fixed[fixed.strategy == name]
         per_seed = runs[runs.cost == runs.cost.min()].groupby("seed").raw_accuracy.mean()
-        paid = runs[runs.cost > 0]
+        free, paid = runs[runs.cost == 0], runs[runs.cost > 0]
+        accuracy = free[columns].to_numpy(dtype=np.float64).mean(0) if len(free) else np.full(len(columns), np.nan)
         delay = np.nan
-        if len(paid):
-            ratio = paid.groupby("cost").apply(lambda d: d.raw_accuracy.sum() / d.reward.sum(), include_groups=False)
-            delay = float(np.mean((ratio.to_numpy() - 1.0) / ratio.index.to_numpy()))
+        if len(free) and len(paid):
+            rates = paid.groupby("cost").reward.mean()
+            delay = float(np.mean([paid_delay(mode, accuracy, c, r) for c, r in rates.items()]))
         rows.append({"schedule": name, "accuracy": float(per_seed.mean()), "delay": delay,
-                     "seeds": int(per_seed.size)})
+                     "seeds": int(per_seed.size), "task_accuracy": accuracy})
     return pd.DataFrame(rows)
 
 
-def best_schedule_bands(summary: pd.DataFrame, grid: np.ndarray = GRID) -> tuple[np.ndarray, pd.DataFrame]:
-    """The best fixed schedule at every cost of ``grid`` (reward rate accuracy ÷ (1 + d·c)) and the cost bands
-    where each one is best: ``(rates (n_schedules, n_grid), bands with schedule, from, to)``."""
+def schedule_rule(summary: pd.DataFrame, mode: CostMode) -> RewardRule:
+    """The reward rule of the summary's schedules with a known delay (rows in order: action ``i`` = row ``i``)."""
+    known = summary.dropna(subset=["delay"])
+    strategies = tuple(Strategy(r.schedule, serial=r.delay > 0, delay=min(r.delay, 1.0)) for r in known.itertuples())
+    return RewardRule(strategies, mode, "mean")
+
+
+def best_schedule_bands(
+    summary: pd.DataFrame, grid: np.ndarray = GRID, mode: CostMode = "divide"
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The best fixed schedule at every cost of ``grid`` (reward rate: the ``mode`` reward rule, each schedule's
+    delay, applied to its per-task accuracies) and the cost bands where each one is best: ``(rates (n_schedules,
+    n_grid), bands with schedule, from, to)``."""
     known = summary.dropna(subset=["delay"]).reset_index(drop=True)
-    rates = known.accuracy.to_numpy()[:, None] / (1.0 + known.delay.to_numpy()[:, None] * grid[None, :])
+    rule = schedule_rule(known, mode)
+    accuracy = np.stack(known.task_accuracy.to_list()) if len(known) else np.zeros((0, 1))  # (n_schedules, n_tasks)
+    actions = np.arange(len(known))[:, None]  # (n_schedules, 1) against grid (1, n_grid)
+    rates = np.asarray(rule.reward(rule.task_rewards(actions, accuracy[:, None, :], grid[None, :])), dtype=np.float64)
+    rates = rates.reshape(len(known), grid.size)
     best = rates.argmax(0)
     bands = []
     start = 0
@@ -100,7 +145,7 @@ def best_schedule_figure(summary: pd.DataFrame, rates: np.ndarray, path: Path) -
     for i, row in known.iterrows():
         axis.plot(GRID, rates[i], color=colors[i], lw=1.2, label=f"{row.schedule} (d = {row.delay:.2f})")
     axis.plot(GRID, rates.max(0), color="black", lw=3, alpha=0.35, label="best schedule")
-    axis.set(xlabel="serialization cost c", ylabel="reward rate (mean accuracy ÷ (1 + d·c))",
+    axis.set(xlabel="serialization cost c", ylabel="reward rate (the reward rule at cost c)",
              title="Fixed schedules: reward rate vs cost (mean over seeds)")
     axis.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     return save_figure(fig, path)
@@ -164,13 +209,16 @@ def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     summary = fixed_summary(frame)
     items: list[ReportItem] = []
     if not summary.empty:
-        rates, bands = best_schedule_bands(summary)
+        mode = cost_mode(frame)
+        rates, bands = best_schedule_bands(summary, mode=mode)
         items.append(ReportItem(
             "Which schedule is best at which cost",
             "Fixed schedules, fewest passes first: mean raw accuracy over the episode (mean over seeds) and the cost "
             "share d = (passes − fewest) / (serial's passes − fewest) measured from the rewards. A schedule's reward "
-            "rate at cost c is accuracy ÷ (1 + d·c); the best schedule by cost band (grid of 201 costs):\n\n"
-            + markdown_table(summary) + "\n\n" + markdown_table(bands) + "\n\n" + partial_verdict(bands),
+            f"rate at cost c is the reward rule ({mode}) at c applied to its per-task accuracies; the best schedule "
+            "by cost band (grid of 201 costs):\n\n"
+            + markdown_table(summary.drop(columns="task_accuracy")) + "\n\n" + markdown_table(bands) + "\n\n"
+            + partial_verdict(bands),
             (best_schedule_figure(summary, rates, out_dir / "multitask_best_schedule_vs_cost.png"),
              learning_figure(frame, out_dir / "multitask_schedule_learning.png")),
         ))

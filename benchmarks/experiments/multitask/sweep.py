@@ -11,9 +11,9 @@ ENV_ID = "tradeoff/Multitask-v0"
 #: The agent that plays one schedule throughout (``strategy=`` its name); reward-independent, so the runner plays
 #: it once per seed at c = 0 and re-discounts it for every cost. Its runs are labelled by their schedule.
 FIXED = "tradeoff_gym.agents.baselines:FixedAgent"
-#: Env settings a scale may carry besides cost and horizon (the world, the network, the table rule).
+#: Env settings a scale may carry besides cost and horizon (the world, the network, the table rule, the cost mode).
 ENV_SETTINGS = ("table", "depth", "sonar_size", "image_size", "grid", "batch_size", "conv_channels", "hidden_units",
-                "gps_units", "sonar_units", "lr")
+                "gps_units", "sonar_units", "lr", "cost_mode")
 
 
 def env_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
@@ -29,9 +29,13 @@ def schedule_names(settings: dict[str, Any]) -> tuple[str, ...]:
 def runs(settings: dict[str, Any]) -> list[RunSpec]:
     """Fixed schedules at every cost of ``costs``; learning agents at ``agent_costs`` (default: ``costs``).
 
-    Run ids ``multitask/c<cost>/<agent or schedule>/<seed>``; every run is tagged with its cost.
+    Run ids ``multitask/c<cost>/<agent or schedule>/<seed>``; every run is tagged with its cost and, when it is not
+    the default ``divide``, the reward rule's ``cost_mode`` (what the analysis re-applies between the swept costs;
+    untagged, so sweeps written before it resume with the same runs).
     """
     kwargs = env_kwargs(settings)
+    mode = make_config(**kwargs).cost_mode
+    rule_tags = {} if mode == "divide" else {"cost_mode": mode}
     specs = []
     for cost in settings["costs"]:
         for name in schedule_names(settings):
@@ -39,13 +43,13 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
                 specs.append(RunSpec(
                     run_id=f"multitask/c{cost:g}/{name}/{seed}", env_id=ENV_ID, agent=FIXED, seed=seed,
                     env_kwargs={"cost": float(cost), **kwargs}, agent_kwargs={"strategy": name},
-                    tags={"cost": float(cost)},
+                    tags={"cost": float(cost), **rule_tags},
                 ))
     for cost in settings.get("agent_costs", settings["costs"]):
         for agent in settings["agents"]:
             for seed in range(settings["seeds"]):
                 specs.append(RunSpec(
                     run_id=f"multitask/c{cost:g}/{agent}/{seed}", env_id=ENV_ID, agent=agent, seed=seed,
-                    env_kwargs={"cost": float(cost), **kwargs}, tags={"cost": float(cost)},
+                    env_kwargs={"cost": float(cost), **kwargs}, tags={"cost": float(cost), **rule_tags},
                 ))
     return specs
