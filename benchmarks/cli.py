@@ -33,6 +33,12 @@ from tradeoff_gym.benchmarks.store import ResultStore, StoreError
 
 #: Seconds to wait for a Dask scheduler to answer before the sweep starts.
 SCHEDULER_TIMEOUT_S = 5.0
+#: Experiments that became settings of another: what to run instead (a usage error for the name and its results
+#: directories, whose run ids and env ids the new experiment does not share).
+RETIRED: dict[str, str] = {
+    "fig5_noisy": "fig5_noisy is fig5 on the noisy preset now: run `tradeoff-bench run fig5 --set preset=noisy` "
+                  "(same options; a fig5_noisy results directory is not resumed, give a new --out)",
+}
 
 
 class UsageError(ValueError):
@@ -105,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:<24} {module.DESCRIPTION}  (scales: {', '.join(module.SCALES)})")
             return 0
         if args.command == "report":
+            _check_not_retired(None, args.results_dir)
             print(write_report(args.results_dir))
             return 0
         specs, manifest, out = _prepare(args)  # every check; writes nothing
@@ -139,6 +146,8 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         raise UsageError("--costs needs at least one cost in [0, 1], e.g. --costs 0,0.5,1")
     if args.agents is not None and not args.agents:
         raise UsageError("--agents needs at least one agent (a registered name or module:Class), e.g. --agents serial")
+    out = args.out or f"results/{args.experiment}-{args.scale}"
+    _check_not_retired(args.experiment, out)
     module = load_experiment(args.experiment)
     overrides: dict[str, Any] = {}
     for key, value in args.set:
@@ -160,7 +169,6 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         raise UsageError(f"these settings give the run id {_first_repeat(ids)!r} twice; give each value once")
     _check_agents(specs)
     _check_env_settings(specs)
-    out = args.out or f"results/{args.experiment}-{args.scale}"
     manifest = {
         "experiment": args.experiment,
         "scale": args.scale,
@@ -185,6 +193,19 @@ def _run(args: argparse.Namespace, specs: list[RunSpec], manifest: dict[str, Any
           f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
     print(write_report(out))
     return 1 if summary.failed else 0
+
+
+def _check_not_retired(experiment: str | None, results_dir: str) -> None:
+    """UsageError with :data:`RETIRED`'s message for a retired experiment or a results directory that holds one."""
+    held = None
+    if (ResultStore(results_dir).root / "manifest.json").is_file():
+        try:
+            held = ResultStore(results_dir).manifest().get("experiment")
+        except StoreError:
+            held = None  # a corrupt manifest is the store's to report
+    for name in (experiment, held):
+        if name in RETIRED:
+            raise UsageError(RETIRED[name])
 
 
 def _first_repeat(items: list[str]) -> str:

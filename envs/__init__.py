@@ -25,14 +25,14 @@ ENV_IDS: dict[str, str] = {
     "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_multitask",
     "tradeoff/SequentialTasks-v0": "tradeoff_gym.envs.sequential:SequentialTasksEnv",
     "tradeoff/SerialParallel-v0": "tradeoff_gym.envs.serial_parallel:SerialParallelEnv",
-    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel:make_noisy",
+    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel:SerialParallelEnv",
 }
 
 #: Native vector envs (``gym.make_vec(id, num_envs=K, vectorization_mode="vector_entry_point")``), by id.
 VECTOR_ENTRY_POINTS: dict[str, str] = {
     "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_multitask_vector",
     "tradeoff/SerialParallel-v0": "tradeoff_gym.envs.serial_parallel_vector:make_vector",
-    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel_vector:make_noisy_vector",
+    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel_vector:make_vector",
 }
 
 #: Each id's config builder ``make_config(preset=..., config=None, **settings)``: what its constructor calls.
@@ -41,12 +41,21 @@ CONFIG_BUILDERS: dict[str, str] = {
     "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_config",
     "tradeoff/SequentialTasks-v0": "tradeoff_gym.envs.sequential:make_config",
     "tradeoff/SerialParallel-v0": "tradeoff_gym.envs.serial_parallel:make_config",
-    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel:make_noisy_config",
+    "tradeoff/SerialParallelNoisy-v0": "tradeoff_gym.envs.serial_parallel:make_config",
+}
+
+#: Settings an id passes to its entry point (``gym.make``'s own kwargs override them). The noisy id is
+#: SerialParallel on the ``noisy`` preset, whose input noise it keeps on any other preset given
+#: (``preset="balanced"``: the balanced world with that noise; ``input_noise=`` overrides it). It takes settings by
+#: name: a ready ``config=`` conflicts with these and is refused (give it to ``tradeoff/SerialParallel-v0``).
+ENV_KWARGS: dict[str, dict[str, Any]] = {
+    "tradeoff/SerialParallelNoisy-v0": {"preset": "noisy", "input_noise": 0.2},  # = PRESETS["noisy"]'s noise
 }
 
 for _env_id, _entry_point in ENV_IDS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point, vector_entry_point=VECTOR_ENTRY_POINTS.get(_env_id))
+        register(id=_env_id, entry_point=_entry_point, vector_entry_point=VECTOR_ENTRY_POINTS.get(_env_id),
+                 kwargs=dict(ENV_KWARGS.get(_env_id, {})))
 
 
 def check_settings(env_id: str, **kwargs: Any) -> Any:
@@ -62,7 +71,7 @@ def check_settings(env_id: str, **kwargs: Any) -> Any:
         raise ValueError(
             f"env_id must be one of {sorted(ENV_IDS)} (optionally prefixed 'tradeoff_gym:'), got {env_id!r}"
         )
-    settings = dict(kwargs)
+    settings = {**ENV_KWARGS.get(name, {}), **kwargs}  # as gym.make merges the registration's kwargs
     settings.pop("render_mode", None)
     steps = settings.pop("max_episode_steps", None)
     if steps is not None and steps != -1 and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):

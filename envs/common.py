@@ -54,7 +54,10 @@ def given_config(config: Any, kind: type[ConfigT], preset: str, default_preset: 
     if not isinstance(config, kind):
         raise ValueError(f"config must be a {kind.__name__} (or pass settings by name instead), got {config!r}")
     if settings:
-        raise ValueError(f"pass either config or individual settings, not both; got config and {sorted(settings)}")
+        raise ValueError(
+            f"pass either config or individual settings, not both; got config and {sorted(settings)} (an id registered "
+            "with settings, such as tradeoff/SerialParallelNoisy-v0, passes them itself: give a config to its plain id)"
+        )
     if preset != default_preset:
         raise ValueError(f"pass either config or preset, not both; got config and preset={preset!r}")
     return config

@@ -177,17 +177,6 @@ def make_config(
     return SerialParallelConfig(learner=learner, **env_settings)
 
 
-def make_noisy_config(preset: str = "noisy", **settings: Any) -> SerialParallelConfig:
-    """The config of ``tradeoff/SerialParallelNoisy-v0``: a preset's world with the noisy inputs of Fig 5B.
-
-    Any preset (``"noisy"`` and ``"default"`` both give the paper's noisy world) gets input noise std
-    :data:`NOISY_INPUT_NOISE` unless ``input_noise`` is given.
-    """
-    if settings.get("config") is not None:  # a ready config is taken as it is (the preset does not apply)
-        return make_config("default" if preset == "noisy" else preset, **settings)
-    return make_config(preset, **{"input_noise": NOISY_INPUT_NOISE, **settings})
-
-
 class Episodes:
     """The step bookkeeping of K SerialParallel episodes on one :class:`BatchedLearner`: the single env plays it
     with K = 1, the vector env (:mod:`tradeoff_gym.envs.serial_parallel_vector`) with K.
@@ -384,7 +373,3 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
             raise RuntimeError("call reset() before probe()")
         return self.learner.probe(self.config.probe_size)
 
-
-def make_noisy(*, render_mode: str | None = None, **settings: Any) -> SerialParallelEnv:
-    """``tradeoff/SerialParallelNoisy-v0``: the SerialParallel env with the ``noisy`` preset (Fig 5B)."""
-    return SerialParallelEnv(make_noisy_config(**settings), render_mode=render_mode)

@@ -26,7 +26,7 @@ from tradeoff_gym.envs.common import (
     check_cost,
     check_positive_int,
 )
-from tradeoff_gym.envs.serial_parallel import Episodes, SerialParallelConfig, make_config, make_noisy_config
+from tradeoff_gym.envs.serial_parallel import Episodes, SerialParallelConfig, make_config
 from tradeoff_gym.learners.batched import BatchedLearner
 from tradeoff_gym.learners.probes import ProbeResult
 
@@ -76,7 +76,7 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
 
     ## Arguments
     ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (``builder``, the id's config
-    builder: :func:`make_config`, :func:`make_noisy_config`, :func:`tradeoff_gym.envs.multitask.make_config`), e.g.
+    builder: :func:`make_config`, :func:`tradeoff_gym.envs.multitask.make_config`), e.g.
     ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=16, vectorization_mode="vector_entry_point",
     horizon=5000, cost=0.5, device="cuda")``. ``costs`` (instead of ``cost``): one cost per sub-env, each a
     number or a ``(low, high)`` range as ``cost`` is, so K episodes that differ only in their hidden cost run in
@@ -286,7 +286,3 @@ def make_vector(num_envs: int = 1, **settings: Any) -> SerialParallelVectorEnv:
     """``vector_entry_point`` of ``tradeoff/SerialParallel-v0``: :class:`SerialParallelVectorEnv` with ``num_envs``."""
     return SerialParallelVectorEnv(num_envs, **settings)
 
-
-def make_noisy_vector(num_envs: int = 1, **settings: Any) -> SerialParallelVectorEnv:
-    """``vector_entry_point`` of ``tradeoff/SerialParallelNoisy-v0``: the vector env with the ``noisy`` preset."""
-    return SerialParallelVectorEnv(num_envs, builder=make_noisy_config, **settings)

@@ -162,3 +162,25 @@ def test_console_script_finds_an_agent_module_in_the_working_directory(tmp_path)
     )
     assert result.returncode == 0, result.stderr
     assert "2 runs done, 0 already complete, 0 failed" in result.stdout
+
+
+def test_fig5_noisy_and_its_results_directories_say_to_run_fig5_on_the_noisy_preset(tmp_path, capsys):
+    wanted = "tradeoff-bench run fig5 --set preset=noisy"
+    assert wanted in refused(["run", "fig5_noisy", "--scale", "smoke", "--out", str(tmp_path / "new")], capsys)
+    assert not (tmp_path / "new").exists()
+    old = tmp_path / "old"  # a results directory written by the fig5_noisy experiment
+    old.mkdir()
+    (old / "manifest.json").write_text(json.dumps({"experiment": "fig5_noisy", "scale": "smoke", "runs": {}}))
+    assert wanted in refused(["run", "fig5", "--scale", "smoke", "--set", "preset=noisy", "--out", str(old)], capsys)
+    assert wanted in refused(["report", str(old)], capsys)
+
+
+def test_fig5_on_the_noisy_preset_plays_the_noisy_world():
+    from tradeoff_gym.benchmarks.experiments.fig5 import SCALES, runs
+    from tradeoff_gym.envs import check_settings
+    from tradeoff_gym.envs.serial_parallel import make_config
+
+    specs = runs({**SCALES["smoke"], "preset": "noisy"})
+    assert {spec.env_kwargs["preset"] for spec in specs} == {"noisy"}
+    spec = specs[0]
+    assert check_settings(spec.env_id, **spec.env_kwargs).learner == make_config("noisy").learner

@@ -60,6 +60,14 @@ def test_the_noisy_id_adds_its_noise_to_any_preset_unless_noise_is_given():
     assert envs.check_settings(NOISY, preset="balanced", input_noise=0.1).learner.world.input_noise == 0.1
 
 
+def test_the_noisy_id_is_serial_parallel_registered_with_the_noisy_preset():
+    spec, plain = gym.spec(NOISY), gym.spec(SP)
+    assert (spec.entry_point, spec.vector_entry_point) == (plain.entry_point, plain.vector_entry_point)
+    assert spec.kwargs == {"preset": "noisy", **PRESETS["noisy"].settings}
+    vector = gym.make_vec(NOISY, num_envs=2, vectorization_mode="vector_entry_point", preset="balanced", horizon=2)
+    assert vector.unwrapped.config == make_config("balanced", input_noise=NOISY_INPUT_NOISE, horizon=2)
+
+
 def test_an_unknown_preset_is_refused_with_the_names():
     with pytest.raises(ValueError, match=r"preset must be one of \['default', 'noisy', 'balanced', 'sharing'\]"):
         gym.make(SP, preset="shared")

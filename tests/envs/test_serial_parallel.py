@@ -210,10 +210,12 @@ def test_wrong_config_types_raise_value_error(env_id, settings, message):
 
 def test_a_ready_config_is_taken_as_it_is():
     config = make_config(horizon=9, **SMALL)
-    for env_id in ("tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0"):
-        assert gym.make(env_id, config=config).unwrapped.config is config
+    assert gym.make("tradeoff/SerialParallel-v0", config=config).unwrapped.config is config
     with pytest.raises(ValueError, match="either config or preset"):
         gym.make("tradeoff/SerialParallel-v0", config=config, preset="noisy")
+    # The noisy id passes its preset's settings itself: a ready config (which would drop the noise) is refused.
+    with pytest.raises(ValueError, match=r"either config or individual settings.*give a config to its plain id"):
+        gym.make("tradeoff/SerialParallelNoisy-v0", config=config)
 
 
 def test_nan_loss_stops_the_episode_with_a_clear_error():

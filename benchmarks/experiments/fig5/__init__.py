@@ -1,4 +1,5 @@
-"""The paper's Fig 5A/C: agents on the SerialParallel env across serialization costs (c hidden from the agents).
+"""The paper's Fig 5: agents on the SerialParallel env across serialization costs (c hidden from the agents);
+Fig 5A/C on the default world, Fig 5B on the noisy one (``--set preset=noisy``).
 
 Layout (every experiment alike): this file holds the plain data (:data:`DESCRIPTION`, :data:`SCALES`);
 ``sweep.py`` the runs, ``analysis.py`` the report items and the score.
@@ -13,7 +14,7 @@ from tradeoff_gym.benchmarks.experiments.fig5.sweep import runs
 
 __all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
 
-DESCRIPTION = "Fig 5A/C: reward rate and serial share vs hidden cost on SerialParallel, per agent"
+DESCRIPTION = "Fig 5: reward rate and serial share vs hidden cost on SerialParallel (any preset), per agent"
 AGENTS = [
     "serial", "parallel", "navigator", "meta-learner", "sagiv", "ucb1", "r-ed-ucb", "cure-ucb", "gaussian-ts", "sw-ucb",
     "epsilon-greedy",

@@ -1,4 +1,5 @@
-"""The fig5 sweep: every (cost, agent, seed) run on SerialParallel; :func:`cost_runs` is shared with fig5_noisy."""
+"""The fig5 sweep: every (cost, agent, seed) run on SerialParallel (any world: ``preset``); :func:`cost_runs` is shared
+with fig5_worlds."""
 
 from __future__ import annotations
 
