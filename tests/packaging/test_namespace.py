@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -62,9 +63,14 @@ def test_no_source_file_imports_a_bare_folder_name():
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, built from a copy: setuptools' build/ folder in the checkout may hold modules
+    that were deleted since, and would put them in the wheel."""
+    source = tmp_path_factory.mktemp("source") / "tradeoff-gym"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "results", "site", "*.egg-info", "__pycache__", ".pytest_cache"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(REPO)], check=True, capture_output=True, text=True, cwd=out)
+                    str(source)], check=True, capture_output=True, text=True, cwd=out)
     (built,) = out.glob("tradeoff_gym-*.whl")
     return built
 
