@@ -99,11 +99,9 @@ class SerialParallelConfig:
 class WorldPreset:
     """A named world of SerialParallel: ``settings`` by name, applied before the caller's (which override them).
 
-    ``doc`` says what the world is, why its crossover cost c* lies where it does, and c* as measured —
-    always-serial vs always-parallel at c = 0, τ = 5000, 5 seeds (the runs' seeds 0–4), c* = mean serial raw
-    accuracy / mean parallel raw accuracy − 1 with a 95 % bootstrap CI over seeds — by
-    ``python -m tradeoff_gym.benchmarks.scripts.crossover_study --knob preset=default,noisy,balanced,sharing --seeds
-    5``. The measurements and why the worlds differ: docs/findings/crossover-and-noise.md.
+    ``doc`` says what the world is and which way it moves the crossover cost c*. Each preset's measured c*
+    (with its scale and the command that reproduces it) and why the worlds differ:
+    docs/findings/crossover-and-noise.md.
     """
 
     settings: dict[str, Any]
@@ -117,30 +115,26 @@ class WorldPreset:
 PRESETS: dict[str, WorldPreset] = {
     "default": WorldPreset(
         {},
-        "The paper's world as built here: the 2 × 2 drone world, β = 5, task weights high, Adam lr 5e-4. "
-        "c* = 0.098 [0.085, 0.112] (serial 0.851, parallel 0.775): parallel leaves its plateau near 0.70 "
-        "around trial 2500.",
+        "The paper's world as built here: the 2 × 2 drone world, β = 5, task weights high, Adam lr 5e-4.",
     ),
     "noisy": WorldPreset(
         {"input_noise": NOISY_INPUT_NOISE},
-        "Fig 5B's noisy inputs: Gaussian noise (std 0.2) on every pixel and GPS coordinate. "
-        "c* = 0.078 [0.066, 0.091] (serial 0.736, parallel 0.683): the noise slows serial more than parallel "
-        "and lowers the accuracy both can reach, so sharing is worth less here, not more (Fig 5B's premise).",
+        "Fig 5B's noisy inputs: Gaussian noise (std 0.2) on every pixel and GPS coordinate.",
     ),
     "balanced": WorldPreset(
         {"beta": 20.0, "region_match": 0.0, "lr": 1e-3},
         "The drone world with the object in the image independent of the GPS area (region_match 0: the two "
         "object answers agree by chance only, 1/4), a gate offset β = 20 (task weights start in [20, 40], so a "
-        "pair's gates start saturated and Adam cannot close them within τ = 5000: parallel training stays on "
-        "the shared plateau, ≈ 0.55) and lr 1e-3 (serial learns faster; parallel still cannot leave the "
-        "plateau). c* = 0.463 [0.441, 0.480] (serial 0.800, parallel 0.547).",
+        "pair's gates start saturated and Adam cannot close them within a paper-length episode: parallel "
+        "training stays on the shared plateau) and lr 1e-3 (serial learns faster; parallel still cannot leave "
+        "the plateau): the crossover cost moves up.",
     ),
     "sharing": WorldPreset(
         {"beta": 20.0, "region_match": 0.0, "lr": 1e-3, "sonar_size": 24},
         "The balanced world plus a third input, a 24-sample sonar trace of its own contact (the 3 × 2 world: "
         "6 tasks; serial = 6 passes, parallel = 3 passes of two tasks). Each head now has three inputs it "
-        "could answer from, so the shared plateau drops to ≈ 0.47 while serial training learns every task. "
-        "c* = 0.771 [0.767, 0.777] (serial 0.820, parallel 0.463).",
+        "could answer from, so the shared plateau drops lower still while serial training learns every task: "
+        "the crossover cost moves up further.",
     ),
 }
 

@@ -1,9 +1,9 @@
 """Fraction of the oracle's return per agent on a broad family of LearningCurves instances, and navigator's overhead.
 
-    python -m tradeoff_gym.benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family issue|balanced]
+    python -m tradeoff_gym.benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family uniform|balanced]
         [--agents oracle,navigator,...] [--figure results/navigator_family.png]
 
-The default family (``--family issue``), τ = 1000,
+The default family (``--family uniform``), τ = 1000,
 4 tasks, batch 64 (binomial accuracies), paper reward (serial ÷ (1 + c)):
 which strategy learns early is a coin flip; its logistic midpoint is uniform in [0, τ/3]; the other's is
 uniform in [early, early + 350] picks; each strategy's rate is uniform in [0.01, 0.06] per pick; the hidden
@@ -65,12 +65,12 @@ class Instance:
         return gym.make(ENV_ID, horizon=HORIZON, cost=self.cost, curves=curves)
 
 
-FAMILIES = ("issue", "balanced")
+FAMILIES = ("uniform", "balanced")
 #: The balanced family's range of serial's expected return ÷ parallel's (log-uniform).
 BALANCED_RATIO = 2.0
 
 
-def _draw_issue_instance(rng: np.random.Generator) -> Instance:
+def _draw_uniform_instance(rng: np.random.Generator) -> Instance:
     """One instance of the default family (ranges in the module docstring), drawn from ``rng``."""
     early = rng.uniform(0.0, HORIZON / 3)
     late = early + rng.uniform(0.0, 350.0)
@@ -80,17 +80,17 @@ def _draw_issue_instance(rng: np.random.Generator) -> Instance:
     return Instance(rates=rates, midpoints=(float(midpoints[0]), float(midpoints[1])), cost=float(rng.uniform()))
 
 
-def draw_instance(family_seed: int, index: int, family: str = "issue") -> Instance:
+def draw_instance(family_seed: int, index: int, family: str = "uniform") -> Instance:
     """Instance ``index`` of ``family`` drawn with ``family_seed`` (ranges in the module docstring)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
     rng = np.random.default_rng(np.random.SeedSequence([family_seed, index]))
-    if family == "issue":
-        return _draw_issue_instance(rng)
+    if family == "uniform":
+        return _draw_uniform_instance(rng)
     # balanced: the target ratio is drawn once, then curves until its cost is feasible (so its law is kept)
     ratio = float(np.exp(rng.uniform(-np.log(BALANCED_RATIO), np.log(BALANCED_RATIO))))
     while True:
-        instance = _draw_issue_instance(rng)
+        instance = _draw_uniform_instance(rng)
         serial, parallel = instance.env().unwrapped.config.expected_fixed_returns(0.0)
         cost = serial / (ratio * parallel) - 1.0  # serial's return is ÷ (1 + c) (the paper's reward rule)
         if 0.0 <= cost <= 1.0:
@@ -124,7 +124,7 @@ class TimedAgent:
 
 def evaluate(
     agents: tuple[str, ...], instances: int, family_seed: int = 0, agent_kwargs: dict[str, dict] | None = None,
-    family: str = "issue",
+    family: str = "uniform",
 ) -> tuple[dict[str, np.ndarray], float, np.ndarray]:
     """``{agent: (instances,) return ÷ oracle return}``, navigator's mean seconds per decision (NaN if absent),
     and ``(instances,)`` the oracle's strategy per instance."""
@@ -178,8 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=200, help="instances of the family (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="family seed (0 = evaluation family; 2 = design family)")
-    parser.add_argument("--family", default="issue", choices=FAMILIES,
-                        help="issue: the default family (cost uniform); balanced: cost set so serial is best in half")
+    parser.add_argument("--family", default="uniform", choices=FAMILIES,
+                        help="uniform: the default family (cost uniform); balanced: cost set so serial is best in half")
     parser.add_argument("--agents", default=",".join(a for a in AGENTS if a != "oracle"),
                         help="comma-separated registered agent names")
     parser.add_argument("--figure", default=None, help="write a PNG of the fractions here")

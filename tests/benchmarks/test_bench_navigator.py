@@ -6,7 +6,7 @@ import pytest
 from tradeoff_gym.benchmarks.scripts.bench_navigator import BALANCED_RATIO, HORIZON, draw_instance
 
 
-def test_issue_family_matches_its_ranges():
+def test_uniform_family_matches_its_ranges():
     for index in range(50):
         inst = draw_instance(0, index)
         early, late = sorted(inst.midpoints)
@@ -33,5 +33,5 @@ def test_balanced_family_sets_the_cost_from_the_return_ratio():
 
 def test_balanced_family_is_reproducible_and_unknown_family_refused():
     assert draw_instance(3, 7, "balanced") == draw_instance(3, 7, "balanced")
-    with pytest.raises(ValueError, match="unknown family 'nope'; known: issue, balanced"):
+    with pytest.raises(ValueError, match="unknown family 'nope'; known: uniform, balanced"):
         draw_instance(0, 0, "nope")
