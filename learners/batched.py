@@ -42,6 +42,7 @@ Everything runs with the learner's own torch thread count (:mod:`tradeoff_gym.le
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 
@@ -129,14 +130,7 @@ class BatchedLearner:
             for n, p in self.params.items()
         }  # Adam: (exp_avg, exp_avg_sq); SGD: (momentum buffer, unused)
         self.steps = torch.zeros(k, device=self.device)  # (K,) float32, as torch.optim's fused Adam keeps it
-        # Per-learner views (slices along K) for the fused per-tensor optimizer kernels; fixed storage.
-        self._views = {n: p.detach().unbind(0) for n, p in self.params.items()}
-        self._m_views = {n: s[0].unbind(0) for n, s in self._state.items()}
-        self._v_views = {n: s[1].unbind(0) for n, s in self._state.items()}
-        self._step_views = self.steps.unbind(0)
-        self._slice_cache: dict[tuple[int, ...], tuple[list[torch.Tensor], ...]] = {}
-        for i in range(k):
-            self._alias(i)
+        self._make_views()
         # Fixed structure of the network (the same for every learner: the config decides it).
         self.task_set = self._learners[0].task_set
         self.n_tasks = self.task_set.n_tasks
@@ -154,6 +148,36 @@ class BatchedLearner:
         # Learned allocation (Gumbel-Matrix) or learned task gates.
         self.allocation = cfg.network.allocation
         self.trials = np.zeros(k, dtype=np.int64)
+
+    def _make_views(self) -> None:
+        """Per-learner views (slices along K) of the stack and the optimizer state, for the fused per-tensor
+        optimizer kernels and each learner's network (:meth:`_alias`): they share the stack's storage."""
+        self._views = {n: p.detach().unbind(0) for n, p in self.params.items()}
+        self._m_views = {n: s[0].unbind(0) for n, s in self._state.items()}
+        self._v_views = {n: s[1].unbind(0) for n, s in self._state.items()}
+        self._step_views = self.steps.unbind(0)
+        self._slice_cache: dict[tuple[int, ...], tuple[list[torch.Tensor], ...]] = {}
+        for i in range(len(self._learners)):
+            self._alias(i)
+
+    def __getstate__(self) -> dict:
+        """The state to pickle: no views (pickle would store each as a copy of the whole stack, sharing nothing,
+        so the copy's updates would miss the weights it trains); :meth:`__setstate__` rebuilds them."""
+        state = self.__dict__.copy()
+        for name in ("_views", "_m_views", "_v_views", "_step_views", "_slice_cache"):
+            del state[name]
+        state["_learners"] = [copy.copy(lr) for lr in self._learners]
+        for parts in state["_learners"]:  # each network without its parameters (views, re-aliased on load)
+            memo: dict[int, object] = {id(p): None for p in parts.network.parameters()}
+            memo[id(parts.noise)] = parts.noise  # the generator stays shared with the learner's parts
+            parts.network = copy.deepcopy(parts.network, memo)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled learner: the views again share the stack's storage, so it trains as the original."""
+        self.__dict__.update(state)
+        with torch_threads(self.config.threads):
+            self._make_views()
 
     def _alias(self, k: int) -> None:
         """Make learner ``k``'s network hold views of the stacked parameters (so probes see current weights)."""
@@ -450,7 +474,19 @@ class TaskLearner:
         self._batch = BatchedLearner(config, [int(seed)])
         self.config, self.device = config, self._batch.device
         self.seed = self._batch.seeds[0]
+        self._expose()
+
+    def _expose(self) -> None:
         self.world, self.stream, self.network = self._batch.world(0), self._batch.stream(0), self._batch.network(0)
+
+    def __getstate__(self) -> dict:
+        """The state to pickle: the batch alone (world, stream and network are re-read from it on load)."""
+        return {n: v for n, v in self.__dict__.items() if n not in ("world", "stream", "network")}
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled learner from its batch: ``network`` again views the weights that train."""
+        self.__dict__.update(state)
+        self._expose()
 
     @property
     def batched(self) -> BatchedLearner:
