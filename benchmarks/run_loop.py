@@ -51,24 +51,42 @@ class _Episode:
         self.strategies = info[STRATEGIES]
         self.serial_flags = np.asarray(info.get(SERIAL_FLAGS, (False,) * len(self.strategies)), dtype=bool)
 
+    def act(self, obs: np.ndarray, info: dict) -> int:
+        """The agent's next action: exactly an integer (Python or numpy, not bool), else a ValueError.
+
+        No cast: ``int(0.7)`` would silently play another strategy than the agent meant.
+        """
+        action = self.agent.act(obs, info)
+        if type(action) is int or (isinstance(action, (int, np.integer)) and not isinstance(action, bool)):
+            return int(action)
+        raise ValueError(
+            f"agent {self.agent_name!r} returned action {action!r} ({type(action).__name__}) at trial "
+            f"{len(self.actions)} of run {self.run_id!r}; an action must be an integer strategy index "
+            "(a Python int or a numpy integer, not bool)"
+        )
+
     def record(self, action: int, reward: float, obs: np.ndarray, info: dict) -> None:
-        """Refuse a non-finite reward, let the agent observe the trial, log it."""
+        """Refuse a non-finite reward, log the trial, then let the agent observe it.
+
+        Logged before the agent sees ``info``, and the per-task rewards copied, so an agent that edits ``info``
+        in place cannot change what the log says the env returned.
+        """
         if not np.isfinite(reward):
             raise ValueError(
                 f"{self.env_id} returned a non-finite reward {reward!r} at trial {len(self.actions)} "
                 f"(action {action}); rewards must be finite numbers"
             )
-        self.agent.observe(action, float(reward), obs, info)
         self.actions.append(action)
         self.rewards.append(float(reward))
-        self.raw.append(info[RAW_ACCURACY])
-        self.task_rewards.append(task_values(info, TASK_REWARDS))
+        self.raw.append(float(info[RAW_ACCURACY]))
+        self.task_rewards.append(np.array(task_values(info, TASK_REWARDS), dtype=np.float64))  # a copy
         n = len(self.actions)
         for key, value in info.get(METRICS, {}).items():
             self.metrics.setdefault(key, [np.nan] * (n - 1)).append(value)
         for column in self.metrics.values():  # a metric missing on this trial is NaN, not a shifted column
             if len(column) < n:
                 column.append(np.nan)
+        self.agent.observe(action, float(reward), obs, info)
 
     def frame(self) -> pd.DataFrame:
         """The episode's rows (see :func:`run_episode`)."""
@@ -126,7 +144,7 @@ def run_episode(
     episode.start(info, agent_rng)
     done = False
     while not done:
-        action = int(agent.act(obs, info))
+        action = episode.act(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         episode.record(action, reward, obs, info)
         done = terminated or truncated
@@ -177,7 +195,7 @@ def run_episodes(
         episode.start(infos[k], splits[k][1])
     active = np.ones(k_envs, dtype=bool)
     while active.any():
-        actions = np.array([int(e.agent.act(obs[k], infos[k])) if active[k] else 0 for k, e in enumerate(episodes)])
+        actions = np.array([e.act(obs[k], infos[k]) if active[k] else 0 for k, e in enumerate(episodes)])
         obs, rewards, terminated, truncated, info = envs.step(actions)
         for k in np.flatnonzero(active):
             infos[k] = unbatch_info(info, k)

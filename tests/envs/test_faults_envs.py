@@ -2,10 +2,14 @@
 agents that edit ``info``, out-of-range thread counts and sub-env indices, footprints beyond the memory limit."""
 
 import pickle
+import re
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
+
+from tradeoff_gym.benchmarks.run_loop import run_episode, run_episodes
 
 SP, MT = "tradeoff/SerialParallel-v0", "tradeoff/Multitask-v0"
 #: Small learners: episodes in well under a second (as tests/envs/test_serial_parallel.py, test_multitask.py).
@@ -64,3 +68,58 @@ def test_a_pickled_vector_env_grows_linearly_with_its_sub_envs():
         return len(pickle.dumps(vec))
 
     assert size(8) < 2 * 8 * size(1)  # each learner's weights stored once, not once per view of the stack
+
+
+# ---------------------------------------------------------------------------------------- the run loop's agent calls
+class _Returns:
+    """An agent that always plays ``action`` as returned, unconverted."""
+
+    name = "returns"
+
+    def __init__(self, action: object) -> None:
+        self.action = action
+
+    def reset(self, info, rng):
+        pass
+
+    def act(self, obs, info):
+        return self.action
+
+    def observe(self, action, reward, obs, info):
+        pass
+
+
+@pytest.mark.parametrize("action", [0.7, 1.9, True, np.True_, "1", np.float64(1.0), None, np.array([1])])
+def test_the_run_loop_refuses_an_action_that_is_not_an_integer(action):
+    env = gym.make("tradeoff/LearningCurves-v0", horizon=5)
+    with pytest.raises(ValueError, match=rf"agent 'returns' .*{re.escape(repr(action))}.* trial 0 "):
+        run_episode(env, _Returns(action), seed=0)
+    vec = make_vec(SP, 2, horizon=3, **SMALL[SP])
+    with pytest.raises(ValueError, match=rf"agent 'second' .*{re.escape(repr(action))}.* trial 0 "):
+        run_episodes(vec, [_Returns(1), _Returns(action)], [0, 1], agent_names=["first", "second"])
+
+
+@pytest.mark.parametrize("action", [1, np.int64(1), np.int32(1), np.uint8(1)])
+def test_the_run_loop_plays_python_and_numpy_integers(action):
+    frame = run_episode(gym.make("tradeoff/LearningCurves-v0", horizon=5), _Returns(action), seed=0)
+    assert frame.action.tolist() == [1] * 5
+
+
+class _EditsInfo(_Returns):
+    """Plays ``action`` and vandalises every ``info`` it observes, in place."""
+
+    def observe(self, action, reward, obs, info):
+        info["task_rewards"] -= 0.5
+        info["task_performed"][:] = True
+        info["raw_accuracy"] = -1.0
+        info.get("metrics", {}).clear()
+
+
+def test_the_log_records_what_the_env_returned_whatever_the_agent_does_to_info():
+    env = gym.make("tradeoff/LearningCurves-v0", horizon=30, task_count_probs=(0.5, 0.0, 0.0, 0.5))
+    pd.testing.assert_frame_equal(run_episode(env, _EditsInfo(1), seed=4), run_episode(env, _Returns(1), seed=4))
+    vec = make_vec(SP, 2, horizon=6, probe_every=3, probe_size=16, **SMALL[SP])
+    edited = run_episodes(vec, [_EditsInfo(1), _EditsInfo(0)], [0, 1])
+    plain = run_episodes(vec, [_Returns(1), _Returns(0)], [0, 1])
+    for a, b in zip(edited, plain):
+        pd.testing.assert_frame_equal(a, b)
