@@ -67,7 +67,7 @@ from tradeoff_gym.learners.shapes import (
     make_shapes,
     task_labels,
 )
-from tradeoff_gym.learners.threads import torch_threads
+from tradeoff_gym.learners.threads import check_threads, torch_threads
 
 #: The training regimens as actions (:data:`tradeoff_gym.learners.curriculum.REGIMENS`): ``mix`` (half of
 #: each trial's examples from the newest task, half split over the earlier ones), ``new-only``, ``uniform``.
@@ -136,8 +136,9 @@ class SequentialTasksConfig:
         new_fraction = check_number(self.new_fraction, "new_fraction", 0.0, 1.0, low_open=True, high_open=True)
         set_(self, "new_fraction", new_fraction)
         set_(self, "criterion", check_number(self.criterion, "criterion", 0.0, 1.0, low_open=True))
-        for name in ("n_tasks", "batch_size", "max_trials", "eval_every", "threads"):
+        for name in ("n_tasks", "batch_size", "max_trials", "eval_every"):
             set_(self, name, check_positive_int(getattr(self, name), name))
+        set_(self, "threads", check_threads(self.threads))
         check_choice(self.reward_mode, REWARD_MODES, "reward_mode")
         # No strategy here pays a cost: the reward is the mean hold-out accuracy of the tasks seen (NaN = not
         # yet introduced), shifted by -1 under "shortfall".

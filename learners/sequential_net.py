@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from tradeoff_gym.learners.checks import check_bool, check_number, check_positive_int
-from tradeoff_gym.learners.threads import torch_threads
+from tradeoff_gym.learners.threads import check_threads, torch_threads
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ class SequentialNetConfig:
             if not values or not valid:
                 raise ValueError(f"{name} must be a non-empty sequence of integers >= 1, got {getattr(self, name)!r}")
             set_(self, name, tuple(int(v) for v in values))
-        for name in ("n_tasks", "image_size", "threads"):
+        for name in ("n_tasks", "image_size"):
             check_positive_int(getattr(self, name), name)
+        set_(self, "threads", check_threads(self.threads))
         check_bool(self.batch_norm, "batch_norm")
         if self.image_size % (2 ** len(self.channels)):
             raise ValueError(

@@ -20,7 +20,23 @@ from __future__ import annotations
 
 from types import TracebackType
 
+import numpy as np
 import torch
+
+#: The largest ``threads`` a learner accepts: above the core count of any machine this runs on (a count above the
+#: caller's cores is allowed, so a run recorded on a larger machine replays elsewhere), far below the OpenMP pool
+#: sizes that abort the whole process inside libgomp, with no Python traceback (``threads=10**6``).
+MAX_THREADS = 1024
+
+
+def check_threads(value: int, field: str = "threads") -> int:
+    """Raise a ValueError naming ``field`` unless ``value`` is an integer in [1, :data:`MAX_THREADS`]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_THREADS:
+        raise ValueError(
+            f"{field} must be an integer in [1, {MAX_THREADS}] (torch's intra-op threads while the learner works), "
+            f"got {value!r}"
+        )
+    return int(value)
 
 
 class torch_threads:  # noqa: N801  (used like a function: ``with torch_threads(1): ...``)

@@ -23,6 +23,7 @@ import torch
 from tradeoff_gym.learners.checks import check_choice, check_number, check_positive_int
 from tradeoff_gym.learners.drone import DataStream, DroneBatch, DroneWorld, DroneWorldConfig
 from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig
+from tradeoff_gym.learners.threads import check_threads
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 Optimizer = Literal["adam", "sgd"]
@@ -54,8 +55,9 @@ class LearnerConfig:
         _check_part(self.network, NetworkConfig, "network")
         self.network.check_image_size(self.world.image_size)
         self.network.check_layers(self.network.layer_widths(self.world.input_shapes), self.world.task_set.n_tasks)
-        for name in ("batch_size", "chunk", "threads"):
+        for name in ("batch_size", "chunk"):
             check_positive_int(getattr(self, name), name)
+        object.__setattr__(self, "threads", check_threads(self.threads))
         check_choice(self.optimizer, OPTIMIZERS, "optimizer")
         object.__setattr__(self, "lr", check_number(self.lr, "lr", 0.0, low_open=True))
         try:

@@ -10,6 +10,10 @@ import pandas as pd
 import pytest
 
 from tradeoff_gym.benchmarks.run_loop import run_episode, run_episodes
+from tradeoff_gym.envs import check_settings
+from tradeoff_gym.learners.sequential_net import SequentialNetConfig
+from tradeoff_gym.learners.threads import MAX_THREADS
+from tradeoff_gym.learners.trial import LearnerConfig
 
 SP, MT = "tradeoff/SerialParallel-v0", "tradeoff/Multitask-v0"
 #: Small learners: episodes in well under a second (as tests/envs/test_serial_parallel.py, test_multitask.py).
@@ -123,3 +127,20 @@ def test_the_log_records_what_the_env_returned_whatever_the_agent_does_to_info()
     plain = run_episodes(vec, [_Returns(1), _Returns(0)], [0, 1])
     for a, b in zip(edited, plain):
         pd.testing.assert_frame_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------- settings out of range
+@pytest.mark.parametrize("threads", [10**6, MAX_THREADS + 1, 0, True, 2.0])
+@pytest.mark.parametrize("env_id", [SP, MT, "tradeoff/SequentialTasks-v0"])
+def test_a_thread_count_beyond_the_maximum_is_refused_before_anything_runs(env_id, threads):
+    with pytest.raises(ValueError, match=rf"threads must be an integer in \[1, {MAX_THREADS}\].*got {threads!r}"):
+        gym.make(env_id, threads=threads)
+    with pytest.raises(ValueError, match=rf"threads must be an integer in \[1, {MAX_THREADS}\]"):
+        check_settings(env_id, threads=threads)
+
+
+def test_the_learner_configs_bound_threads_too():
+    for make in (LearnerConfig, SequentialNetConfig):
+        assert make(threads=MAX_THREADS).threads == MAX_THREADS
+        with pytest.raises(ValueError, match=rf"threads must be an integer in \[1, {MAX_THREADS}\].*got 1000000"):
+            make(threads=10**6)

@@ -271,7 +271,7 @@ def test_check_settings_builds_neither_the_env_nor_its_data(monkeypatch):
         (MT, {"sonar_size": 2}, "sonar_size must be 0"),
         (SEQ, {"criterion": True}, r"criterion must lie in \(0.0, 1.0\]"),
         (SEQ, {"config": "x"}, "config must be a SequentialTasksConfig"),
-        (SEQ, {"threads": 0}, "threads must be an integer >= 1"),
+        (SEQ, {"threads": 0}, r"threads must be an integer in \[1, 1024\]"),
     ],
 )
 def test_check_settings_refuses_what_gym_make_refuses_with_the_same_message(env_id, settings, message):

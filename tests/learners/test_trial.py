@@ -85,7 +85,7 @@ def test_nan_loss_stops_with_a_clear_error():
         ({"lr": True}, r"lr must lie in \(0.0, inf\)"),
         ({"lr": float("inf")}, "lr"),
         ({"batch_size": True}, "batch_size"),
-        ({"threads": 0}, "threads must be an integer >= 1"),
+        ({"threads": 0}, r"threads must be an integer in \[1, 1024\]"),
         ({"threads": True}, "threads"),
         ({"world": "x"}, "world must be a DroneWorldConfig"),
         ({"world": 42, "jitter": 0}, "world must be a DroneWorldConfig"),
