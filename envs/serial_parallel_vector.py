@@ -28,6 +28,7 @@ from tradeoff_gym.envs.common import (
 )
 from tradeoff_gym.envs.serial_parallel import Episodes, SerialParallelConfig, make_config
 from tradeoff_gym.learners.batched import BatchedLearner
+from tradeoff_gym.learners.checks import check_index
 from tradeoff_gym.learners.probes import ProbeResult
 
 
@@ -232,15 +233,13 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
 
     def sub_env(self, k: int) -> SubEnvView:
         """What code that builds something for one sub-env may read of sub-env ``k`` (see :class:`SubEnvView`)."""
-        if not 0 <= k < self.num_envs:
-            raise ValueError(f"sub-env index must be an integer in [0, {self.num_envs - 1}], got {k!r}")
-        return SubEnvView(self, k)
+        return SubEnvView(self, check_index(k, self.num_envs, "sub-env index"))
 
     def probe(self, k: int) -> ProbeResult:
         """Probe sub-env ``k``'s network on its fixed probe set (no training, no effect on its data stream)."""
         if self.learner is None:
             raise RuntimeError("call reset() before probe()")
-        return self.learner.probe(k, self.config.probe_size)
+        return self.learner.probe(check_index(k, self.num_envs, "sub-env index"), self.config.probe_size)
 
     def close_extras(self, **kwargs: Any) -> None:
         """Drop the learners (their memory); a closed env cannot step."""

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tradeoff_gym.learners.allocation import budget_penalty, gumbel_noise
+from tradeoff_gym.learners.checks import check_index
 from tradeoff_gym.learners.drone import DataStream, DroneBatch, DroneWorld
 from tradeoff_gym.learners.gated_network import GatedNetwork, NetworkConfig
 from tradeoff_gym.learners.probes import ProbeResult, probe
@@ -199,8 +200,7 @@ class BatchedLearner:
 
     def reset(self, k: int, seed: int) -> None:
         """Replace learner ``k`` by a fresh one built from ``seed`` (world, stream, weights, optimizer state)."""
-        if not 0 <= k < self.n:
-            raise ValueError(f"learner index must be an integer in [0, {self.n - 1}], got {k!r}")
+        k = check_index(k, self.n, "learner index")
         with torch_threads(self.config.threads):
             fresh = LearnerParts(self._configs[k], int(seed))
             named = dict(fresh.network.named_parameters())

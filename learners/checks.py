@@ -25,6 +25,13 @@ def check_int(value: int, field: str, low: int) -> int:
     return int(value)
 
 
+def check_index(value: int, n: int, what: str) -> int:
+    """Raise a ValueError naming ``what`` unless ``value`` is an integer (not bool) in [0, n − 1]; returns it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
+        raise ValueError(f"{what} must be an integer in [0, {n - 1}], got {value!r}")
+    return int(value)
+
+
 def check_positive_int(value: int, field: str) -> int:
     """Raise a ValueError naming ``field`` unless ``value`` is an integer >= 1."""
     return check_int(value, field, 1)

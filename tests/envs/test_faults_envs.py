@@ -144,3 +144,20 @@ def test_the_learner_configs_bound_threads_too():
         assert make(threads=MAX_THREADS).threads == MAX_THREADS
         with pytest.raises(ValueError, match=rf"threads must be an integer in \[1, {MAX_THREADS}\].*got 1000000"):
             make(threads=10**6)
+
+
+@pytest.mark.parametrize("k", [1.5, "1", True, np.True_, None, -1, 3, 1.0])
+def test_a_sub_env_index_that_is_not_an_integer_in_range_is_refused(k):
+    vec = make_vec(SP, 3, horizon=5, **SMALL[SP])
+    vec.reset(seed=0)
+    got = re.escape(repr(k))
+    for method in (vec.unwrapped.sub_env, vec.unwrapped.probe):
+        with pytest.raises(ValueError, match=rf"sub-env index must be an integer in \[0, 2\], got {got}"):
+            method(k)
+    with pytest.raises(ValueError, match=rf"learner index must be an integer in \[0, 2\], got {got}"):
+        vec.unwrapped.learner.reset(k, seed=0)
+
+
+def test_a_sub_env_index_may_be_a_numpy_integer():
+    vec = make_vec(SP, 3, horizon=5, costs=[0.1, 0.2, 0.3], **SMALL[SP])
+    assert vec.unwrapped.sub_env(np.int64(2)).spec.kwargs["cost"] == 0.3
