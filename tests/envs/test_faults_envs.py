@@ -11,6 +11,7 @@ import pytest
 
 from tradeoff_gym.benchmarks.run_loop import run_episode, run_episodes
 from tradeoff_gym.envs import check_settings
+from tradeoff_gym.learners.memory import MEMORY_LIMIT_VARIABLE, memory_limit
 from tradeoff_gym.learners.sequential_net import SequentialNetConfig
 from tradeoff_gym.learners.threads import MAX_THREADS
 from tradeoff_gym.learners.trial import LearnerConfig
@@ -161,3 +162,42 @@ def test_a_sub_env_index_that_is_not_an_integer_in_range_is_refused(k):
 def test_a_sub_env_index_may_be_a_numpy_integer():
     vec = make_vec(SP, 3, horizon=5, costs=[0.1, 0.2, 0.3], **SMALL[SP])
     assert vec.unwrapped.sub_env(np.int64(2)).spec.kwargs["cost"] == 0.3
+
+
+# ---------------------------------------------------------------------------------------- memory
+def test_a_batch_of_learners_beyond_the_memory_limit_is_refused_before_allocating(monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "1e8")
+    vec = make_vec(SP, 30, horizon=5)  # the default learner: about 5 MB each
+    with pytest.raises(ValueError, match=r"a batch of 30 learners needs about 0\.1\d+ GB .* limit of 0\.1 GB "
+                                         rf"\({MEMORY_LIMIT_VARIABLE}=1e8\).*num_envs"):
+        vec.reset(seed=0)
+    assert vec.unwrapped.learner is None
+    vec = make_vec(SP, 3, horizon=5, **SMALL[SP])  # a small learner: about 1 MB each
+    vec.reset(seed=0)
+    vec.step(np.array([0, 1, 0]))
+
+
+def test_learning_curves_beyond_the_memory_limit_are_refused_before_allocating(monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "1e8")
+    with pytest.raises(ValueError, match=r"LearningCurves with horizon=1000000.* needs about 0\.4\d+ GB .* limit of "
+                                         r"0\.1 GB .*shorter horizon"):
+        gym.make("tradeoff/LearningCurves-v0", horizon=10**6)
+    with pytest.raises(ValueError, match="horizon=1000000,"):
+        check_settings("tradeoff/LearningCurves-v0", horizon=10**6)
+    gym.make("tradeoff/LearningCurves-v0", horizon=10**5).reset(seed=0)  # about 42 MB
+
+
+def test_the_default_memory_limit_is_the_machines_and_refuses_a_footprint_no_machine_has(monkeypatch):
+    monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    limit, source = memory_limit()
+    assert limit is None or (limit > 0 and "available now" in source)
+    if limit is not None:
+        with pytest.raises(ValueError, match="needs about 4.4e\\+03 GB"):
+            gym.make("tradeoff/LearningCurves-v0", horizon=10**10)
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5", "inf", "nan"])
+def test_a_bad_memory_limit_setting_is_refused(monkeypatch, value):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, value)
+    with pytest.raises(ValueError, match=rf"{MEMORY_LIMIT_VARIABLE} must be a number of bytes >= 1.*{value!r}"):
+        gym.make("tradeoff/LearningCurves-v0", horizon=10)
