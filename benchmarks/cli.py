@@ -9,9 +9,13 @@ Examples::
     tradeoff-bench run fig5 --scheduler tcp://10.0.0.5:8786 --out results/fig5-paper --scale paper
     tradeoff-bench report results/fig5
 
-Exit status: 0 when every run completed, 1 when a run failed, 2 for a usage error. A usage error is one
-line on stderr naming the problem and what is allowed, and is found before anything is written: every
-setting, agent, run's env settings, the results directory and the scheduler are checked before the sweep.
+Exit status: 0 when every run completed, 1 when a run failed or the results directory could not be written
+(disk full: one line; completed runs are kept, the same command resumes), 2 for a usage error, 130 when
+interrupted (Ctrl-C; completed runs are kept). A usage error is one line on stderr naming the problem and what
+is allowed, and is found before anything is written: every setting, agent, run's env settings, the results
+directory (new, empty, or a results directory; writable) and the scheduler are checked before the sweep.
+``report`` exits 2 while a sweep writes into the directory (the sweep writes the report when it finishes), and
+on a read-only directory prints the report on stdout, writing nothing.
 The current directory is importable (like ``python -m``), so ``--agents mymodule:MyAgent`` finds
 ``./mymodule.py``.
 """
@@ -19,6 +23,7 @@ The current directory is importable (like ``python -m``), so ``--agents mymodule
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -27,9 +32,9 @@ from typing import Any, NoReturn
 
 from tradeoff_gym.benchmarks.experiment import RunSpec
 from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
-from tradeoff_gym.benchmarks.report import package_version, write_report
+from tradeoff_gym.benchmarks.report import package_version, render_report, write_report
 from tradeoff_gym.benchmarks.runner import BATCH_SIZE, run_sweep
-from tradeoff_gym.benchmarks.store import ResultStore, StoreError
+from tradeoff_gym.benchmarks.store import ResultStore, StoreError, StoreLockedError, StoreReadOnlyError
 
 #: Seconds to wait for a Dask scheduler to answer before the sweep starts.
 SCHEDULER_TIMEOUT_S = 5.0
@@ -103,24 +108,81 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 when a run failed, 2 for a usage error)."""
     _import_from_cwd()
+    command = None
     try:
-        args = build_parser().parse_args(argv)
-        if args.command == "list":
-            for name in experiment_names():
-                module = load_experiment(name)
-                print(f"{name:<24} {module.DESCRIPTION}  (scales: {', '.join(module.SCALES)})")
-            return 0
-        if args.command == "report":
-            _check_not_retired(None, args.results_dir)
-            print(write_report(args.results_dir))
-            return 0
-        specs, manifest, out = _prepare(args)  # every check; writes nothing
-    except (ValueError, StoreError) as error:
-        return _usage_error(error)
+        try:
+            args = build_parser().parse_args(argv)
+            command = args.command
+            if args.command == "list":
+                for name in experiment_names():
+                    module = load_experiment(name)
+                    print(f"{name:<24} {module.DESCRIPTION}  (scales: {', '.join(module.SCALES)})")
+                return 0
+            if args.command == "report":
+                return _report(args.results_dir)
+            specs, manifest, out = _prepare(args)  # every check; writes nothing
+        except (ValueError, StoreError) as error:
+            return _usage_error(error)
+        try:
+            return _run(args, specs, manifest, out)
+        except StoreError as error:  # another sweep took the directory meanwhile
+            return _usage_error(error)
+        except BrokenPipeError:  # stdout closed (e.g. piped into head): not a fault of the results directory
+            raise
+        except OSError as error:  # disk full, filesystem gone read-only, ...: whole runs are kept
+            return _write_error(out, error, resume=True)
+    except KeyboardInterrupt:
+        _stop_workers()
+        kept = "; completed runs are kept — resume with the same command" if command == "run" else ""
+        print(f"tradeoff-bench: interrupted{kept}", file=sys.stderr)
+        return 130
+
+
+def _stop_workers() -> None:
+    """After Ctrl-C: stop joblib's worker processes now, so nothing they print follows the one-line message."""
+    if "joblib.externals.loky" not in sys.modules:
+        return
     try:
-        return _run(args, specs, manifest, out)
-    except StoreError as error:  # another sweep took the directory meanwhile
-        return _usage_error(error)
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True, kill_workers=True)
+    except Exception:  # already gone, or interrupted again: the line still comes
+        pass
+
+
+def _report(results_dir: str) -> int:
+    """``tradeoff-bench report``: write the report, or say in one line why not (a sweep writes, read-only)."""
+    _check_not_retired(None, results_dir)
+    try:
+        print(write_report(results_dir))
+    except StoreLockedError as error:
+        if error.holder != "sweep":
+            raise
+        who = f" (pid {error.pid})" if error.pid is not None else ""
+        raise UsageError(f"a sweep{who} is writing into {results_dir}; nothing was written — the sweep writes "
+                         "report.md when it finishes (rerun this command after it to rewrite it)") from None
+    except StoreReadOnlyError as error:  # reading changes nothing: print the report instead
+        sys.stdout.write(render_report(results_dir))
+        print(f"tradeoff-bench: {error}; nothing was written, the report is printed on stdout", file=sys.stderr)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        return _write_error(results_dir, error, resume=False)
+    return 0
+
+
+def _write_error(where: str, error: OSError, *, resume: bool) -> int:
+    """Print a write failure in ``where`` as one line on stderr (what to do, and that runs are kept); exit 1."""
+    kept = "completed runs are kept — " if resume else ""
+    again = "rerun the same command" + (" to resume" if resume else "")
+    if error.errno == errno.ENOSPC:
+        text = f"no space left on the device of {where}; {kept}free space and {again}"
+    else:
+        name = f": {error.filename}" if error.filename else ""
+        text = f"stopped by an OS error ({error.strerror or error}{name}) while writing into {where}; {kept}fix that " \
+               f"and {again}"
+    print(f"tradeoff-bench: error: {' '.join(text.split())}", file=sys.stderr)
+    return 1
 
 
 def _usage_error(error: Exception) -> int:
@@ -146,7 +208,10 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         raise UsageError("--costs needs at least one cost in [0, 1], e.g. --costs 0,0.5,1")
     if args.agents is not None and not args.agents:
         raise UsageError("--agents needs at least one agent (a registered name or module:Class), e.g. --agents serial")
-    out = args.out or f"results/{args.experiment}-{args.scale}"
+    if args.out == "":
+        raise UsageError("--out needs a directory name (got ''); leave --out out for "
+                         f"results/{args.experiment}-{args.scale}")
+    out = args.out if args.out is not None else f"results/{args.experiment}-{args.scale}"
     _check_not_retired(args.experiment, out)
     module = load_experiment(args.experiment)
     overrides: dict[str, Any] = {}
@@ -179,19 +244,22 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     store = ResultStore(out)
-    store.check_resumable(manifest, specs)
+    store.check_resumable(manifest, specs)  # also refuses a folder of the user's own (no manifest.json)
     store.check_not_locked()
+    store.check_writable()  # a read-only filesystem, /proc/..., a full disk: refused before the sweep
     if args.scheduler:
         _check_scheduler(args.scheduler)
     return specs, manifest, out
 
 
 def _run(args: argparse.Namespace, specs: list[RunSpec], manifest: dict[str, Any], out: str) -> int:
-    summary = run_sweep(specs, ResultStore(out), manifest, jobs=args.jobs, scheduler=args.scheduler,
-                        progress=not args.no_progress, batch_size=args.batch_size)
-    print(f"{args.experiment}: {summary.completed} runs done, {summary.skipped} already complete, "
-          f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
-    print(write_report(out))
+    store = ResultStore(out)
+    with store.writer_lock():  # the sweep and its report under one lock: no report can interleave
+        summary = run_sweep(specs, store, manifest, jobs=args.jobs, scheduler=args.scheduler,
+                            progress=not args.no_progress, batch_size=args.batch_size)
+        print(f"{args.experiment}: {summary.completed} runs done, {summary.skipped} already complete, "
+              f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
+        print(write_report(store))
     return 1 if summary.failed else 0
 
 

@@ -1,14 +1,35 @@
-"""Turn a results directory into ``report.md`` with the experiment's tables and figures embedded."""
+"""Turn a results directory into ``report.md`` with the experiment's tables and figures embedded.
+
+The derived files — ``results.parquet``, ``runs.csv``, ``figures/`` and ``report.md`` — always tell what the report
+says: every report rewrites them from the intact runs, removes the ones it has nothing for (no completed run: no
+``results.parquet``, ``runs.csv`` or ``figures/``) and replaces ``figures/`` whole (a figure an earlier report drew
+and this one does not is gone). A report is written under the directory's writer lock, read and write alike, so a
+report never replaces a newer one (:meth:`ResultStore.writer_lock`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import os
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 from tradeoff_gym.benchmarks.analysis import run_summary, scoreboard_lines
 from tradeoff_gym.benchmarks.experiments import load_experiment
 from tradeoff_gym.benchmarks.provenance import describe as describe_provenance
-from tradeoff_gym.benchmarks.store import ResultStore, atomic_write_bytes
+from tradeoff_gym.benchmarks.store import (
+    HOST,
+    READ_ONLY_ERRNOS,
+    ResultStore,
+    StoreReadOnlyError,
+    atomic_write_bytes,
+    temp_folder,
+)
 
 
 def package_version() -> str:
@@ -19,12 +40,66 @@ def package_version() -> str:
         return "unknown"
 
 
-def write_report(results_dir: Path | str) -> Path:
-    """Analyse every intact run in ``results_dir``; write results.parquet, runs.csv, figures/ and report.md."""
-    store = ResultStore(results_dir)
+def write_report(results_dir: Path | str | ResultStore) -> Path:
+    """Analyse every intact run in ``results_dir``; write results.parquet, runs.csv, figures/ and report.md.
+
+    Holds the directory's writer lock while it reads and writes (re-entered when ``results_dir`` is the store of
+    the sweep holding it). Raises StoreError when it is not a results directory, StoreLockedError when another
+    process holds the lock, StoreReadOnlyError (nothing written) when the directory cannot be written.
+    """
+    store = results_dir if isinstance(results_dir, ResultStore) else ResultStore(results_dir)
+    store.manifest()  # not a results directory (or a malformed manifest): refused before the lock file is made
+    root = store.root
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(store.writer_lock("report"))
+            staging = temp_folder(root, "figures")
+        except OSError as error:
+            if error.errno in READ_ONLY_ERRNOS:
+                raise StoreReadOnlyError(f"{root} is read-only ({error.strerror})") from None
+            raise
+        stack.callback(shutil.rmtree, staging, True)
+        lines, frame, tags = _report(store, staging)
+        if len(frame):
+            atomic_write_bytes(root / "results.parquet", frame.to_parquet(index=False))
+            atomic_write_bytes(root / "runs.csv", run_summary(frame, tags).to_csv(index=False).encode())
+        else:  # nothing to analyse: no derived file may contradict "0 of N"
+            (root / "results.parquet").unlink(missing_ok=True)
+            (root / "runs.csv").unlink(missing_ok=True)
+        _replace_folder(root / "figures", staging if any(staging.iterdir()) else None)
+        path = root / "report.md"
+        atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    return path
+
+
+def render_report(results_dir: Path | str) -> str:
+    """The report's markdown as :func:`write_report` would write it now, changing nothing in ``results_dir``.
+
+    Its figures are drawn in a temporary folder elsewhere and discarded; the text links to ``figures/`` as written.
+    """
+    with tempfile.TemporaryDirectory(prefix="tradeoff-report-") as figures:
+        return "\n".join(_report(ResultStore(results_dir), Path(figures))[0]) + "\n"
+
+
+def _replace_folder(target: Path, staging: Path | None) -> None:
+    """Put ``staging`` in the place of ``target`` (or remove ``target`` when ``staging`` is None)."""
+    old = None
+    if target.exists() or target.is_symlink():
+        old = target.with_name(f".{target.name}.old{secrets.token_hex(4)}.{HOST}.{os.getpid()}.tmp")
+        os.rename(target, old)
+    if staging is not None:
+        os.rename(staging, target)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
+def _report(store: ResultStore, figures: Path) -> tuple[list[str], pd.DataFrame, list[str]]:
+    """The report's lines, the intact runs' rows and the tag columns; figures drawn into ``figures``. Reads only."""
     manifest = store.manifest()
     experiment = load_experiment(manifest["experiment"])
-    root = store.root
     frame, damaged = store.read()  # one inspection: intact runs' rows, and the damaged runs left as found
     expected = len(manifest["runs"])
     failures = store.failures()
@@ -41,19 +116,18 @@ def write_report(results_dir: Path | str) -> Path:
         cpu = sum(store.run_seconds("cpu_seconds").values())
         lines.append(f"- compute: {total:.1f} s of worker time over {len(seconds)} runs ({total / len(seconds):.2f} s "
                      f"per run)" + (f", {cpu:.1f} s of CPU time" if cpu else ""))
+    tags = [c for c in frame.columns if c in _tag_columns(manifest)]
     if not len(frame):
         lines += ["", "No completed runs to analyse."]
     else:
-        tags = [c for c in frame.columns if c in _tag_columns(manifest)]
-        atomic_write_bytes(root / "results.parquet", frame.to_parquet(index=False))
-        atomic_write_bytes(root / "runs.csv", run_summary(frame, tags).to_csv(index=False).encode())
         lines.append("- data: `results.parquet` (one row per trial), `runs.csv` (one row per run)")
         lines += scoreboard_lines(experiment, frame)  # "## Scoreboard": experiment.score(frame) and SCORE
-        for item in experiment.analyze(frame, root / "figures"):
+        for item in experiment.analyze(frame, figures):
             lines += ["", f"## {item.title}", ""]
             if item.text:
                 lines += [item.text, ""]
-            lines += [f"![{item.title}]({path.relative_to(root).as_posix()})" for path in item.figures]
+            lines += [f"![{item.title}](figures/{Path(path).relative_to(figures).as_posix()})"
+                      for path in item.figures]
     if failures:
         lines += ["", "## Failed runs", "", "Rerun with the same command to retry them; tracebacks in `failed/`.", ""]
         lines += [f"- `{run_id}`: {text.strip().splitlines()[-1]}" for run_id, text in failures.items()]
@@ -62,9 +136,7 @@ def write_report(results_dir: Path | str) -> Path:
                   "(and left as found); rerun the same command to rerun them.", ""]
         lines += [f"- `{run_id}`: {why}" for run_id, why in damaged.items()]
     lines += provenance_lines(manifest)
-    path = root / "report.md"
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
-    return path
+    return lines, frame, tags
 
 
 def provenance_lines(manifest: dict) -> list[str]:

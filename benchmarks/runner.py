@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from tradeoff_gym.agents.registry import is_reward_independent
 from tradeoff_gym.benchmarks.experiment import RunSpec
-from tradeoff_gym.benchmarks.store import ResultStore
+from tradeoff_gym.benchmarks.store import HOST, ResultStore, process_alive
 from tradeoff_gym.envs.interface import RewardRule
 from tradeoff_gym.learners.checks import check_int
 from tradeoff_gym.learners.files import atomic_write_bytes
@@ -199,13 +199,27 @@ def _batch_trials(batch: tuple[WorkUnit, ...]) -> int:
     return sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch) if len(batch) > 1 else 0
 
 
+def remove_stale_progress_folders() -> list[Path]:
+    """Remove ``tradeoff-progress-*.<host>.<pid>`` folders in the temp directory of dead processes of this host."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"tradeoff-progress-*.{HOST}.*"):
+        pid = path.name.rpartition(".")[2]
+        if pid.isdigit() and not process_alive(int(pid)) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 class _ProgressReader:
     """The parent's view of its workers' progress files: a thread that shows trials played on the bar."""
 
     def __init__(self, bar: Any, batches: list[tuple[WorkUnit, ...]]) -> None:
         self.bar = bar
         self.total = sum(_batch_trials(batch) for batch in batches)
-        self.directory = tempfile.mkdtemp(prefix="tradeoff-progress-") if self.total else ""
+        self.directory = ""
+        remove_stale_progress_folders()  # those of killed sweeps
+        if self.total:  # named after its owner, so the next sweep removes it if this one is killed
+            self.directory = tempfile.mkdtemp(prefix="tradeoff-progress-", suffix=f".{HOST}.{os.getpid()}")
         self.finished = 0  # trials of batches already returned (their files are gone)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

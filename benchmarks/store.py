@@ -23,25 +23,32 @@ Semantics:
   "Damaged runs" and leaves it as found; the next sweep (resume) reruns it.
 * **Checks are read-only.** Inspecting a directory (:meth:`ResultStore.check`, :meth:`ResultStore.load`,
   the report) never deletes or modifies a file, so it is safe while a sweep writes into it.
-* **One writer at a time.** A sweep holds an exclusive lock on ``.lock`` for its whole duration; a second
-  sweep into the same directory is refused. Temporary files of an atomic write are named
-  ``.<file>.<random>.<host>.<pid>.tmp``; only the sweep removes leftovers, and only those of processes
-  of this host that are no longer alive.
+* **One writer at a time.** A sweep holds an exclusive lock on ``.lock`` for its whole duration, its final
+  report included; writing a report takes the same lock, so a report never replaces newer files with older ones.
+  A second writer into the same directory is refused (:class:`StoreLockedError`). Temporary files of an atomic
+  write are named ``.<file>.<random>.<host>.<pid>.tmp``; only a writer removes leftovers, and only those of
+  processes of this host that are no longer alive.
+* **Only its own folders.** A sweep writes into a new or empty folder, or a results directory (one with a
+  ``manifest.json`` of the right shape); any other folder is refused, so a user's own files are never overwritten.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import io
 import json
 import os
+import shutil
+import stat
+import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -49,7 +56,12 @@ import pyarrow.parquet as pq
 
 from tradeoff_gym.benchmarks.experiment import RunSpec
 from tradeoff_gym.benchmarks.provenance import collect as collect_provenance
-from tradeoff_gym.learners.files import HOST, atomic_write_bytes, temp_file_owner  # noqa: F401  (the one atomic write)
+from tradeoff_gym.learners.files import (  # noqa: F401  (the one atomic write)
+    HOST,
+    atomic_write_bytes,
+    current_umask,
+    temp_file_owner,
+)
 
 try:
     import fcntl
@@ -83,9 +95,23 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     for path in sorted(Path(folder).glob(".*.tmp")):
         owner = temp_file_owner(path)
         if owner is not None and owner[0] == HOST and not process_alive(owner[1]):
-            path.unlink(missing_ok=True)
+            if path.is_dir() and not path.is_symlink():  # a report's staging folder for figures
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def temp_folder(parent: Path, name: str) -> Path:
+    """Create an empty folder in ``parent`` named as this process's temporary file for ``name``; return it.
+
+    Its mode is what ``mkdir`` gives under the umask (not ``mkdtemp``'s 0700), so a folder renamed into place
+    from it is as readable as any other.
+    """
+    path = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=f".{HOST}.{os.getpid()}.tmp", dir=parent))
+    os.chmod(path, 0o777 & ~current_umask())
+    return path
 
 
 def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -111,6 +137,60 @@ class StoreError(RuntimeError):
     """The results directory cannot be used for this sweep (says why and what to do)."""
 
 
+class StoreReadOnlyError(StoreError):
+    """The results directory cannot be written (a read-only filesystem or folder); nothing was written."""
+
+
+#: errno values that mean "this directory cannot be written", not "something broke while writing".
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the directory's writer lock: ``holder`` is ``"sweep"`` or ``"report"``, ``pid`` its id."""
+
+    def __init__(self, root: Path, holder: str, pid: int | None) -> None:
+        self.root, self.holder, self.pid = root, holder, pid
+        who = f" (pid {pid})" if pid is not None else ""
+        if holder == "report":
+            text = f"a report{who} is being written into {root}; rerun when it is done (seconds)"
+        else:
+            text = f"another sweep{who} is writing into {root}; wait for it to finish, or choose another --out"
+        super().__init__(text)
+
+
+#: RunSpec's fields, and those a manifest's run spec must have.
+_SPEC_FIELDS = {f.name for f in dataclasses.fields(RunSpec)}
+_SPEC_TYPES: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "env_id": str, "agent": str, "seed": int, "env_kwargs": dict, "agent_kwargs": dict, "tags": dict}
+
+
+def manifest_problem(manifest: Any) -> str | None:
+    """What is wrong with the shape of a manifest read from JSON, or None when a report and a sweep can use it."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    if not isinstance(manifest.get("experiment"), str):
+        return "'experiment' must name the experiment (a string)"
+    runs = manifest.get("runs")
+    if not isinstance(runs, dict):
+        return "'runs' must be an object of run id -> run spec"
+    for run_id, spec in runs.items():
+        if not isinstance(spec, dict) or spec.get("run_id") != run_id or not {"env_id", "agent", "seed"} <= set(spec):
+            return f"run {run_id!r} has no run spec (an object with its run_id, env_id, agent and seed)"
+        for key, value in spec.items():
+            if key not in _SPEC_FIELDS or not isinstance(value, _SPEC_TYPES[key]) or isinstance(value, bool):
+                return f"run {run_id!r}'s spec has a bad {key!r} ({value!r})"
+    for key, kind in (("settings", dict), ("parts", list), ("sessions", list), ("scale", str)):
+        if manifest.get(key) is not None and not isinstance(manifest[key], kind):
+            return f"{key!r} must be a JSON {'object' if kind is dict else 'list' if kind is list else 'string'}"
+    parts = manifest.get("parts") or []
+    if not all(isinstance(part, list) and all(isinstance(rid, str) for rid in part) for part in parts):
+        return "'parts' must be a list of lists of run ids"
+    batch = manifest.get("batch_size")
+    if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool)):
+        return f"'batch_size' must be an integer, not {batch!r}"
+    return None
+
+
 class ResultStore:
     """Reads and writes one results directory."""
 
@@ -119,6 +199,7 @@ class ResultStore:
         self.runs_dir = self.root / "runs"
         self.failed_dir = self.root / "failed"
         self.session: int | None = None  # index into the manifest's sessions, set by open_sweep
+        self._lock_depth = 0  # how deeply this object holds the writer lock (it may re-enter it)
 
     # -- naming ---------------------------------------------------------------------------------
     @staticmethod
@@ -132,14 +213,23 @@ class ResultStore:
 
     # -- the writer's lock ------------------------------------------------------------------------
     @contextlib.contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Hold the directory's exclusive writer lock (``.lock``); StoreError if another sweep holds it.
+    def writer_lock(self, holder: str = "sweep") -> Iterator[None]:
+        """Hold the directory's exclusive writer lock (``.lock``); StoreLockedError if another process holds it.
 
+        ``holder`` (``"sweep"`` or ``"report"``) is written beside this process id into the lock file, so a refused
+        writer can say who holds it. The same object may re-enter the lock (a sweep writes its report under it).
         Creates the directory. The lock is released when the block ends or the process dies.
         """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
         self.check_usable()
         self.root.mkdir(parents=True, exist_ok=True)
-        handle = open(self.root / ".lock", "a+")  # held for the whole block
+        handle = _open_lock_file(self.root / ".lock", os.O_RDWR | os.O_CREAT)  # held for the whole block
         try:
             if fcntl is not None:
                 try:
@@ -149,16 +239,18 @@ class ResultStore:
                     raise self._locked_error(handle.read()) from None
                 handle.seek(0)
                 handle.truncate()
-                handle.write(f"{os.getpid()}\n")
+                handle.write(f"{os.getpid()} {holder}\n")
                 handle.flush()
+            self._lock_depth = 1
             yield
         finally:
+            self._lock_depth = 0
             handle.close()
 
     def check_not_locked(self) -> None:
         """StoreError if a sweep holds the writer lock now. Reads only (creates nothing)."""
         try:
-            handle = open(self.root / ".lock")
+            handle = _open_lock_file(self.root / ".lock", os.O_RDONLY)
         except OSError:  # no lock file (or no directory): nobody holds it
             return
         with handle:
@@ -170,11 +262,10 @@ class ResultStore:
                 raise self._locked_error(handle.read()) from None
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _locked_error(self, holder: str) -> StoreError:
-        holder = holder.strip()
-        who = f" (pid {holder})" if holder.isdigit() else ""
-        return StoreError(f"another sweep{who} is writing into {self.root}; wait for it to finish, or choose "
-                          "another --out")
+    def _locked_error(self, text: str) -> StoreLockedError:
+        words = text.split()  # "<pid> <holder>" (older sweeps wrote "<pid>" alone)
+        pid = int(words[0]) if words and words[0].isdigit() else None
+        return StoreLockedError(self.root, "report" if words[1:2] == ["report"] else "sweep", pid)
 
     def remove_stale_temp_files(self) -> list[Path]:
         """Remove leftovers of interrupted writes by dead processes of this host (only a sweep calls this)."""
@@ -183,15 +274,56 @@ class ResultStore:
 
     # -- manifest -------------------------------------------------------------------------------
     def check_usable(self) -> None:
-        """StoreError unless the root is a directory or can become one (nothing on the way is a file)."""
+        """StoreError unless the root is a directory or can become one. Reads only.
+
+        Refused: a file on the way, a symbolic link loop, a dangling symbolic link, a path that cannot be looked up.
+        """
         for path in (self.root, *self.root.parents):
-            if path.exists():
-                if not path.is_dir():
-                    what = "is" if path == self.root else f"lies under {path}, which is"
-                    raise StoreError(
-                        f"{self.root} {what} a file, not a directory; name a new directory or a results directory"
-                    )
-                return
+            try:
+                info = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):  # not there (yet), or under a file: look further up
+                if os.path.islink(path):
+                    raise StoreError(f"{self.root}: {path} is a symbolic link to a missing target; choose another "
+                                     "--out") from None
+                continue
+            except OSError as error:  # ELOOP, EACCES, ENAMETOOLONG, ...
+                what = "a symbolic link loop" if error.errno == errno.ELOOP else error.strerror
+                raise StoreError(f"{self.root} cannot be used ({what}); choose another --out") from None
+            if not stat.S_ISDIR(info.st_mode):
+                what = "is" if path == self.root else f"lies under {path}, which is"
+                raise StoreError(
+                    f"{self.root} {what} a file, not a directory; name a new directory or a results directory"
+                )
+            return
+
+    def check_writable(self) -> None:
+        """StoreError unless files can be created in the root (or where it will be created), checked by making and
+        removing an empty temporary folder there: a read-only filesystem, a full disk or a folder no one may write
+        (``/proc/…``) is refused before a sweep starts. Leaves nothing behind."""
+        self.check_usable()
+        existing = next(path for path in (self.root, *self.root.parents) if path.exists())
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".probe.", suffix=f".{HOST}.{os.getpid()}.tmp", dir=existing))
+        except OSError as error:
+            where = "" if existing == self.root else f" (in {existing})"
+            raise StoreError(f"{self.root} cannot be written{where}: {error.strerror}; choose another --out") from None
+
+    def check_not_foreign(self) -> None:
+        """StoreError if the root is a folder with files of its own and no manifest.json (not a results directory).
+
+        A new or empty folder is fine, and so is one holding only what a sweep creates before its manifest (the
+        lock, empty ``runs/``, temporary files): a sweep never writes its report over a user's own files.
+        """
+        if not self.root.is_dir() or (self.root / "manifest.json").exists():
+            return
+        for entry in sorted(self.root.iterdir()):
+            ours = (entry.name == ".lock" or temp_file_owner(entry) is not None
+                    or (entry.name in ("runs", "failed") and entry.is_dir() and not any(entry.iterdir())))
+            if not ours:
+                raise StoreError(
+                    f"{self.root} is a folder with other files (e.g. {entry.name!r}) and no manifest.json, not a "
+                    "results directory; name a new or empty folder, or a results directory"
+                )
 
     def check_resumable(self, manifest: dict[str, Any], specs: list[RunSpec]) -> None:
         """StoreError unless this directory is new, holds this sweep, or holds a sweep this one extends. Reads only.
@@ -201,6 +333,7 @@ class ResultStore:
         and the runs already done are kept. A change that alters or drops a held run is refused.
         """
         self.check_usable()
+        self.check_not_foreign()
         path = self.root / "manifest.json"
         if not path.exists():
             return
@@ -254,7 +387,8 @@ class ResultStore:
         touched): mixing them would report one sweep's settings over another's data. Resuming keeps the
         manifest's original creation time. Returns the sweep's *parts*: the run ids of the first sweep, then of
         each extension, in order (kept in the manifest), so a sweep plans its batches part by part and runs
-        already done are never replayed for an extension.
+        already done are never replayed for an extension; a part none of whose runs has a record yet is merged
+        into this command's part.
 
         Every call is a *session*: its ``provenance`` (default :func:`tradeoff_gym.benchmarks.provenance.collect`:
         commit, versions, host, CPU) and start time are appended to the manifest's ``sessions`` list, the latest
@@ -268,6 +402,9 @@ class ResultStore:
             created = old.get("created")
             parts = old.get("parts") or [list(old.get("runs") or {})]
             sessions = [s for s in old.get("sessions") or [] if isinstance(s, dict)]
+        # a part no run record was written for (its command was killed before any work) leaves no trace: its runs
+        # are planned again with this command's, as a fresh sweep would plan them
+        parts = [part for part in parts if any(self._paths(rid)[1].exists() for rid in part)]
         held = {rid for part in parts for rid in part}
         new = [spec.run_id for spec in specs if spec.run_id not in held]
         if new:
@@ -287,7 +424,7 @@ class ResultStore:
         return parts
 
     def manifest(self) -> dict[str, Any]:
-        """The directory's manifest (raises StoreError if missing or corrupt)."""
+        """The directory's manifest (StoreError if missing, corrupt or of the wrong shape: :func:`manifest_problem`)."""
         path = self.root / "manifest.json"
         try:
             manifest = json.loads(path.read_text())
@@ -295,8 +432,11 @@ class ResultStore:
             raise StoreError(f"{self.root} is not a results directory (no manifest.json)") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise StoreError(f"{path} is corrupt ({_one_line(error)}); move it away or choose another --out") from error
-        if not isinstance(manifest, dict):
-            raise StoreError(f"{path} is corrupt (not a JSON object); move it away or choose another --out")
+        except OSError as error:
+            raise StoreError(f"{path} cannot be read ({error.strerror}); choose another --out") from None
+        problem = manifest_problem(manifest)
+        if problem:
+            raise StoreError(f"{path} is corrupt ({problem}); move it away or choose another --out")
         return manifest
 
     # -- runs -----------------------------------------------------------------------------------
@@ -426,3 +566,9 @@ class ResultStore:
             except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, ZeroDivisionError):
                 continue
         return seconds
+
+
+def _open_lock_file(path: Path, flags: int) -> IO[str]:
+    """The lock file opened with ``os.open`` flags (text, unbuffered writes flushed by the caller)."""
+    fd = os.open(path, flags, 0o666)
+    return os.fdopen(fd, "r+" if flags & os.O_RDWR else "r")

@@ -24,12 +24,15 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object]) -> None:
 
     The temporary file lives next to ``path`` and carries this host's name and process id, so that a
     later cleaner can tell a dead writer's leftover from a live writer's file (:func:`temp_file_owner`).
+    The file ends with the mode an ordinary ``open`` gives (0666 less the umask), not ``mkstemp``'s 0600, so a
+    shared results directory stays readable.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{HOST}.{os.getpid()}.tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -37,6 +40,20 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where the system tells it (Linux), else set and restored."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

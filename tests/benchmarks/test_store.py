@@ -138,7 +138,8 @@ def test_a_second_sweep_into_a_locked_directory_is_refused(done, capsys):
         assert main([*SMOKE, *AGENTS, "--out", str(done)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"another sweep (pid 4242) is writing into {done}" in err[0], err
-        assert main(["report", str(done)]) == 0  # reading is fine while a sweep writes
+        assert main(["report", str(done)]) == 2  # the sweep writes its report when it finishes; none meanwhile
+        assert "a sweep (pid 4242) is writing into" in capsys.readouterr().err
     assert run_files(done) == before
     assert main([*SMOKE, *AGENTS, "--out", str(done)]) == 0  # lock released
 
