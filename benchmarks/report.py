@@ -59,6 +59,7 @@ def write_report(results_dir: Path | str | ResultStore) -> Path:
                 raise StoreReadOnlyError(f"{root} is read-only ({error.strerror})") from None
             raise
         stack.callback(shutil.rmtree, staging, True)
+        store.remove_stale_temp_files()  # e.g. the figures of a report killed while it swapped them
         lines, frame, tags = _report(store, staging)
         if len(frame):
             atomic_write_bytes(root / "results.parquet", frame.to_parquet(index=False))

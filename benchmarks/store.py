@@ -22,7 +22,8 @@ Semantics:
   a torn, truncated, edited, unreadable or orphaned file — is *damaged*: the report lists it under
   "Damaged runs" and leaves it as found; the next sweep (resume) reruns it.
 * **Checks are read-only.** Inspecting a directory (:meth:`ResultStore.check`, :meth:`ResultStore.load`,
-  the report) never deletes or modifies a file, so it is safe while a sweep writes into it.
+  :meth:`ResultStore.read`) never deletes or modifies a file, so it is safe while a sweep writes into it; the
+  report leaves every run file as found and rewrites only the files derived from them.
 * **One writer at a time.** A sweep holds an exclusive lock on ``.lock`` for its whole duration, its final
   report included; writing a report takes the same lock, so a report never replaces newer files with older ones.
   A second writer into the same directory is refused (:class:`StoreLockedError`). Temporary files of an atomic
@@ -268,7 +269,7 @@ class ResultStore:
         return StoreLockedError(self.root, "report" if words[1:2] == ["report"] else "sweep", pid)
 
     def remove_stale_temp_files(self) -> list[Path]:
-        """Remove leftovers of interrupted writes by dead processes of this host (only a sweep calls this)."""
+        """Remove leftovers of interrupted writes by dead processes of this host (only a lock holder calls this)."""
         return [path for folder in (self.root, self.runs_dir, self.failed_dir) for path in
                 remove_stale_temp_files(folder)]
 

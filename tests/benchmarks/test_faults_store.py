@@ -217,6 +217,16 @@ def test_figures_the_report_no_longer_draws_are_removed(done):
     assert not [p for p in done.iterdir() if p.name.startswith(".") and p.name != ".lock"]  # no staging left
 
 
+def test_a_report_removes_the_figure_folders_of_a_killed_report(done):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for name in (f".figures.abc.{HOST}.{dead.pid}.tmp", f".figures.old1234.{HOST}.{dead.pid}.tmp"):
+        (done / name).mkdir()
+        (done / name / "x.png").write_bytes(b"png")
+    assert main(["report", str(done)]) == 0
+    assert not [p for p in done.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+
+
 # -- disk full ---------------------------------------------------------------------------------------------------
 def test_disk_full_is_one_line_and_the_same_command_resumes_exactly(tmp_path, monkeypatch, capsys):
     out, clean = tmp_path / "full", tmp_path / "clean"
