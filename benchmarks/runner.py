@@ -9,20 +9,27 @@ runs are executed once per (env settings without cost, agent, seed) at c = 0 and
 cost of the sweep (:func:`rediscount`).
 
 Batches: episodes of an env with a native vector env (``envs.VECTOR_ENTRY_POINTS``) whose settings differ only in
-seed, cost and agent are played in lockstep on it, up to ``batch_size`` at a time (:func:`plan_batches`), so their
-networks train as one tensor program; each run is still written as its own atomic record. A learner's floats
-depend slightly on its batch (see :mod:`tradeoff_gym.learners.batched`), so batches are a fixed function of the sweep
-(its
-specs in order, the batch size, and its parts: the first sweep, then each extension by more agents, seeds or
-costs), never of which runs are already done or how many workers there are: a resumed sweep replays a batch whole
-and writes only its missing runs, and every run replays bit for bit.
+seed and agent, played at the same cost, are played in lockstep on it, up to ``batch_size`` at a time
+(:func:`plan_batches`; reused runs, played at c = 0, form batches of their own), so their networks train as one
+tensor program; each run is still written as its own atomic record. A learner's floats depend slightly on its batch
+(see :mod:`tradeoff_gym.learners.batched`), so batches are a fixed function of the sweep (its runs, in a canonical
+order that ignores the order of the settings, the batch size, and its parts: the first sweep, then each extension
+by more agents, seeds or costs; a part nothing was written for is merged into the next), never of which runs are
+already done or how many workers there are: a resumed sweep replays a batch whole and writes only its missing runs,
+and every run replays bit for bit. A sweep extended by costs equals a fresh sweep of its final settings bit for bit
+(no batch mixes costs, and a reused run's new costs are re-discounted from its held trajectory, replayed in its
+first batch); one extended by agents or seeds keeps its held batches, so its new runs' floats may differ slightly
+from a fresh sweep's (docs/benchmarks/index.md, "Determinism across extensions"). Directories swept before batch
+plans were versioned (no ``batch_plan`` in the manifest) keep the plan they were swept with.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -40,7 +47,7 @@ from tqdm.auto import tqdm
 
 from tradeoff_gym.agents.registry import is_reward_independent
 from tradeoff_gym.benchmarks.experiment import RunSpec
-from tradeoff_gym.benchmarks.store import HOST, ResultStore, process_alive
+from tradeoff_gym.benchmarks.store import HOST, ResultStore, StoreError, process_alive
 from tradeoff_gym.envs.interface import RewardRule
 from tradeoff_gym.learners.checks import check_int
 from tradeoff_gym.learners.files import atomic_write_bytes
@@ -48,6 +55,9 @@ from tradeoff_gym.learners.files import atomic_write_bytes
 TASK_PREFIX = "task_reward_"
 #: Most episodes one batch plays in lockstep (K of the vector env).
 BATCH_SIZE = 16
+#: Version of the batch plan, kept in a results directory's manifest (``batch_plan``). 2: batches by cost, in a
+#: canonical order, reused runs across parts. A directory without it was swept with the first plan and keeps it.
+BATCH_PLAN: int | None = 2
 
 
 @dataclass(frozen=True)
@@ -98,10 +108,8 @@ def plan_units(specs: list[RunSpec]) -> list[WorkUnit]:
     groups: dict[str, list[RunSpec]] = {}
     units: list[WorkUnit] = []
     for spec in specs:
-        cost = spec.env_kwargs.get("cost")
-        if is_reward_independent(spec.agent) and isinstance(cost, (int, float)) and not isinstance(cost, bool):
-            key = repr((spec.env_id, sorted({**spec.env_kwargs, "cost": None}.items()), spec.agent,
-                        sorted(spec.agent_kwargs.items()), spec.seed))
+        key = _reuse_key(spec)
+        if key is not None:
             groups.setdefault(key, []).append(spec)
         else:
             units.append(WorkUnit(spec, (spec,)))
@@ -114,11 +122,30 @@ def plan_units(specs: list[RunSpec]) -> list[WorkUnit]:
     return units
 
 
-def plan_batches(units: list[WorkUnit], batch_size: int = BATCH_SIZE) -> list[tuple[WorkUnit, ...]]:
+def _reuse_key(spec: RunSpec) -> str | None:
+    """The episode a reusable run re-discounts (env settings without cost, agent, its settings, seed); else None."""
+    cost = spec.env_kwargs.get("cost")
+    if is_reward_independent(spec.agent) and isinstance(cost, (int, float)) and not isinstance(cost, bool):
+        return repr((spec.env_id, sorted({**spec.env_kwargs, "cost": None}.items()), spec.agent,
+                     sorted(spec.agent_kwargs.items()), spec.seed))
+    return None
+
+
+def _canonical_key(unit: WorkUnit) -> str:
+    """A unit's place in its batch group, whatever the order of the sweep's settings: its episode's identity."""
+    return _reuse_key(unit.spec) if unit.reuse else unit.spec.run_id  # type: ignore[return-value]
+
+
+def plan_batches(
+    units: list[WorkUnit], batch_size: int = BATCH_SIZE, *, plan: int | None = BATCH_PLAN
+) -> list[tuple[WorkUnit, ...]]:
     """Units that can share a vector env, in batches of at most ``batch_size``; every other unit alone.
 
-    Units share a batch when their env id has a native vector env and their env settings are equal apart from
-    ``cost``. A group of n units is cut into ceil(n / batch_size) batches of near-equal size, in sweep order.
+    Units share a batch when their env id has a native vector env, their env settings are equal apart from
+    ``cost``, and (``plan`` 2) they are played at the same cost — reused units, played at c = 0, apart from the
+    others — so a sweep extended by a cost leaves every held batch as it was. A group of n units, in canonical order
+    (run id; a reused unit: its episode's identity), is cut into ceil(n / batch_size) batches of near-equal size.
+    ``plan`` None: the first plan (costs mixed, sweep order), kept by directories swept with it.
     """
     from tradeoff_gym.envs import VECTOR_ENTRY_POINTS
 
@@ -129,13 +156,38 @@ def plan_batches(units: list[WorkUnit], batch_size: int = BATCH_SIZE) -> list[tu
         spec = unit.spec
         if spec.env_id in VECTOR_ENTRY_POINTS and batch_size > 1:
             others = sorted((k, v) for k, v in spec.env_kwargs.items() if k != "cost")
-            groups.setdefault(repr((spec.env_id, others, "cost" in spec.env_kwargs)), []).append(unit)
+            key = (spec.env_id, others, "cost" in spec.env_kwargs)
+            if plan is not None:
+                key += ("reused at c = 0" if unit.reuse else repr(spec.env_kwargs.get("cost")),)
+            groups.setdefault(repr(key), []).append(unit)
         else:
             batches.append((unit,))
     for group in groups.values():
+        if plan is not None:
+            group = sorted(group, key=_canonical_key)
         n_batches = -(-len(group) // batch_size)
         batches += [tuple(part) for part in np.array_split(np.array(group, dtype=object), n_batches)]
     return batches
+
+
+def plan_sweep(
+    specs: list[RunSpec], parts: list[list[str]], batch_size: int = BATCH_SIZE, *, plan: int | None = BATCH_PLAN
+) -> list[tuple[WorkUnit, ...]]:
+    """The sweep's batches: each part (the first sweep, then each extension) planned on its own.
+
+    ``plan`` 2: a reused run of a later part joins the unit of its episode held by an earlier part, so it is
+    re-discounted from that trajectory (replayed in that unit's batch) rather than played anew. ``plan`` None: the
+    first plan (every part's units apart).
+    """
+    by_id = {spec.run_id: spec for spec in specs}
+    if plan is None:
+        return [batch for part in parts
+                for batch in plan_batches(plan_units([by_id[rid] for rid in part]), batch_size, plan=None)]
+    part_of = {rid: index for index, part in enumerate(parts) for rid in part}
+    per_part: list[list[WorkUnit]] = [[] for _ in parts]
+    for unit in plan_units(specs):
+        per_part[min(part_of[member.run_id] for member in unit.members)].append(unit)
+    return [batch for units in per_part for batch in plan_batches(units, batch_size, plan=plan)]
 
 
 def execute_batch(batch: tuple[WorkUnit, ...], progress_file: str | None = None) -> list[UnitResult]:
@@ -316,15 +368,122 @@ def _results_locally(
     if jobs == 1:
         yield from (_indexed_batch(i, b, progress.file(i) if progress else None) for i, b in enumerate(batches))
         return
-    from joblib import Parallel, delayed
-
-    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(_indexed_batch)(i, b, progress.file(i) if progress else None) for i, b in enumerate(batches)
-    )
+    yield from _results_in_pool(batches, jobs, progress)
 
 
-def _indexed_batch(index: int, batch: tuple[WorkUnit, ...], progress_file: str | None) -> tuple[int, list]:
-    """A worker's task: the batch's index (to match it with its progress file) and its results."""
+#: Thread-pool variables a worker gets (its share of the cores unless the parent sets them), as joblib's loky backend.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _worker_env(jobs: int) -> dict[str, str]:
+    threads = str(max((os.cpu_count() or 1) // jobs, 1))
+    env = {var: os.environ.get(var, threads) for var in THREAD_VARS}
+    if "ENABLE_IPC" not in os.environ:
+        env["ENABLE_IPC"] = "1"  # TBB's schedulers coordinate across processes
+    return env
+
+
+def _results_in_pool(
+    batches: list[tuple[WorkUnit, ...]], jobs: int, progress: _ProgressReader | None
+) -> Iterator[tuple[int, list[UnitResult]]]:
+    """(batch index, its results) from a pool of ``jobs`` worker processes (loky), as batches finish.
+
+    A worker process that dies (a signal: the out-of-memory killer's SIGKILL, a segfault) breaks the pool and every
+    batch in it; the sweep goes on. Batches that had not started are submitted again to a fresh pool; those that
+    had (each worker marks its batch as started) are played again at the end, one at a time, each in a process of
+    its own (:func:`_played_alone`): the batch that dies again fails, and only its runs.
+    """
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    marks = tempfile.mkdtemp(prefix="tradeoff-started-")
+    todo, suspects, env, executor, finished = list(range(len(batches))), [], _worker_env(jobs), None, False
+    try:
+        while todo:
+            executor = get_reusable_executor(max_workers=jobs, timeout=300, env=env)
+            futures = {executor.submit(_indexed_batch, i, batches[i], progress.file(i) if progress else None,
+                                       os.path.join(marks, str(i))): i for i in todo}
+            todo = []
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    result = future.result()
+                except BrokenProcessPool:  # a worker died: this batch was in the pool then
+                    index = futures[future]
+                    (suspects if os.path.exists(os.path.join(marks, str(index))) else todo).append(index)
+                    continue
+                yield result
+        with _OwnProcess(env) as alone:
+            for index in sorted(suspects):
+                yield index, _played_alone(batches[index], progress.file(index) if progress else None, alone)
+        finished = True
+    finally:
+        shutil.rmtree(marks, ignore_errors=True)
+        if executor is not None and not finished:  # interrupted: no worker may go on playing
+            executor.shutdown(wait=False, kill_workers=True)
+
+
+def _played_alone(batch: tuple[WorkUnit, ...], progress_file: str | None, alone: _OwnProcess) -> list[UnitResult]:
+    """Play a batch in a worker process of its own; if that process dies, each of its units alone in one of its own.
+
+    A unit whose process dies comes back as failed, its error one line naming how the process ended; the others of
+    its batch come back with that line as their ``batch_error`` (played alone, as after a batch that raised).
+    """
+    results, why = alone.run(execute_batch, batch, progress_file)
+    if results is not None:
+        return results
+    if len(batch) == 1:
+        return [UnitResult(batch[0], None, why, 0.0)]
+    played = []
+    for unit in batch:
+        result, why_alone = alone.run(execute_unit, unit)
+        played.append(dataclasses.replace(result, batch_error=why) if result is not None
+                      else UnitResult(unit, None, why_alone, 0.0, batch_error=why))
+    return played
+
+
+class _OwnProcess:
+    """One worker process that plays one thing at a time; replaced by a fresh one when it dies."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env, self.executor = env, None
+
+    def run(self, function: Any, *args: Any) -> tuple[Any, str]:
+        """``function(*args)`` in the worker: (its result, "") or (None, one line: why the process died)."""
+        from joblib.externals.loky.process_executor import BrokenProcessPool, ProcessPoolExecutor
+
+        if self.executor is None:
+            self.executor = ProcessPoolExecutor(max_workers=1, env=self.env)
+        try:
+            return self.executor.submit(function, *args).result(), ""
+        except BrokenProcessPool as error:
+            self.close()
+            codes = re.search(r"exit codes of the workers are \{([^}]*)\}", str(error))
+            how = f"exit {codes.group(1)}" if codes else type(error).__name__
+            return None, (f"WorkerDied: the worker process playing this run died ({how}; SIGKILL is what the "
+                          "out-of-memory killer sends); it is played again on resume")
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, kill_workers=True)
+            self.executor = None
+
+    def __enter__(self) -> _OwnProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _indexed_batch(
+    index: int, batch: tuple[WorkUnit, ...], progress_file: str | None, started_file: str | None = None
+) -> tuple[int, list]:
+    """A worker's task: the batch's index (to match it with its progress file) and its results.
+
+    ``started_file`` is created first, so the parent knows which batches were being played if a worker dies.
+    """
+    if started_file:
+        Path(started_file).touch()
     return index, execute_batch(batch, progress_file)
 
 
@@ -365,14 +524,14 @@ def run_sweep(
         jobs = _resolve_jobs(jobs)
     with store.writer_lock():
         store.remove_stale_temp_files()
-        parts = store.open_sweep(manifest, specs)
+        plan = _batch_plan(store)
+        parts = store.open_sweep({**manifest, "batch_plan": plan} if plan is not None else manifest, specs)
         complete, problems = store.check(specs)
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
         todo = [s for s in specs if s.run_id not in complete]
-        by_id = {spec.run_id: spec for spec in specs}
         batches = [  # planned per part of the sweep, never from what is done: a run's batch is fixed
-            batch for part in parts for batch in plan_batches(plan_units([by_id[rid] for rid in part]), batch_size)
+            batch for batch in plan_sweep(specs, parts, batch_size, plan=plan)
             if any(m.run_id not in complete for unit in batch for m in unit.members)
         ]
         summary = SweepSummary(total=len(specs), skipped=len(complete), problems=problems)
@@ -398,6 +557,24 @@ def run_sweep(
                     bar.update(written)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _batch_plan(store: ResultStore) -> int | None:
+    """The batch plan to sweep ``store`` with: its manifest's ``batch_plan``; the first plan (None) for a directory
+    swept before plans were versioned that holds a run; else :data:`BATCH_PLAN`. StoreError for an unknown plan."""
+    if not (store.root / "manifest.json").is_file():
+        return BATCH_PLAN
+    try:
+        held = store.manifest()
+    except StoreError:
+        return BATCH_PLAN  # open_sweep says what is wrong with it
+    if "batch_plan" not in held:
+        return None if any(store.runs_dir.glob("*.json")) else BATCH_PLAN
+    if held["batch_plan"] != BATCH_PLAN:
+        raise StoreError(f"{store.root} was swept with batch plan {held['batch_plan']!r}, which this version of "
+                         "tradeoff-gym does not know; resume it with the version that wrote it, or choose another "
+                         "--out")
+    return BATCH_PLAN
 
 
 def _write_result(

@@ -35,17 +35,17 @@ def table(out) -> pd.DataFrame:
     return ResultStore(out).load().sort_values(["run_id", "trial"]).reset_index(drop=True)
 
 
-def test_runs_share_a_batch_when_only_seed_cost_and_agent_differ():
+def test_runs_share_a_batch_when_only_seed_and_agent_differ_at_one_cost():
     sp = specs_for()  # 2 reused serial units (one per seed, played at c = 0) + 12 ucb1/sagiv runs
-    longer = specs_for(horizon=13, agents=("ucb1",))  # other settings: a batch of their own
+    longer = specs_for(horizon=13, agents=("ucb1",))  # other settings: batches of their own
     curves = [RunSpec(f"lc/{s}", LC, "ucb1", s, env_kwargs={"cost": 0.5}) for s in range(3)]  # no vector env
     units = plan_units(sp + longer + curves)
     batches = plan_batches(units, batch_size=16)
     sizes = sorted(len(b) for b in batches)
-    assert sizes == [1, 1, 1, 6, 14]
-    for batch in batches:
-        assert len({(u.spec.env_id, u.spec.env_kwargs.get("horizon")) for u in batch}) == 1
-    assert sorted(len(b) for b in plan_batches(units, batch_size=5)) == [1, 1, 1, 3, 3, 4, 5, 5]  # 14: 5+5+4, 6: 3+3
+    assert sizes == [1, 1, 1, 2, 2, 2, 2, 4, 4, 4]  # curves alone; reused; 3 costs × (ucb1, sagiv) × 2; 3 costs × 2
+    for batch in batches:  # one env setting, one cost played (a sweep extended by a cost keeps its batches)
+        assert len({(u.spec.env_id, u.spec.env_kwargs.get("horizon"), u.spec.env_kwargs["cost"]) for u in batch}) == 1
+    assert sorted(len(b) for b in plan_batches(units, batch_size=3)) == [1, 1, 1, *[2] * 10]  # 4: 2+2
     assert len(plan_batches(units, batch_size=1)) == len(units)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         plan_batches(units, batch_size=0)
@@ -58,7 +58,7 @@ def test_a_batched_sweep_gives_the_frames_of_runs_played_alone(tmp_path):
     store = ResultStore(tmp_path)
     records = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
     assert all(r["cpu_seconds"] > 0 and r["seconds"] > 0 for r in records)  # a batch's time, shared by its runs
-    assert sorted({r["shared_by"] for r in records}) == [14, 42]  # 14 episodes; a reused one serves 3 costs
+    assert sorted({r["shared_by"] for r in records}) == [4, 6]  # 4 episodes; 2 reused ones serving 3 costs each
     for spec in specs:
         env = gym.make(spec.env_id, **spec.env_kwargs)
         alone = run_episode(env, make_agent(spec.agent, env), spec.seed, run_id=spec.run_id, env_id=spec.env_id,
@@ -112,7 +112,7 @@ def test_long_batches_report_the_trials_they_have_played(tmp_path):
     seen = []
     run_episodes(vector, [make_agent("ucb1", vector.sub_env(k)) for k in range(3)], [0, 1, 2], on_step=seen.append)
     assert seen == [3, 6, 9, 12, 15]  # trials recorded over the three episodes after each step
-    batches = plan_batches(plan_units(specs_for(agents=("ucb1",), seeds=(0,))))  # one batch of 3 × 12 trials
+    batches = plan_batches(plan_units(specs_for(agents=("ucb1",), seeds=(0, 1, 2))))[:1]  # a batch of 3 × 12 trials
     shown = []
     bar = type("Bar", (), {"set_postfix_str": lambda self, text, refresh: shown.append(text)})()
     with _ProgressReader(bar, batches) as reader:
@@ -131,7 +131,7 @@ def test_a_batch_that_fails_is_said_and_its_runs_are_played_alone(tmp_path, monk
         raise ValueError("this vector env refuses the batch")
 
     monkeypatch.setattr(gym, "make_vec", refuse)
-    specs = specs_for(agents=("ucb1",), seeds=(0,))
+    specs = specs_for(agents=("ucb1",), seeds=(0, 1, 2))[:3]  # one batch: 3 seeds at one cost
     summary = run_sweep(specs, ResultStore(tmp_path), {"experiment": "test"}, jobs=1, progress=True)
     assert summary.completed == 3 and not summary.failed
     assert "warning: a batch of 3 runs failed (ValueError: this vector env refuses the batch); its runs were " \
