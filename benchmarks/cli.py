@@ -30,7 +30,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import MAX_RUNS, RunSpec, check_run_count, check_runs
 from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
 from tradeoff_gym.benchmarks.report import package_version, render_report, write_report
 from tradeoff_gym.benchmarks.runner import BATCH_SIZE, run_sweep
@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "a resumed sweep keeps its first batch size")
     run.add_argument("--out", help="results directory (default: results/<experiment>-<scale>); a directory "
                                    "of another sweep (other experiment, scale or settings) is refused")
+    run.add_argument("--max-runs", type=int, default=MAX_RUNS,
+                     help=f"most runs the sweep may have (default {MAX_RUNS:,}; planning takes about 2.5 kB of "
+                          "memory per run): larger sweeps are refused before anything is written")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     report = commands.add_parser("report", help="(re)write report.md of a results directory")
     report.add_argument("results_dir")
@@ -204,6 +207,8 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         raise UsageError(f"--jobs must be -1 (all cores) or an integer >= 1, got {args.jobs}")
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be an integer >= 1, got {args.batch_size}")
+    if args.max_runs < 1:
+        raise UsageError(f"--max-runs must be an integer >= 1, got {args.max_runs}")
     if args.costs is not None and not args.costs:
         raise UsageError("--costs needs at least one cost in [0, 1], e.g. --costs 0,0.5,1")
     if args.agents is not None and not args.agents:
@@ -226,7 +231,9 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
                 raise UsageError(f"--{key} and --set {key}=… conflict; give {key} once")
             overrides[key] = option
     settings = experiment_settings(module, args.scale, **overrides)
+    check_run_count(module, settings, args.max_runs)  # before every run is built: --seeds 1000000 fails fast
     specs = module.runs(settings)
+    check_runs(len(specs), args.max_runs)
     ids = [spec.run_id for spec in specs]
     if not specs:
         raise UsageError(f"these settings of {args.experiment} give no runs; give every list setting a value")

@@ -31,9 +31,18 @@ by the run loop's boolean ``serial`` column, never by a strategy's name. Shared 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+#: Most runs a sweep plans unless told otherwise (the CLI's ``--max-runs``). Planning holds every run's spec and its
+#: manifest entry in memory, about 8 bytes per byte of the spec's JSON (2.4 kB for a sagiv2018 run): 100,000 runs
+#: plan in about 0.25 GB. The largest built-in sweep (fig5_worlds at paper scale) has about 8,400 runs.
+MAX_RUNS = 100_000
+#: Bytes of memory planning takes per byte of a run spec's JSON (measured with tracemalloc on sagiv2018).
+PLAN_BYTES_PER_SPEC_BYTE = 8
 
 
 @dataclass(frozen=True)
@@ -60,3 +69,37 @@ class ReportItem:
     title: str
     text: str = ""
     figures: tuple[Path, ...] = ()
+
+
+def check_run_count(module: Any, settings: dict[str, Any], max_runs: int = MAX_RUNS) -> int:
+    """How many runs ``module.runs(settings)`` gives, known before they are built; ValueError over ``max_runs``.
+
+    With a seed count (``settings["seeds"]``, seeds 0…n−1) only one seed's runs are built and the count is n times
+    theirs (as every sweep here gives), so ``--seeds 1000000`` is refused in milliseconds. The message names the
+    count, the memory planning would take (:data:`PLAN_BYTES_PER_SPEC_BYTE` times the specs' JSON) and how to go
+    past the limit. Returns the count (``-1`` when it cannot be known without building every run: the caller checks
+    ``len(runs)`` with :func:`check_runs` then).
+    """
+    seeds = settings.get("seeds")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        return -1
+    try:
+        one_seed = module.runs({**settings, "seeds": 1})
+    except Exception:  # the full call reports its own errors
+        return -1
+    count = len(one_seed) * seeds
+    sizes = [len(json.dumps(dataclasses.asdict(spec), default=str)) for spec in one_seed]
+    spec_bytes = sum(sizes) / max(len(sizes), 1)
+    check_runs(count, max_runs, spec_bytes)
+    return count
+
+
+def check_runs(count: int, max_runs: int = MAX_RUNS, spec_bytes: float = 300.0) -> None:
+    """ValueError (one line) when ``count`` runs exceed ``max_runs``, with the memory planning them would take."""
+    if count > max_runs:
+        raise ValueError(
+            f"these settings give {count:,} runs, more than the {max_runs:,} a sweep plans without --max-runs "
+            f"(planning would take about {count * spec_bytes * PLAN_BYTES_PER_SPEC_BYTE / 1e9:.2g} GB of memory "
+            f"and write a {count * spec_bytes / 1e9:.2g} GB manifest); use fewer seeds, costs or agents, or pass "
+            f"--max-runs {count} to plan them anyway"
+        )

@@ -204,3 +204,29 @@ def test_a_batch_whose_worker_dies_is_played_run_by_run_and_only_the_killer_fail
     out = capsys.readouterr()
     assert "warning: a batch of 6 runs failed (WorkerDied: the worker process playing this run died (exit " \
            "SIGKILL(-9)" in out.err
+
+
+# -- a sweep too large to plan ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_sweep_of_a_million_seeds_is_refused_at_once_in_one_line(tmp_path):
+    result = bench(tmp_path, "run", "sagiv2018", "--scale", "smoke", "--seeds", "1000000", "--out", "big")
+    assert result.returncode == 2
+    assert result.stderr.startswith("tradeoff-bench: error: these settings give 16,000,000 runs, more than the "
+                                    "100,000 a sweep plans without --max-runs (planning would take about ")
+    assert "GB of memory" in result.stderr and "pass --max-runs 16000000 to plan them anyway" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+    assert not (tmp_path / "big").exists()  # nothing written
+
+
+def test_max_runs_moves_the_limit_and_is_checked(tmp_path, capsys):
+    from tradeoff_gym.benchmarks.cli import _prepare, build_parser, main
+
+    argv = ["run", "sagiv2018", "--scale", "smoke", "--seeds", "3", "--out", str(tmp_path / "out")]
+    assert main([*argv, "--max-runs", "47"]) == 2  # 16 runs a seed
+    assert "these settings give 48 runs, more than the 47 a sweep plans" in capsys.readouterr().err
+    specs, _, _ = _prepare(build_parser().parse_args([*argv, "--max-runs", "48"]))  # every check, nothing written
+    assert len(specs) == 48 and not (tmp_path / "out").exists()
+    assert main([*argv, "--max-runs", "0"]) == 2
+    assert "--max-runs must be an integer >= 1, got 0" in capsys.readouterr().err
