@@ -8,6 +8,7 @@ under several conditions) build it, :func:`scoreboard_lines` renders it at the t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -109,6 +110,49 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join([header, rule, *body])
 
 
+#: Colours of :func:`agent_styles`: tab10's ten, then tab20's ten lighter shades (20 distinct colours).
+AGENT_COLORS: tuple[tuple[float, float, float], ...] = (
+    *sns.color_palette("tab10", 10), *sns.color_palette("tab20", 20)[1::2])
+#: Line styles (matplotlib, with their seaborn dash patterns) of learning agents; a reference agent is dashed.
+AGENT_LINESTYLES: dict[str, tuple[float, ...] | str] = {"-": "", ":": (1, 1.5), "-.": (4, 1.5, 1, 1.5)}
+REFERENCE_LINESTYLE: tuple[str, tuple[float, ...]] = ("--", (4, 2))
+#: Markers of :func:`agent_styles`, cycled over agents.
+AGENT_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+
+
+@dataclass(frozen=True)
+class AgentStyle:
+    """How one agent is drawn: ``color`` (RGB in [0, 1]), ``linestyle`` (matplotlib), ``dashes`` (seaborn), marker."""
+
+    color: tuple[float, float, float]
+    linestyle: str
+    dashes: tuple[float, ...] | str
+    marker: str
+
+
+def agent_styles(agents: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> dict[str, AgentStyle]:
+    """A distinct (colour, line style, marker) per agent, for every figure that tells agents apart.
+
+    A reference agent (in ``fixed``) is dashed, coloured by its place in ``fixed`` (``serial`` blue, ``parallel``
+    orange with the default references), whatever else the figure shows. The other agents, in the given order, take
+    the remaining colours of :data:`AGENT_COLORS` with a solid line, then again dotted, then dash-dotted (54 agents
+    before a (colour, line style) pair repeats), and cycle through :data:`AGENT_MARKERS`.
+    """
+    styles: dict[str, AgentStyle] = {}
+    references = [a for a in fixed if a in set(agents)]
+    for agent in references:
+        i = list(fixed).index(agent)
+        styles[agent] = AgentStyle(AGENT_COLORS[i % len(AGENT_COLORS)], REFERENCE_LINESTYLE[0],
+                                   REFERENCE_LINESTYLE[1], AGENT_MARKERS[i % len(AGENT_MARKERS)])
+    taken = {styles[a].color for a in references}
+    colors = [c for c in AGENT_COLORS if c not in taken] or list(AGENT_COLORS)
+    lines = list(AGENT_LINESTYLES.items())
+    for i, agent in enumerate(a for a in agents if a not in styles):
+        linestyle, dashes = lines[(i // len(colors)) % len(lines)]
+        styles[agent] = AgentStyle(colors[i % len(colors)], linestyle, dashes, AGENT_MARKERS[i % len(AGENT_MARKERS)])
+    return styles
+
+
 def save_figure(figure: plt.Figure, path: Path) -> Path:
     """Save as PNG (150 dpi) and close."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +194,8 @@ def cost_sweep_report(
             items.append(ReportItem("Crossover cost c*", crossover_text(*crossover)))
         if len(schedules):
             items.append(two_phase_item(summary, schedules, fixed))
-        path = episode_figure(frame, out_dir / f"{name}_reward_over_episode.png", f"{title}: reward over the episode")
+        path = episode_figure(frame, out_dir / f"{name}_reward_over_episode.png", f"{title}: reward over the episode",
+                              fixed=fixed)
         items.append(ReportItem(
             "Reward over the episode",
             "Reward per trial in blocks of trials (mean over the block, then over seeds; band: 95 % bootstrap CI "
@@ -246,7 +291,8 @@ def crossover_text(estimate: float, low: float, high: float, seeds: int, grid: t
             "parallel.")
 
 
-def episode_figure(frame: pd.DataFrame, path: Path, title: str, blocks: int = 20, panels: int = 4) -> Path:
+def episode_figure(frame: pd.DataFrame, path: Path, title: str, blocks: int = 20, panels: int = 4,
+                   fixed: Sequence[str] = FIXED_AGENTS) -> Path:
     """Reward per block of trials vs trial, one line per agent (95 % CI over seeds), a panel per cost.
 
     At most ``panels`` costs are shown, spread evenly over the swept ones (the smallest and largest always).
@@ -256,13 +302,16 @@ def episode_figure(frame: pd.DataFrame, path: Path, title: str, blocks: int = 20
     size = max(int(frame.trial.max() + 1) // blocks, 1)
     data = frame[frame["cost"].isin(shown)].assign(block=lambda d: (d.trial // size) * size + size / 2)
     per_run = data.groupby(["cost", "agent", "seed", "block"], sort=False).reward.mean().reset_index()
-    agents = sorted(per_run.agent.unique(), key=lambda a: (a not in FIXED_AGENTS, a))
+    agents = sorted(per_run.agent.unique(), key=lambda a: (a not in fixed, a))
+    styles = agent_styles(agents, fixed)
     sns.set_theme(style="whitegrid", context="notebook")
     fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown) + 1.6, 3.6), sharey=True, squeeze=False)
     for axis, cost in zip(axes[0], shown):
         sns.lineplot(data=per_run[per_run["cost"] == cost], x="block", y="reward", hue="agent", hue_order=agents,
                      errorbar=("ci", 95), seed=0, ax=axis, legend=axis is axes[0][-1],
-                     palette=dict(zip(agents, sns.color_palette("tab10", len(agents)))))
+                     palette={a: s.color for a, s in styles.items()}, style="agent", style_order=agents,
+                     dashes={a: s.dashes for a, s in styles.items()}, markers={a: s.marker for a, s in styles.items()},
+                     markersize=4)
         axis.set(xlabel="trial", title=f"c = {cost:g}")
     axes[0][0].set_ylabel(f"reward (mean over blocks of {size} trials)")
     axes[0][-1].legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
@@ -278,15 +327,16 @@ def cost_figure(
     sns.set_theme(style="whitegrid", context="notebook")
     panels = sorted(table[facet].unique()) if facet else [None]
     agents = sorted(table.agent.unique(), key=lambda a: (a not in fixed, a))
-    colors = dict(zip(agents, sns.color_palette("tab10", len(agents))))
+    styles = agent_styles(agents, fixed)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1.6, 3.8), sharey=True, squeeze=False)
     for axis, panel in zip(axes[0], panels):
         data = table if panel is None else table[table[facet] == panel]
         for agent in agents:
             rows = data[data.agent == agent].sort_values("cost")
-            dashed = "--" if agent in fixed else "-"
-            axis.plot(rows.cost, rows[measure], dashed, marker="o", ms=4, color=colors[agent], label=agent)
-            axis.fill_between(rows.cost, rows[f"{measure}_low"], rows[f"{measure}_high"], color=colors[agent],
+            style = styles[agent]
+            axis.plot(rows.cost, rows[measure], linestyle=style.linestyle, marker=style.marker, ms=4,
+                      color=style.color, label=agent)
+            axis.fill_between(rows.cost, rows[f"{measure}_low"], rows[f"{measure}_high"], color=style.color,
                               alpha=0.15, linewidth=0)
         axis.set(xlabel="serialization cost c", title="" if panel is None else f"{facet} = {panel}")
     axes[0][0].set_ylabel(label)
