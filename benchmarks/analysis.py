@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from tradeoff_gym.benchmarks import stats as run_stats  # noqa: E402
 from tradeoff_gym.benchmarks.experiment import ReportItem  # noqa: E402
 
 #: Columns that identify a run rather than a trial.
@@ -577,3 +578,146 @@ def scoreboard_lines(experiment: ModuleType, frame: pd.DataFrame) -> list[str]:
         cells += [str(row.agent), number(row.score), ci, str(row.n)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+# ------------------------------------------------------------------------------------------------- aggregate statistics
+#: Bootstrap resamples and seed of the report's aggregate statistics (:mod:`tradeoff_gym.benchmarks.stats`).
+STATS_REPS, STATS_SEED = 2000, 0
+#: Fewer seeds than this: the report says the intervals say little.
+FEW_SEEDS = 5
+#: Most agents whose P(row > column) is shown as a full matrix; more: each agent against the best-IQM agent.
+MATRIX_AGENTS = 6
+#: The report's names of :data:`tradeoff_gym.benchmarks.stats.AGGREGATES`.
+AGGREGATE_NAMES = {"mean": "mean", "median": "median", "iqm": "IQM", "optimality_gap": "optimality gap"}
+
+
+def normalised_score_runs(
+    frame: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS
+) -> run_stats.RunScores | None:
+    """The per-run normalised returns of :func:`normalised_score` in rliable's score_dict layout.
+
+    Per agent an array ``(n_seeds, n_conditions)``: a condition is one combination of the ``by`` tags (e.g. one
+    cost), named ``"cost=0.3"``; its value the run's reward rate ÷ the best fixed strategy's
+    (:func:`normalised_returns`). Only conditions every agent has are kept; a seed missing a kept condition's score
+    (NaN: no reference there, or the reference rate ≤ 0) is left out and counted in ``dropped``. None when nothing
+    can be scored.
+    """
+    frame = frame[~frame.agent.isin(SCHEDULE_AGENTS)]
+    by = list(by)
+    runs = normalised_returns(run_summary(frame, by), by, fixed)
+    means = runs.groupby(["agent", "seed", *by], dropna=False).normalised.mean()
+    table = means.unstack(by)  # (agent, seed) × conditions
+    if table.empty:
+        return None
+    present = table.notna().groupby(level="agent").any().all(axis=0)  # per condition: every agent has a score
+    kept = list(table.columns[present.to_numpy()])
+    if not kept:
+        return None
+    table = table[kept]
+    names = [", ".join(f"{tag}={value:g}" if isinstance(value, (int, float, np.number)) else f"{tag}={value}"
+                       for tag, value in zip(by, column if isinstance(column, tuple) else (column,)))
+             for column in kept]
+    scores, seeds, dropped = {}, {}, {}
+    for agent, rows in table.groupby(level="agent", sort=True):
+        complete = rows.dropna()
+        dropped[str(agent)] = len(rows) - len(complete)
+        if len(complete):
+            scores[str(agent)] = complete.to_numpy(dtype=np.float64)
+            seeds[str(agent)] = [int(seed) for seed in complete.index.get_level_values("seed")]
+    if not scores:
+        return None
+    return run_stats.RunScores(scores, names, seeds, {a: n for a, n in dropped.items() if n})
+
+
+def experiment_run_scores(experiment: ModuleType, frame: pd.DataFrame) -> run_stats.RunScores | None:
+    """The experiment's per-run scores (its optional ``score_runs(frame)``); None without one or without runs."""
+    score_runs = getattr(experiment, "score_runs", None)
+    if score_runs is None or not len(frame):
+        return None
+    return score_runs(frame)
+
+
+def statistics_lines(run_scores: run_stats.RunScores | None, figures: Path) -> list[str]:
+    """Markdown lines of a report's "Aggregate statistics" (:mod:`tradeoff_gym.benchmarks.stats`), figure drawn.
+
+    Per agent mean, median, IQM and optimality gap (γ = 1) of the per-run normalised scores with 95 % stratified
+    bootstrap CIs (runs = seeds, tasks = conditions; :data:`STATS_REPS` resamples from seed :data:`STATS_SEED`),
+    P(row agent > column agent) with CIs, and the performance profile figure (``performance_profile.png``).
+    """
+    if run_scores is None or not run_scores.scores:
+        return []
+    scores = run_scores.scores
+    estimates = run_stats.aggregate_estimates(scores, reps=STATS_REPS, seed=STATS_SEED)
+    agents = sorted(scores, key=lambda a: (-estimates[a]["iqm"].value, a))  # best IQM first
+
+    def shown(estimate: run_stats.Estimate, digits: int = 3) -> str:
+        return f"{estimate.value:.{digits}f} [{estimate.low:.{digits}f}, {estimate.high:.{digits}f}]"
+
+    seeds = sorted({matrix.shape[0] for matrix in scores.values()})
+    n_text = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+    lines = ["", "## Aggregate statistics", "",
+             f"The per-run normalised scores (runs = seeds, tasks = the {len(run_scores.conditions)} conditions: "
+             f"{'; '.join(run_scores.conditions[:8])}{'; …' if len(run_scores.conditions) > 8 else ''}) "
+             "aggregated as in Agarwal et al. 2021 (rliable): mean and median of the per-condition means, IQM "
+             "(the mean of the middle 50 % of all run × condition scores), optimality gap (the mean shortfall "
+             "below 1, the best fixed strategy; lower is better). Brackets: 95 % stratified bootstrap CIs "
+             f"(seeds resampled within each condition, {STATS_REPS} resamples, percentile, seed {STATS_SEED}). "
+             "Per-run scores: `scores.npz`, columns in `scores_columns.json`.", ""]
+    if seeds[0] < FEW_SEEDS:
+        lines += [f"**n = {n_text} seeds: these intervals say little.**", ""]
+    if run_scores.dropped:
+        lines += ["Seeds left out for a missing score: "
+                  + ", ".join(f"{agent} {n}" for agent, n in sorted(run_scores.dropped.items())) + ".", ""]
+    header = ["agent", "seeds", *(f"{name} [95 % CI]" for name in AGGREGATE_NAMES.values())]
+    lines += ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for agent in agents:
+        cells = [agent, str(scores[agent].shape[0]), *(shown(estimates[agent][key]) for key in AGGREGATE_NAMES)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(agents) > 1:
+        lines += ["", "### Probability of improvement", ""]
+        if len(agents) <= MATRIX_AGENTS:
+            pairs = run_stats.improvement_estimates(scores, reps=STATS_REPS, seed=STATS_SEED)
+            lines += ["P(row agent > column agent): per condition, the chance that a random run of the row agent "
+                      "scores above one of the column agent (ties count ½), averaged over conditions; 0.5 = "
+                      "neither is better. 95 % stratified bootstrap CIs.", ""]
+            header = ["P(row > column)", *agents]
+            lines += ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+            for x in agents:
+                cells = [x, *("—" if x == y else shown(pairs[(x, y)], 2) for y in agents)]
+                lines.append("| " + " | ".join(cells) + " |")
+        else:
+            best = agents[0]
+            pairs = run_stats.improvement_estimates(scores, [(best, a) for a in agents[1:]], reps=STATS_REPS,
+                                                    seed=STATS_SEED)
+            lines += [f"P({best} > agent), {best} being the agent with the highest IQM: per condition, the chance "
+                      f"that a random run of {best} scores above one of the agent (ties count ½), averaged over "
+                      "conditions; 0.5 = neither is better. 95 % stratified bootstrap CIs.", "",
+                      f"| agent | P({best} > agent) [95 % CI] |", "| --- | --- |"]
+            lines += [f"| {a} | {shown(pairs[(best, a)], 2)} |" for a in agents[1:]]
+    path = performance_profile_figure(scores, agents, figures / "performance_profile.png")
+    lines += ["", "### Performance profiles", "",
+              "The fraction of all run × condition scores above τ, per agent, with pointwise 95 % stratified "
+              "bootstrap bands; τ = 1 is the best fixed strategy. A curve above another everywhere dominates it.",
+              "", f"![Performance profiles](figures/{path.name})"]
+    return lines
+
+
+def performance_profile_figure(scores: run_stats.ScoreDict, agents: Sequence[str], path: Path) -> Path:
+    """Run-score distributions (fraction of scores > τ) vs τ per agent, 95 % stratified bootstrap bands."""
+    values = np.concatenate([np.ravel(matrix) for matrix in scores.values()])
+    low, high = float(values.min()), float(values.max())
+    pad = 0.05 * max(high - low, 1e-3)
+    taus = np.linspace(min(low, 1.0) - pad, max(high, 1.0) + pad, 121)
+    profiles = run_stats.performance_profiles(scores, taus, reps=STATS_REPS, seed=STATS_SEED)
+    sns.set_theme(style="whitegrid", context="notebook")
+    colors = dict(zip(agents, sns.color_palette("tab10", len(agents))))
+    figure, axis = plt.subplots(figsize=(6.8, 4.2))
+    for agent in agents:
+        profile = profiles[agent]
+        axis.plot(taus, profile.value, color=colors[agent], label=agent)
+        axis.fill_between(taus, profile.low, profile.high, color=colors[agent], alpha=0.15, linewidth=0)
+    axis.axvline(1.0, color="grey", lw=1, ls=":")
+    axis.set(xlabel="normalised score τ", ylabel="fraction of runs with score > τ", ylim=(-0.02, 1.02),
+             title="Performance profiles (95 % stratified bootstrap bands)")
+    axis.legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return save_figure(figure, path)

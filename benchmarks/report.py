@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradeoff_gym.benchmarks.analysis import run_summary, scoreboard_lines
+from tradeoff_gym.benchmarks.analysis import experiment_run_scores, run_summary, scoreboard_lines, statistics_lines
 from tradeoff_gym.benchmarks.experiments import load_experiment
 from tradeoff_gym.benchmarks.provenance import describe as describe_provenance
 from tradeoff_gym.benchmarks.store import (
@@ -67,6 +67,7 @@ def write_report(results_dir: Path | str | ResultStore) -> Path:
         else:  # nothing to analyse: no derived file may contradict "0 of N"
             (root / "results.parquet").unlink(missing_ok=True)
             (root / "runs.csv").unlink(missing_ok=True)
+        _write_scores(root, store.manifest()["experiment"], frame)
         _replace_folder(root / "figures", staging if any(staging.iterdir()) else None)
         path = root / "report.md"
         atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
@@ -80,6 +81,19 @@ def render_report(results_dir: Path | str) -> str:
     """
     with tempfile.TemporaryDirectory(prefix="tradeoff-report-") as figures:
         return "\n".join(_report(ResultStore(results_dir), Path(figures))[0]) + "\n"
+
+
+def _write_scores(root: Path, name: str, frame: pd.DataFrame) -> None:
+    """``scores.npz`` (agent → per-run scores ``(n_seeds, n_conditions)``, rliable's score_dict) and
+    ``scores_columns.json`` (the conditions, the seeds), written atomically; removed when nothing is scored."""
+    experiment = load_experiment(name)
+    run_scores = experiment_run_scores(experiment, frame)
+    if run_scores is None or not run_scores.scores:
+        (root / "scores.npz").unlink(missing_ok=True)
+        (root / "scores_columns.json").unlink(missing_ok=True)
+        return
+    atomic_write_bytes(root / "scores.npz", run_scores.npz_bytes())
+    atomic_write_bytes(root / "scores_columns.json", run_scores.columns_json(getattr(experiment, "SCORE", "")))
 
 
 def _replace_folder(target: Path, staging: Path | None) -> None:
@@ -123,6 +137,7 @@ def _report(store: ResultStore, figures: Path) -> tuple[list[str], pd.DataFrame,
     else:
         lines.append("- data: `results.parquet` (one row per trial), `runs.csv` (one row per run)")
         lines += scoreboard_lines(experiment, frame)  # "## Scoreboard": experiment.score(frame) and SCORE
+        lines += statistics_lines(experiment_run_scores(experiment, frame), figures)  # IQM, P(X > Y), profiles
         for item in experiment.analyze(frame, figures):
             lines += ["", f"## {item.title}", ""]
             if item.text:

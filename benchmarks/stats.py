@@ -15,8 +15,11 @@ other agents are in the dict. User guide: ``docs/benchmarks/index.md`` (Statisti
 
 from __future__ import annotations
 
+import io
+import json
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -200,12 +203,16 @@ def improvement_estimates(
     ordered pair of distinct agents).
 
     X's and Y's runs are resampled independently, each stratified by task (rliable's
-    ``StratifiedIndependentBootstrap``); the pair's resamples come from :func:`rng_for` ``(seed, "x > y")``.
+    ``StratifiedIndependentBootstrap``); the pair's resamples come from :func:`rng_for` ``(seed, "x > y")``. With
+    the default pairs each unordered pair is resampled once, ``x`` before ``y`` in the dict's order, and P(Y > X) is
+    1 − P(X > Y) on the same resamples (so its interval is ``[1 − high, 1 − low]``).
     """
     _check_reps(reps)
     checked = _check_dict(scores)
+    mirror = pairs is None  # every ordered pair: P(Y > X) = 1 − P(X > Y) on the same resamples, so draw once per pair
     if pairs is None:
-        pairs = [(x, y) for x in checked for y in checked if x != y]
+        names = list(checked)
+        pairs = [(x, y) for i, x in enumerate(names) for y in names[i + 1:]]
     out = {}
     for x_name, y_name in pairs:
         x, y = checked[x_name], checked[y_name]
@@ -218,8 +225,38 @@ def improvement_estimates(
             ys = resample(y, stratified_indices(*y.shape, size, rng))
             draws.append(_improvement(xs, ys))
         low, high = percentile_interval(np.concatenate(draws), confidence)
-        out[(x_name, y_name)] = Estimate(float(_improvement(x[None], y[None])[0]), float(low), float(high))
+        out[(x_name, y_name)] = estimate = Estimate(float(_improvement(x[None], y[None])[0]), float(low), float(high))
+        if mirror:
+            out[(y_name, x_name)] = Estimate(1 - estimate.value, 1 - estimate.high, 1 - estimate.low)
     return out
+
+
+# ------------------------------------------------------------------------------------------------- score files
+@dataclass(frozen=True)
+class RunScores:
+    """Per-run scores in rliable's score_dict layout, and what their rows and columns are.
+
+    ``scores``: agent → ``(n_seeds, n_conditions)`` normalised scores (runs = seeds, tasks = conditions);
+    ``conditions``: the columns' names (e.g. ``"cost=0.3"``), the same for every agent; ``seeds``: agent → the
+    seed of each row; ``dropped``: agent → seeds left out because a condition's score was missing (NaN).
+    """
+
+    scores: dict[str, np.ndarray]
+    conditions: list[str]
+    seeds: dict[str, list[int]]
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def npz_bytes(self) -> bytes:
+        """``scores.npz``: one float64 array ``(n_seeds, n_conditions)`` per agent, named after the agent."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **{agent: np.asarray(matrix, dtype=np.float64) for agent, matrix in self.scores.items()})
+        return buffer.getvalue()
+
+    def columns_json(self, meaning: str = "") -> bytes:
+        """``scores_columns.json``: the conditions (columns), each agent's seeds (rows) and what a score means."""
+        payload = {"layout": "agent -> (n_seeds, n_conditions), rliable's score_dict", "conditions": self.conditions,
+                   "seeds": self.seeds, "dropped_seeds": self.dropped, "score": meaning}
+        return (json.dumps(payload, indent=2) + "\n").encode()
 
 
 # ------------------------------------------------------------------------------------------------- batched statistics

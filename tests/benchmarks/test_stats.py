@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from tradeoff_gym.benchmarks import stats
+from tradeoff_gym.benchmarks.analysis import normalised_score, normalised_score_runs, statistics_lines
+from tradeoff_gym.benchmarks.cli import main
 
 # ------------------------------------------------------------------------------------------------- hand-computed values
 
@@ -145,3 +150,65 @@ def test_point_estimates_match_rliable():
         pytest.skip(f"rliable.library does not import here: {type(error).__name__}: {error}")
     taus = np.linspace(-2, 2, 9)
     np.testing.assert_allclose(stats.score_distribution(x, taus), library.score_distributions(x, taus))
+
+
+# ------------------------------------------------------------------------------------------------- the report
+
+
+def _frame(rates: dict[tuple[str, float, int], float], trials: int = 3) -> pd.DataFrame:
+    """A cost-sweep frame: per (agent, cost, seed), ``trials`` rows whose reward is the given reward rate."""
+    rows = [{"run_id": f"c{cost}/{agent}/{seed}", "env_id": "E", "agent": agent, "seed": seed, "trial": trial,
+             "strategy": agent, "serial": agent == "serial", "reward": rate, "raw_accuracy": rate, "cost": cost}
+            for (agent, cost, seed), rate in rates.items() for trial in range(trials)]
+    return pd.DataFrame(rows)
+
+
+#: Best fixed: serial at c = 0, parallel at c = 1 (per seed the same agent, so the ratios are easy to check).
+RATES = {
+    ("serial", 0.0, 0): 1.0, ("parallel", 0.0, 0): 0.5, ("agent", 0.0, 0): 0.5,
+    ("serial", 1.0, 0): 0.4, ("parallel", 1.0, 0): 0.8, ("agent", 1.0, 0): 0.8,
+    ("serial", 0.0, 1): 0.8, ("parallel", 0.0, 1): 0.4, ("agent", 0.0, 1): 0.8,
+    ("serial", 1.0, 1): 0.5, ("parallel", 1.0, 1): 1.0, ("agent", 1.0, 1): 0.5,
+}
+
+
+def test_normalised_score_runs_are_the_scoreboard_ratios_in_score_dict_layout():
+    frame = _frame(RATES)
+    run_scores = normalised_score_runs(frame, ["cost"])
+    assert run_scores.conditions == ["cost=0", "cost=1"]
+    assert run_scores.seeds == {"agent": [0, 1], "parallel": [0, 1], "serial": [0, 1]}
+    np.testing.assert_allclose(run_scores.scores["agent"], [[0.5, 1.0], [1.0, 0.5]])
+    np.testing.assert_allclose(run_scores.scores["serial"], [[1.0, 0.5], [1.0, 0.5]])
+    # the scoreboard's score is the mean over seeds of the per-seed mean over conditions
+    board = normalised_score(frame, ["cost"]).set_index("agent").score
+    for agent, matrix in run_scores.scores.items():
+        assert stats.aggregate_mean(matrix) == pytest.approx(board[agent])
+
+
+def test_a_seed_missing_a_condition_is_left_out_and_counted():
+    rates = {**RATES, ("agent", 0.0, 2): 0.9}  # seed 2 of agent has no c = 1 run
+    run_scores = normalised_score_runs(_frame(rates), ["cost"])
+    assert run_scores.scores["agent"].shape == (2, 2) and run_scores.dropped == {"agent": 1}
+
+
+def test_statistics_lines_show_aggregates_improvement_and_the_small_n_note(tmp_path):
+    lines = statistics_lines(normalised_score_runs(_frame(RATES), ["cost"]), tmp_path)
+    text = "\n".join(lines)
+    assert "## Aggregate statistics" in text and "n = 2 seeds: these intervals say little" in text
+    assert "| agent | seeds | mean [95 % CI] | median [95 % CI] | IQM [95 % CI] | optimality gap [95 % CI] |" in text
+    assert "| P(row > column) |" in text  # three agents: the full matrix
+    assert (tmp_path / "performance_profile.png").stat().st_size > 5_000
+    assert statistics_lines(None, tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_report_exports_scores_in_rliable_layout(tmp_path):
+    out = tmp_path / "sweep"
+    assert main(["run", "sagiv2018", "--scale", "smoke", "--seeds", "2", "--agents", "serial,parallel,random",
+                 "--jobs", "1", "--no-progress", "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "## Aggregate statistics" in report and "n = 2 seeds: these intervals say little" in report
+    columns = json.loads((out / "scores_columns.json").read_text())
+    with np.load(out / "scores.npz") as scores:
+        assert set(scores.files) == {"serial", "parallel", "random"}
+        assert all(scores[name].shape == (2, len(columns["conditions"])) for name in scores.files)

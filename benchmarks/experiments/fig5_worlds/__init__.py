@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from tradeoff_gym.benchmarks.experiments.fig5 import AGENTS
-from tradeoff_gym.benchmarks.experiments.fig5_worlds.analysis import FIXED_AGENTS, SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.fig5_worlds.analysis import FIXED_AGENTS, SCORE, analyze, score, score_runs
 from tradeoff_gym.benchmarks.experiments.fig5_worlds.sweep import runs
 
-__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
+__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score", "score_runs"]
 
 DESCRIPTION = "Fig 5 over worlds: reward rate vs hidden cost on every SerialParallel preset, agents ranked"
 

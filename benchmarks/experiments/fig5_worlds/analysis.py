@@ -19,13 +19,15 @@ from tradeoff_gym.benchmarks.analysis import (
     markdown_table,
     normalised_returns,
     normalised_score,
+    normalised_score_runs,
     run_summary,
 )
 from tradeoff_gym.benchmarks.experiment import ReportItem
 from tradeoff_gym.benchmarks.experiments.fig5.analysis import FIXED_AGENTS
+from tradeoff_gym.benchmarks.stats import RunScores
 from tradeoff_gym.envs.serial_parallel import PRESETS
 
-__all__ = ["FIXED_AGENTS", "SCORE", "analyze", "score"]
+__all__ = ["FIXED_AGENTS", "SCORE", "analyze", "score", "score_runs"]
 
 #: What :func:`score` means.
 SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS)) + " The mean runs over every world's costs."
@@ -93,3 +95,8 @@ def ranking_item(frame: pd.DataFrame) -> ReportItem:
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
     return normalised_score(frame, ["world", "cost"], FIXED_AGENTS)
+
+
+def score_runs(frame: pd.DataFrame) -> RunScores | None:
+    """The per-run scores behind :func:`score` (agent → (seeds, conditions)), for the aggregate statistics."""
+    return normalised_score_runs(frame, ["world", "cost"], FIXED_AGENTS)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiments.multitask.analysis import SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.multitask.analysis import SCORE, analyze, score, score_runs
 from tradeoff_gym.benchmarks.experiments.multitask.sweep import runs
 
-__all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score"]
+__all__ = ["DESCRIPTION", "SCALES", "SCORE", "runs", "analyze", "score", "score_runs"]
 
 DESCRIPTION = "Which schedule at which cost: fixed schedules and agents on the 3×3 Multitask world, cost sweep"
 #: Learning agents; the sweep adds one fixed run per schedule of the table (the reference for regret and scores).

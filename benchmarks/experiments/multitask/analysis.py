@@ -24,10 +24,12 @@ from tradeoff_gym.benchmarks.analysis import (
     cost_sweep_report,
     markdown_table,
     normalised_score,
+    normalised_score_runs,
     save_figure,
 )
 from tradeoff_gym.benchmarks.experiment import ReportItem
 from tradeoff_gym.benchmarks.experiments.multitask.sweep import FIXED
+from tradeoff_gym.benchmarks.stats import RunScores
 from tradeoff_gym.envs.interface import CostMode, RewardRule, Strategy
 
 #: What :func:`score` means.
@@ -237,3 +239,8 @@ def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
     return normalised_score(labelled(frame), ["cost"], schedule_order(frame))
+
+
+def score_runs(frame: pd.DataFrame) -> RunScores | None:
+    """The per-run scores behind :func:`score` (agent → (seeds, conditions)), for the aggregate statistics."""
+    return normalised_score_runs(labelled(frame), ["cost"], schedule_order(frame))

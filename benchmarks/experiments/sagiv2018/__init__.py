@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiments.sagiv2018.analysis import FIXED_AGENTS, SCORE, analyze, score
+from tradeoff_gym.benchmarks.experiments.sagiv2018.analysis import FIXED_AGENTS, SCORE, analyze, score, score_runs
 from tradeoff_gym.benchmarks.experiments.sagiv2018.sweep import runs
 
-__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score"]
+__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score", "score_runs"]
 
 DESCRIPTION = "Sagiv et al. 2018 world (LearningCurves preset): agents across additive cost P × parallel midpoint"
 AGENTS = ["serial", "parallel", "oracle", "sagiv", "meta-learner", "ucb1", "gaussian-ts", "random"]

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradeoff_gym.benchmarks.analysis import NORMALISED_SCORE, cost_sweep_report, normalised_score
+from tradeoff_gym.benchmarks.analysis import (
+    NORMALISED_SCORE,
+    cost_sweep_report,
+    normalised_score,
+    normalised_score_runs,
+)
 from tradeoff_gym.benchmarks.experiment import ReportItem
+from tradeoff_gym.benchmarks.stats import RunScores
 
 #: The reference for regret and the score: agents whose choices ignore rewards and that play one strategy
 #: throughout (registry names). The "oracle" (best fixed arm from the known curves and cost) is scored like
@@ -28,3 +34,8 @@ def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
     return normalised_score(frame, TAGS, FIXED_AGENTS)
+
+
+def score_runs(frame: pd.DataFrame) -> RunScores | None:
+    """The per-run scores behind :func:`score` (agent → (seeds, conditions)), for the aggregate statistics."""
+    return normalised_score_runs(frame, TAGS, FIXED_AGENTS)
