@@ -87,7 +87,10 @@ def _write_scores(root: Path, name: str, frame: pd.DataFrame) -> None:
     """``scores.npz`` (agent → per-run scores ``(n_seeds, n_conditions)``, rliable's score_dict) and
     ``scores_columns.json`` (the conditions, the seeds), written atomically; removed when nothing is scored."""
     experiment = load_experiment(name)
-    run_scores = experiment_run_scores(experiment, frame)
+    try:
+        run_scores = experiment_run_scores(experiment, frame)
+    except ValueError:  # runs the score may not pool (e.g. of several env settings): no one score_dict for them
+        run_scores = None
     if run_scores is None or not run_scores.scores:
         (root / "scores.npz").unlink(missing_ok=True)
         (root / "scores_columns.json").unlink(missing_ok=True)
