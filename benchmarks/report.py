@@ -1,9 +1,9 @@
-"""Turn a results directory into ``report.md`` with the experiment's tables and figures embedded.
+"""Turn a results directory into ``report.md`` (and the same report as a self-contained ``report.html``).
 
-The derived files — ``results.parquet``, ``runs.csv``, ``figures/`` and ``report.md`` — always tell what the report
-says: every report rewrites them from the intact runs, removes the ones it has nothing for (no completed run: no
-``results.parquet``, ``runs.csv`` or ``figures/``) and replaces ``figures/`` whole (a figure an earlier report drew
-and this one does not is gone). A report is written under the directory's writer lock, read and write alike, so a
+The derived files — ``results.parquet``, ``runs.csv``, ``figures/``, ``report.md`` and ``report.html`` — tell what
+the report says: every report rewrites them from the intact runs, removes the ones it has nothing for (no completed
+run: no ``results.parquet``, ``runs.csv`` or ``figures/``) and replaces ``figures/`` whole (a figure an earlier report
+drew and this one does not is gone). A report is written under the directory's writer lock, read and write alike, so a
 report never replaces a newer one (:meth:`ResultStore.writer_lock`).
 """
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from tradeoff_gym.benchmarks.analysis import experiment_run_scores, run_summary, scoreboard_lines, statistics_lines
 from tradeoff_gym.benchmarks.experiments import load_experiment
+from tradeoff_gym.benchmarks.html_report import render_html
 from tradeoff_gym.benchmarks.provenance import describe as describe_provenance
 from tradeoff_gym.benchmarks.store import (
     HOST,
@@ -41,7 +42,7 @@ def package_version() -> str:
 
 
 def write_report(results_dir: Path | str | ResultStore) -> Path:
-    """Analyse every intact run in ``results_dir``; write results.parquet, runs.csv, figures/ and report.md.
+    """Analyse every intact run in ``results_dir``; write results.parquet, runs.csv, figures/, report.md/.html.
 
     Holds the directory's writer lock while it reads and writes (re-entered when ``results_dir`` is the store of
     the sweep holding it). Raises StoreError when it is not a results directory, StoreLockedError when another
@@ -61,6 +62,7 @@ def write_report(results_dir: Path | str | ResultStore) -> Path:
         stack.callback(shutil.rmtree, staging, True)
         store.remove_stale_temp_files()  # e.g. the figures of a report killed while it swapped them
         lines, frame, tags = _report(store, staging)
+        page = render_html(lines, staging, title=lines[0].lstrip("# "))  # the same lines, figures inline
         if len(frame):
             atomic_write_bytes(root / "results.parquet", frame.to_parquet(index=False))
             atomic_write_bytes(root / "runs.csv", run_summary(frame, tags).to_csv(index=False).encode())
@@ -71,6 +73,7 @@ def write_report(results_dir: Path | str | ResultStore) -> Path:
         _replace_folder(root / "figures", staging if any(staging.iterdir()) else None)
         path = root / "report.md"
         atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+        atomic_write_bytes(root / "report.html", page.encode())
     return path
 
 

@@ -38,6 +38,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -247,8 +248,104 @@ class _ProgressWriter:
 
 
 def _batch_trials(batch: tuple[WorkUnit, ...]) -> int:
-    """Trials a batch of several episodes plays (0 for a lone unit: its progress is not watched)."""
-    return sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch) if len(batch) > 1 else 0
+    """Trials a batch plays (its episodes' ``horizon`` settings; a lone unit's count once it returns)."""
+    return sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch)
+
+
+#: A sweep's progress on a stream that is not a terminal (a log file, CI): a line at most this often (seconds) ...
+PLAIN_EVERY_S = 10.0
+#: ... or whenever this share of the work more is done.
+PLAIN_STEP = 0.1
+
+
+class _Progress:
+    """What a sweep shows on stderr while it plays: trials played (runs where a batch's trials are unknown) and an ETA.
+
+    On a terminal a tqdm bar; otherwise plain timestamped lines, no carriage returns — one at the start, then one every
+    :data:`PLAIN_EVERY_S` seconds or :data:`PLAIN_STEP` of the work, and one at the end. ``enabled`` False: silent.
+    """
+
+    def __init__(self, desc: str, runs: int, trials: int, *, enabled: bool = True, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.desc, self.enabled = desc, enabled
+        isatty = getattr(self.stream, "isatty", None)
+        self.plain = not (callable(isatty) and isatty())
+        self.runs_total, self.trials_total, self.runs_done, self.trials_done = runs, trials, 0, 0
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+        self.bar: Any = None
+        self.last_time, self.last_share = self.start, 0.0
+        if enabled and not self.plain:
+            self.bar = tqdm(total=trials or runs, desc=desc, unit="trial" if trials else "run", file=self.stream)
+            if trials:
+                self.bar.set_postfix_str(f"runs 0 of {runs}")
+        elif enabled:
+            self._line()
+
+    def share(self) -> float:
+        """The share of the work done, in [0, 1]."""
+        if self.trials_total:
+            return min(self.trials_done / self.trials_total, 1.0)
+        return min(self.runs_done / self.runs_total, 1.0) if self.runs_total else 1.0
+
+    def show_trials(self, played: int) -> None:
+        """Trials played so far, over every batch (finished and running)."""
+        with self.lock:
+            played = min(played, self.trials_total) if self.trials_total else played
+            if self.bar is not None and self.trials_total and played > self.bar.n:
+                self.bar.update(played - self.bar.n)
+            self.trials_done = max(played, self.trials_done)
+            self._maybe_line()
+
+    def add_runs(self, count: int) -> None:
+        """``count`` more runs written."""
+        with self.lock:
+            self.runs_done += count
+            if self.bar is not None:
+                if self.trials_total:
+                    self.bar.set_postfix_str(f"runs {self.runs_done} of {self.runs_total}")
+                else:
+                    self.bar.update(count)
+            self._maybe_line()
+
+    def write(self, text: str) -> None:
+        """A message (a warning, a failed run) between progress updates."""
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """The last update: the bar closed, or the final line."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            with self.lock:
+                self._line()
+
+    def _maybe_line(self) -> None:
+        now = time.monotonic()
+        if self.enabled and self.bar is None and (now - self.last_time >= PLAIN_EVERY_S
+                                                  or self.share() >= self.last_share + PLAIN_STEP):
+            self._line()
+
+    def _line(self) -> None:
+        now, share = time.monotonic(), self.share()
+        self.last_time, self.last_share = now, share
+        elapsed = now - self.start
+        trials = f", trials {self.trials_done:,} of {self.trials_total:,}" if self.trials_total else ""
+        eta = _duration(elapsed * (1 - share) / share) if share > 0 else "unknown"
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        print(f"{stamp} {self.desc}: runs {self.runs_done} of {self.runs_total}{trials} ({100 * share:.0f} %), "
+              f"{_duration(elapsed)} elapsed, ETA {eta}", file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as ``1h02m``, ``3m05s`` or ``12s``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def remove_stale_progress_folders() -> list[Path]:
@@ -263,7 +360,10 @@ def remove_stale_progress_folders() -> list[Path]:
 
 
 class _ProgressReader:
-    """The parent's view of its workers' progress files: a thread that shows trials played on the bar."""
+    """The parent's view of its workers' progress files: a thread that shows trials played on the bar.
+
+    ``bar`` has ``show_trials(played)`` (:class:`_Progress`); ``total`` is every batch's trials.
+    """
 
     def __init__(self, bar: Any, batches: list[tuple[WorkUnit, ...]]) -> None:
         self.bar = bar
@@ -288,7 +388,7 @@ class _ProgressReader:
 
     def _played(self) -> int:
         played = self.finished
-        for name in os.listdir(self.directory):
+        for name in os.listdir(self.directory) if self.directory else ():
             if not name.endswith(".tmp"):
                 with contextlib.suppress(OSError, ValueError), open(os.path.join(self.directory, name)) as handle:
                     played += int(handle.read() or 0)
@@ -296,7 +396,7 @@ class _ProgressReader:
 
     def _run(self) -> None:
         while not self._stop.wait(2.0):
-            self.bar.set_postfix_str(f"trials {self._played():,} of {self.total:,}", refresh=True)
+            self.bar.show_trials(self._played())
 
     def __enter__(self) -> _ProgressReader:
         if self.total:
@@ -542,19 +642,22 @@ def run_sweep(
             print(f"{len(todo)} runs to do in {len(batches)} batches of up to {batch_size} episodes played in "
                   "lockstep; runs arrive a batch at a time", file=sys.stderr)
         watched = batches if progress and not scheduler else []  # trial-level progress from local workers only
-        with tqdm(total=len(todo), desc=manifest.get("experiment", "sweep"), unit="run",
-                  disable=not progress, file=sys.stderr) as bar, _ProgressReader(bar, watched) as trials:
+        known = all("horizon" in unit.spec.env_kwargs for batch in watched for unit in batch)
+        bar = _Progress(manifest.get("experiment", "sweep"), len(todo),
+                        sum(_batch_trials(batch) for batch in watched) if known else 0, enabled=progress)
+        with contextlib.closing(bar), _ProgressReader(bar, watched) as trials:
             results = (_results_on_cluster(batches, scheduler) if scheduler
                        else _results_locally(batches, jobs, trials if trials.total else None))
             for index, batch_results in results:
                 trials.done(index, batches[index])
+                bar.show_trials(trials._played())
                 if batch_results[0].batch_error is not None:  # said, never silent: a batch that fails costs time
                     reason = batch_results[0].batch_error.strip().splitlines()[-1]
                     bar.write(f"warning: a batch of {len(batch_results)} runs failed ({reason}); its runs were "
-                              "played one by one", file=sys.stderr)
+                              "played one by one")
                 for result in batch_results:
                     written = _write_result(store, result, complete, summary, bar.write)
-                    bar.update(written)
+                    bar.add_runs(written)
     summary.seconds = time.perf_counter() - start
     return summary
 

@@ -114,7 +114,7 @@ def test_long_batches_report_the_trials_they_have_played(tmp_path):
     assert seen == [3, 6, 9, 12, 15]  # trials recorded over the three episodes after each step
     batches = plan_batches(plan_units(specs_for(agents=("ucb1",), seeds=(0, 1, 2))))[:1]  # a batch of 3 × 12 trials
     shown = []
-    bar = type("Bar", (), {"set_postfix_str": lambda self, text, refresh: shown.append(text)})()
+    bar = type("Bar", (), {"show_trials": lambda self, played: shown.append(played)})()
     with _ProgressReader(bar, batches) as reader:
         assert reader.total == 36
         writer = _ProgressWriter(reader.file(0))

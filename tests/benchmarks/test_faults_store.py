@@ -335,7 +335,7 @@ def test_a_results_directory_is_readable_by_others_under_a_022_umask(tmp_path):
 
 
 class _Bar:
-    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+    def show_trials(self, played: int) -> None:
         pass
 
 
