@@ -664,7 +664,7 @@ def statistics_lines(run_scores: run_stats.RunScores | None, figures: Path) -> l
              f"(seeds resampled within each condition, {STATS_REPS} resamples, percentile, seed {STATS_SEED}). "
              "Per-run scores: `scores.npz`, columns in `scores_columns.json`.", ""]
     if seeds[0] < FEW_SEEDS:
-        lines += [f"**n = {n_text} seeds: these intervals say little.**", ""]
+        lines += [f"**n = {n_text} seed{'s' * (seeds[-1] > 1)}: these intervals say little.**", ""]
     if run_scores.dropped:
         lines += ["Seeds left out for a missing score: "
                   + ", ".join(f"{agent} {n}" for agent, n in sorted(run_scores.dropped.items())) + ".", ""]

@@ -24,7 +24,10 @@ An experiment is a package ``benchmarks/experiments/<name>/``, laid out alike fo
 
 REQUIRED names: ``DESCRIPTION``, ``SCALES``, ``runs``, ``analyze``, ``score``. Cost-sweep experiments also name
 their reference agents in ``FIXED_AGENTS`` (registry names of agents whose choices ignore rewards and that play
-one strategy throughout: the "best fixed strategy" of regret and normalised scores). Analyses tell serial trials
+one strategy throughout: the "best fixed strategy" of regret and normalised scores) and may define
+``score_runs(frame) -> RunScores | None``: the per-run scores behind ``score`` in rliable's score_dict layout
+(:class:`tradeoff_gym.benchmarks.stats.RunScores`), which the report aggregates (IQM, optimality gap, probability
+of improvement, performance profiles) and exports as ``scores.npz``. Analyses tell serial trials
 by the run loop's boolean ``serial`` column, never by a strategy's name. Shared helpers live in
 :mod:`tradeoff_gym.benchmarks.analysis`. Experiments are discovered automatically (no hand-kept list).
 """
