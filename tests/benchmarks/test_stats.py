@@ -114,6 +114,20 @@ def test_resamples_never_mix_tasks():
     assert seen == set(range(5))  # runs are drawn with replacement from every run of the task
 
 
+def test_improvement_intervals_are_those_of_resampling_each_agent_within_each_task():
+    rng = np.random.default_rng(5)
+    x, y = np.round(rng.normal(size=(5, 3)), 1), np.round(rng.normal(size=(4, 3)), 1)  # ties likely
+    draw = stats.rng_for(0, "x > y")  # the pair's stream: x's indices, then y's
+    xs = stats.resample(x, stats.stratified_indices(5, 3, 300, draw))
+    ys = stats.resample(y, stats.stratified_indices(4, 3, 300, draw))
+    direct = [stats.probability_of_improvement(a, b) for a, b in zip(xs, ys)]
+    low, high = stats.percentile_interval(np.array(direct))
+    estimate = stats.improvement_estimates({"x": x, "y": y}, [("x", "y")], reps=300, seed=0)[("x", "y")]
+    assert estimate == pytest.approx((stats.probability_of_improvement(x, y), low, high))
+    mirrored = stats.improvement_estimates({"x": x, "y": y}, reps=300, seed=0)
+    assert mirrored[("y", "x")] == pytest.approx((1 - estimate.value, 1 - estimate.high, 1 - estimate.low))
+
+
 def test_a_single_run_has_a_zero_width_interval():
     estimate = stats.aggregate_estimates({"a": np.array([[0.2, 0.9, 1.1]])}, reps=50)["a"]["iqm"]
     assert estimate.low == estimate.value == estimate.high
