@@ -4,7 +4,7 @@ Layout of a results directory (every file opens without this package)::
 
     manifest.json          experiment, scale, settings, package version, run specs, sessions (provenance:
                            commit, versions, host, CPU of every sweep that wrote into it)
-    runs/<run>.parquet     one run's rows (one per trial)
+    runs/<run>.parquet     one run's rows (one per trial); <run> is the run id, ``/`` as ``+`` (ResultStore.file_stem)
     runs/<run>.json        its completion record: spec, row count, sha256 of the Parquet file, seconds
     failed/<run>.txt       the traceback of a run that raised (rerun on resume)
     results.parquet        every completed run, concatenated (rewritten at the end of a sweep)
@@ -115,6 +115,22 @@ def temp_folder(parent: Path, name: str) -> Path:
     return path
 
 
+#: How new results directories name run files (kept in the manifest as ``file_names``): ``readable``
+#: (``fig5+c0+ucb1+0.parquet``); directories swept before it keep ``percent`` (``fig5%2Fc0%2Fucb1%2F0.parquet``).
+FILE_NAMES = "readable"
+
+
+def readable_stem(run_id: str) -> str:
+    """The ``readable`` file name of a run id: ``/`` -> ``+``, other unsafe characters percent-encoded."""
+    return urllib.parse.quote(run_id, safe="/~").replace("/", "+")
+
+
+def run_id_of(stem: str) -> str:
+    """The run id a run file's name (without suffix) stands for, under either scheme (a ``percent`` name has no
+    ``+``: it encodes ``+`` as ``%2B``)."""
+    return urllib.parse.unquote(stem.replace("+", "/"))
+
+
 def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     """Serialise a frame to Parquet in memory (so it can be hashed and written atomically)."""
     return frame.to_parquet(index=False, engine="pyarrow")
@@ -200,13 +216,35 @@ class ResultStore:
         self.runs_dir = self.root / "runs"
         self.failed_dir = self.root / "failed"
         self.session: int | None = None  # index into the manifest's sessions, set by open_sweep
+        self._file_names: str | None = None  # the run files' naming scheme, read from the manifest when first needed
         self._lock_depth = 0  # how deeply this object holds the writer lock (it may re-enter it)
 
     # -- naming ---------------------------------------------------------------------------------
-    @staticmethod
-    def file_stem(run_id: str) -> str:
-        """A reversible, filesystem-safe file name for a run id (``fig5/12`` -> ``fig5%2F12``)."""
-        return urllib.parse.quote(run_id, safe="")
+    def file_stem(self, run_id: str) -> str:
+        """The run's file name (without suffix) under this directory's naming scheme (:data:`FILE_NAMES`).
+
+        ``readable`` (new directories): each ``/`` becomes ``+``, and every character but ASCII letters, digits,
+        ``_``, ``.``, ``-``, ``~`` and ``/`` is percent-encoded (``+`` as ``%2B``, ``%`` as ``%25``):
+        ``fig5/c0/ucb1/0`` -> ``fig5+c0+ucb1+0``. ``percent`` (directories swept before it, kept as they are):
+        the whole id percent-encoded, ``fig5%2Fc0%2Fucb1%2F0``. Both are reversible (:func:`run_id_of`).
+        """
+        if self.file_names() == "percent":
+            return urllib.parse.quote(run_id, safe="")
+        return readable_stem(run_id)
+
+    def file_names(self) -> str:
+        """This directory's naming scheme of run files: its manifest's ``file_names``; ``percent`` for a directory
+        swept before schemes were recorded that holds a run record; else :data:`FILE_NAMES`. Read once per object."""
+        if self._file_names is None:
+            try:
+                held = json.loads((self.root / "manifest.json").read_text())
+            except (OSError, ValueError):
+                held = None
+            names = held.get("file_names") if isinstance(held, dict) else None
+            if names not in ("readable", "percent"):
+                names = "percent" if isinstance(held, dict) and any(self.runs_dir.glob("*.json")) else FILE_NAMES
+            self._file_names = names
+        return self._file_names
 
     def _paths(self, run_id: str) -> tuple[Path, Path]:
         stem = self.file_stem(run_id)
@@ -418,7 +456,7 @@ class ResultStore:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         record = {**{k: v for k, v in manifest.items() if k not in ("sessions", "provenance")},
                   "runs": {spec.run_id: spec_to_dict(spec) for spec in specs}, "parts": parts,
-                  "provenance": session, "sessions": [*sessions, session]}
+                  "provenance": session, "sessions": [*sessions, session], "file_names": self.file_names()}
         if created is not None:
             record["created"] = created
         atomic_write_json(self.root / "manifest.json", record)
@@ -477,7 +515,7 @@ class ResultStore:
         if not self.failed_dir.is_dir():
             return {}
         return {
-            urllib.parse.unquote(path.stem): path.read_text() for path in sorted(self.failed_dir.glob("*.txt"))
+            run_id_of(path.stem): path.read_text() for path in sorted(self.failed_dir.glob("*.txt"))
         }
 
     def inspect(self, specs: Iterable[RunSpec]) -> tuple[set[str], dict[str, str]]:
@@ -563,7 +601,7 @@ class ResultStore:
         for path in self.runs_dir.glob("*.json"):
             try:
                 record = json.loads(path.read_text())
-                seconds[urllib.parse.unquote(path.stem)] = float(record[kind]) / int(record.get("shared_by", 1))
+                seconds[run_id_of(path.stem)] = float(record[kind]) / int(record.get("shared_by", 1))
             except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, ZeroDivisionError):
                 continue
         return seconds
