@@ -3,6 +3,8 @@
 Examples::
 
     tradeoff-bench list
+    tradeoff-bench list --agents
+    tradeoff-bench show fig5
     tradeoff-bench run fig5 --scale quick --out results/fig5
     tradeoff-bench run sagiv2018 --seeds 5 --costs 0.1,0.2 --agents serial,parallel,mypkg.agents:MyAgent
     tradeoff-bench run fig3_overlap --set horizon=500 --set probe_every=50
@@ -30,6 +32,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
+from tradeoff_gym.benchmarks.catalog import agent_lines, experiment_lines
 from tradeoff_gym.benchmarks.experiment import MAX_RUNS, RunSpec, check_run_count, check_runs
 from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
 from tradeoff_gym.benchmarks.report import package_version, render_report, write_report
@@ -82,7 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="tradeoff-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list experiments and their scales")
+    listing = commands.add_parser("list", help="list experiments and their scales (--agents: the agents)")
+    listing.add_argument("--agents", action="store_true",
+                         help="list every registered agent: a one-line description, hyperparameters and defaults")
+    show = commands.add_parser("show", help="an experiment's description, scales and every setting per scale")
+    show.add_argument("experiment")
     run = commands.add_parser("run", help="run (or resume) an experiment's sweep, then write its report")
     run.add_argument("experiment")
     run.add_argument("--scale", default="quick", help="a scale of the experiment (default: quick)")
@@ -116,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = build_parser().parse_args(argv)
             command = args.command
+            if args.command == "list" and args.agents:
+                print("\n".join(agent_lines()))
+                return 0
+            if args.command == "show":
+                if args.experiment in RETIRED:
+                    raise UsageError(RETIRED[args.experiment])
+                print("\n".join(experiment_lines(args.experiment, load_experiment(args.experiment))))
+                return 0
             if args.command == "list":
                 for name in experiment_names():
                     module = load_experiment(name)
