@@ -81,7 +81,8 @@ def agent_table(summary: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] =
     """Mean reward rate and serial share per agent and ``by`` group, 95 % bootstrap CIs over seeds, regret.
 
     Regret: the best fixed strategy's mean reward rate in the group minus the agent's (positive = worse); the
-    fixed strategies are the runs of the agents named in ``fixed``.
+    fixed strategies are the runs of the agents named in ``fixed``. Rows that share agent and ``by`` group are
+    pooled: split runs of other settings first (:func:`setting_groups`, :func:`check_not_pooled`).
     """
     rows = []
     for keys, group in summary.groupby([*by, "agent"], sort=True):
@@ -152,6 +153,61 @@ def agent_styles(agents: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> 
         linestyle, dashes = lines[(i // len(colors)) % len(lines)]
         styles[agent] = AgentStyle(colors[i % len(colors)], linestyle, dashes, AGENT_MARKERS[i % len(AGENT_MARKERS)])
     return styles
+
+
+def check_not_pooled(summary: pd.DataFrame, by: Sequence[str]) -> None:
+    """ValueError when ``summary`` (runs or trials) has two runs of one agent and seed in one ``by`` group: they
+    differ in a setting the analysis does not split by (e.g. an env grid's ``input_noise``), and a table over them
+    would pool them. Split the frame first (:func:`setting_groups`) or name the setting in ``by``."""
+    keys = [c for c in [*by, "agent", "seed"] if c in summary.columns]
+    if "seed" not in keys or "run_id" not in summary.columns or summary.empty:
+        return
+    if "trial" in summary.columns:  # a frame of trials: one row per run
+        summary = summary.groupby("run_id", sort=False)[keys].first().reset_index()
+    summary = summary[~summary.run_id.duplicated(keep=False)]  # a run labelled per trial (parts of it) is one run
+    summary = summary[~summary.agent.isin(SCHEDULE_AGENTS)]  # told apart by their own tags
+    if summary.empty:
+        return
+    counts = summary.groupby(keys, sort=False, dropna=False).run_id.nunique()
+    if counts.max() > 1:
+        where = dict(zip(keys, counts.idxmax() if len(keys) > 1 else (counts.idxmax(),)))
+        raise ValueError(
+            f"{counts.max()} runs share {where} (e.g. runs of different env settings): an analysis would pool them "
+            "into one row; split the results by the setting that tells them apart "
+            "(tradeoff_gym.benchmarks.analysis.setting_groups) or analyse each part alone"
+        )
+
+
+def setting_groups(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[dict[str, object], pd.DataFrame]]:
+    """``frame`` split by the swept-setting ``columns`` (an env grid's tags): ``(setting -> value, rows)`` per
+    combination, sorted; ``[({}, frame)]`` without columns. Analyses run once per part, so runs of different settings
+    are never pooled into one row."""
+    columns = [c for c in columns if c in frame.columns]
+    if not columns:
+        return [({}, frame)]
+    return [(dict(zip(columns, keys if isinstance(keys, tuple) else (keys,))), part)
+            for keys, part in frame.groupby(columns, sort=True, dropna=False)]
+
+
+def setting_heading(setting: dict[str, object]) -> str:
+    """A combination of settings as a report shows it: ``input_noise = 0.2, lr = 0.001``."""
+    return ", ".join(f"{key} = {value:g}" if isinstance(value, float) else f"{key} = {value}"
+                     for key, value in setting.items())
+
+
+def setting_slug(setting: dict[str, object]) -> str:
+    """A combination of settings as a folder name: ``input_noise-0.2_lr-0.001`` (letters, digits, ``.-_`` only)."""
+    text = "_".join(f"{key}-{value:g}" if isinstance(value, float) else f"{key}-{value}"
+                    for key, value in setting.items())
+    return "".join(c if c.isalnum() or c in ".-_" else "_" for c in text)
+
+
+def setting_scores(experiment: ModuleType, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``experiment.score`` per combination of the swept-setting ``columns``, one column per setting in front."""
+    parts = [experiment.score(part).assign(**setting) for setting, part in setting_groups(frame, columns)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    first = [c for c in columns if c in table.columns]
+    return table[[*first, *[c for c in table.columns if c not in first]]]
 
 
 def save_figure(figure: plt.Figure, path: Path) -> Path:

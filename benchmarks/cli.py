@@ -33,7 +33,19 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from tradeoff_gym.benchmarks.catalog import agent_lines, experiment_lines
-from tradeoff_gym.benchmarks.experiment import MAX_RUNS, RunSpec, check_run_count, check_runs
+from tradeoff_gym.benchmarks.experiment import (
+    GRID_KEY,
+    MAX_RUNS,
+    RunSpec,
+    canonical_agent,
+    check_run_count,
+    check_runs,
+    expand_env_grid,
+    grid_value_text,
+    parse_agent,
+    resolve_agents,
+    split_top_level,
+)
 from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
 from tradeoff_gym.benchmarks.report import package_version, render_report, write_report
 from tradeoff_gym.benchmarks.runner import BATCH_SIZE, run_sweep
@@ -81,6 +93,62 @@ def _name_list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _agent_list(text: str) -> list[str]:
+    """``--agents``: names, ``module:Class`` or either with JSON settings, comma-separated (commas inside JSON
+    kept), each in its canonical spelling."""
+    try:
+        return [canonical_agent(part) for part in split_top_level(text)]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _seeds(text: str) -> int | list[int]:
+    """``--seeds``: a count n (seeds 0…n−1), a range ``A-B`` (A…B, both included) or a list ``3,7,9`` (or a mix)."""
+    text = text.strip()
+    try:
+        if text.isdigit():
+            return int(text)
+        seeds: list[int] = []
+        for part in (p.strip() for p in text.split(",")):
+            low, dash, high = part.partition("-")
+            if dash:
+                if int(high) < int(low):
+                    raise ValueError
+                seeds += range(int(low), int(high) + 1)
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed count (5: seeds 0-4), a range (15-29) or a list (3,7,9), got {text!r}") from None
+    return seeds
+
+
+def _grid(text: str) -> tuple[str, list[Any]]:
+    """``--env KEY=V1,V2,…`` or ``--env 'KEY=[V1, V2]'``: an env setting and its values (each JSON, else a string)."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE[,VALUE…] or KEY=[JSON list], got {text!r}")
+    if raw.startswith("["):
+        try:
+            values = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise argparse.ArgumentTypeError(f"--env {key}: {raw!r} is not a JSON list ({error.msg})") from None
+        return key, values
+    try:
+        parts = split_top_level(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--env {key}: {error}") from None
+    return key, [_json_or_text(part) for part in parts]
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # a bare string
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="tradeoff-bench", description=__doc__.splitlines()[0])
@@ -93,9 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run (or resume) an experiment's sweep, then write its report")
     run.add_argument("experiment")
     run.add_argument("--scale", default="quick", help="a scale of the experiment (default: quick)")
-    run.add_argument("--seeds", type=int, help="number of seeds (0…n−1), overriding the scale's")
+    run.add_argument("--seeds", type=_seeds, help="seeds, overriding the scale's: a count n (0…n−1), a range "
+                                                   "15-29 (both ends included) or a list 3,7,9")
     run.add_argument("--costs", type=_float_list, help="comma-separated serialization costs in [0, 1]")
-    run.add_argument("--agents", type=_name_list, help="comma-separated agent names or module:Class")
+    run.add_argument("--agents", type=_agent_list,
+                     help="comma-separated agent names or module:Class, each optionally with JSON settings, e.g. "
+                          "'serial,navigator{\"block\": 0.05},sb3-ppo{\"timesteps\": 20000, \"name\": \"ppo\"}' "
+                          "(\"name\": the label results show)")
+    run.add_argument("--env", type=_grid, action="append", default=[], metavar="KEY=V1,V2",
+                     help="sweep an env setting over values (JSON each, else a string), crossed with the rest; "
+                          "repeatable; a JSON list for values with commas: --env 'schedules=[[\"a\"], [\"b\"]]'")
     run.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                      help="override any setting of the scale (JSON value of the setting's type), e.g. "
                           "--set horizon=500 or --set 'agents=[\"serial\", \"ucb1\"]'")
@@ -245,17 +320,31 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
             if key in overrides:
                 raise UsageError(f"--{key} and --set {key}=… conflict; give {key} once")
             overrides[key] = option
+    if isinstance(overrides.get("agents"), list) and all(isinstance(a, str) for a in overrides["agents"]):
+        overrides["agents"] = [canonical_agent(a) for a in overrides["agents"]]
+    grid: dict[str, list[Any]] = {}
+    for key, values in args.env:
+        if key in grid:
+            raise UsageError(f"--env {key} is given more than once; give all its values in one --env {key}=V1,V2")
+        grid[key] = values
+    if grid:
+        if GRID_KEY in overrides:
+            raise UsageError(f"--env and --set {GRID_KEY}=… conflict; give the grid once")
+        overrides[GRID_KEY] = grid
     settings = experiment_settings(module, args.scale, **overrides)
     check_run_count(module, settings, args.max_runs)  # before every run is built: --seeds 1000000 fails fast
-    specs = module.runs(settings)
+    raw = expand_env_grid(module.runs(settings), settings.get(GRID_KEY) or {})
+    _check_agent_classes(sorted({parse_agent(spec.agent)[0] for spec in raw}))
+    specs = resolve_agents(raw, settings.get("agents") or ())  # = plan_runs(…), agents' classes checked first
     check_runs(len(specs), args.max_runs)
     ids = [spec.run_id for spec in specs]
     if not specs:
         raise UsageError(f"these settings of {args.experiment} give no runs; give every list setting a value")
     if len(set(ids)) != len(ids):
         raise UsageError(f"these settings give the run id {_first_repeat(ids)!r} twice; give each value once")
-    _check_agents(specs)
+    _check_grid(specs, settings.get(GRID_KEY) or {})
     _check_env_settings(specs)
+    _check_agents(specs)
     manifest = {
         "experiment": args.experiment,
         "scale": args.scale,
@@ -307,11 +396,11 @@ def _first_repeat(items: list[str]) -> str:
     raise AssertionError("no repeat")
 
 
-def _check_agents(specs: list[RunSpec]) -> None:
+def _check_agent_classes(names: list[str]) -> None:
     """Fail fast, before any run, on an agent that cannot be loaded or lacks the Agent protocol."""
     from tradeoff_gym.agents.registry import load_agent_class
 
-    for name in sorted({s.agent for s in specs}):
+    for name in names:
         try:
             load_agent_class(name)
         except ValueError as error:
@@ -321,6 +410,90 @@ def _check_agents(specs: list[RunSpec]) -> None:
                 f"cannot load agent {name!r} ({type(error).__name__}: {error}); use module:Class of a class "
                 f"importable from {os.getcwd()} or sys.path"
             ) from None
+
+
+def _check_agents(specs: list[RunSpec]) -> None:
+    """Build every agent of the sweep (each name with its settings once, on its first run's env; closed after), so
+    a missing or unknown argument is refused before any run. Agents that train when built (SB3 policies) have their
+    arguments checked against their factory's signature instead."""
+    import inspect
+
+    import gymnasium as gym
+
+    from tradeoff_gym.agents.registry import AGENTS, _load, make_agent
+
+    envs: dict[str, Any] = {}
+    seen: set[str] = set()
+    try:
+        for spec in specs:
+            key = json.dumps([spec.agent, spec.agent_kwargs], sort_keys=True, default=repr)
+            if key in seen:
+                continue
+            seen.add(key)
+            shown = spec.label or spec.agent
+            entry = AGENTS.get(spec.agent)
+            try:
+                if entry is not None and isinstance(entry.factory, str):  # heavy: trains when built
+                    settings = {**entry.defaults, **spec.agent_kwargs}
+                    factory = _load(entry.factory, "agent factory")
+                    inspect.signature(factory).bind(None, **settings)
+                    _check_sb3_settings(spec.agent, factory, settings)
+                    continue
+                env_key = json.dumps([spec.env_id, spec.env_kwargs], sort_keys=True, default=repr)
+                if env_key not in envs:
+                    envs[env_key] = gym.make(spec.env_id, **spec.env_kwargs)
+                agent = make_agent(spec.agent, envs[env_key], **spec.agent_kwargs)
+                close = getattr(agent, "close", None)
+                if callable(close):
+                    close()
+            except UsageError:
+                raise
+            except Exception as error:  # TypeError for a missing/unknown argument, ValueError for a bad value, ...
+                example = '{"key": value}' if not spec.agent_kwargs else json.dumps(spec.agent_kwargs)
+                raise UsageError(
+                    f"agent {shown!r} cannot be built on {spec.env_id} ({type(error).__name__}: {error}); give its "
+                    f"settings as JSON after its name: --agents '{spec.agent}{example}'"
+                ) from None
+    finally:
+        for env in envs.values():
+            env.close()
+
+
+def _check_sb3_settings(name: str, factory: Any, settings: dict[str, Any]) -> None:
+    """An SB3 agent needs a saved policy (``path``) or a training budget (``timesteps``): say how to give one."""
+    import inspect
+
+    parameters = inspect.signature(factory).parameters
+    if {"path", "timesteps"} <= set(parameters) and settings.get("path") is None and \
+            settings.get("timesteps") is None:
+        raise UsageError(
+            f"agent {name!r} needs a policy: give path=… (a saved policy) or timesteps=… (a training budget) as JSON "
+            f"after its name, e.g. --agents '{name}{{\"timesteps\": 20000}}'"
+        )
+
+
+def _check_grid(specs: list[RunSpec], grid: dict[str, list[Any]]) -> None:
+    """Check each ``--env`` value on the first run that has it, so a bad one is named as the user wrote it."""
+    checked: set[str] = set()
+    for key, values in grid.items():
+        for value in values:
+            text = f"{key}={grid_value_text(value)}"
+            spec = next((s for s in specs if f"/{text}/" in f"/{s.run_id}/"), None)
+            if spec is None or text in checked:
+                continue
+            checked.add(text)
+            try:
+                _check_env(spec.env_id, spec.env_kwargs)
+            except (ValueError, TypeError) as error:
+                raise UsageError(f"--env {text} ({spec.env_id}): {error}") from None
+
+
+def _check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """Validate one env's settings: this package's ids without building the env, others by building it."""
+    from tradeoff_gym import envs
+
+    ours = env_id.rpartition(":")[2] in envs.CONFIG_BUILDERS
+    (envs.check_settings if ours else _make_and_close)(env_id, **env_kwargs)
 
 
 def _check_env_settings(specs: list[RunSpec]) -> None:

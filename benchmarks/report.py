@@ -19,7 +19,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradeoff_gym.benchmarks.analysis import experiment_run_scores, run_summary, scoreboard_lines, statistics_lines
+from tradeoff_gym.benchmarks.analysis import (
+    experiment_run_scores,
+    run_summary,
+    scoreboard_lines,
+    setting_groups,
+    setting_heading,
+    setting_slug,
+    statistics_lines,
+)
+from tradeoff_gym.benchmarks.experiment import GRID_KEY
 from tradeoff_gym.benchmarks.experiments import load_experiment
 from tradeoff_gym.benchmarks.html_report import render_html
 from tradeoff_gym.benchmarks.provenance import describe as describe_provenance
@@ -142,14 +151,26 @@ def _report(store: ResultStore, figures: Path) -> tuple[list[str], pd.DataFrame,
         lines += ["", "No completed runs to analyse."]
     else:
         lines.append("- data: `results.parquet` (one row per trial), `runs.csv` (one row per run)")
-        lines += scoreboard_lines(experiment, frame)  # "## Scoreboard": experiment.score(frame) and SCORE
-        lines += statistics_lines(experiment_run_scores(experiment, frame), figures)  # IQM, P(X > Y), profiles
-        for item in experiment.analyze(frame, figures):
-            lines += ["", f"## {item.title}", ""]
-            if item.text:
-                lines += [item.text, ""]
-            lines += [f"![{item.title}](figures/{Path(path).relative_to(figures).as_posix()})"
-                      for path in item.figures]
+        grid = [c for c in (manifest.get("settings") or {}).get(GRID_KEY) or {} if c in frame.columns]
+        for setting, part in setting_groups(frame, grid):  # never pool runs of different env settings
+            folder = figures / setting_slug(setting) if setting else figures
+            folder.mkdir(parents=True, exist_ok=True)
+            section = scoreboard_lines(experiment, part)  # "## Scoreboard": experiment.score(frame) and SCORE
+            section += statistics_lines(experiment_run_scores(experiment, part), folder)  # IQM, P(X > Y), profiles
+            for item in experiment.analyze(part, folder):
+                section += ["", f"## {item.title}", ""]
+                if item.text:
+                    section += [item.text, ""]
+                section += [f"![{item.title}](figures/{Path(path).relative_to(figures).as_posix()})"
+                            for path in item.figures]
+            if setting:
+                lines += ["", f"## {setting_heading(setting)}", "",
+                          f"The runs with {setting_heading(setting)} only ({part.run_id.nunique()} runs)."]
+                section = [f"#{line}" if line.startswith("#") else
+                           line.replace("](figures/", f"](figures/{setting_slug(setting)}/")
+                           if "](figures/" in line and f"figures/{setting_slug(setting)}/" not in line else line
+                           for line in section]
+            lines += section
     if failures:
         lines += ["", "## Failed runs", "", "Rerun with the same command to retry them; tracebacks in `failed/`.", ""]
         lines += [f"- `{run_id}`: {text.strip().splitlines()[-1]}" for run_id, text in failures.items()]

@@ -219,7 +219,7 @@ def execute_batch(batch: tuple[WorkUnit, ...], progress_file: str | None = None)
         agents = [make_agent(spec.agent, vector.sub_env(k), **spec.agent_kwargs) for k, spec in enumerate(specs)]
         frames = run_episodes(
             vector, agents, [spec.seed for spec in specs], run_ids=[spec.run_id for spec in specs],
-            env_id=specs[0].env_id, agent_names=[spec.agent for spec in specs],
+            env_id=specs[0].env_id, agent_names=[spec.label or spec.agent for spec in specs],
             on_step=_ProgressWriter(progress_file) if progress_file else None,
         )
         rule = vector.reward_rule
@@ -426,7 +426,8 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     try:
         env = gym.make(spec.env_id, **spec.env_kwargs)
         agent = make_agent(spec.agent, env, **spec.agent_kwargs)
-        frame = run_episode(env, agent, spec.seed, run_id=spec.run_id, env_id=spec.env_id, agent_name=spec.agent)
+        frame = run_episode(env, agent, spec.seed, run_id=spec.run_id, env_id=spec.env_id,
+                            agent_name=spec.label or spec.agent)
         rule = env.unwrapped.reward_rule if unit.reuse else None
         env.close()
     except Exception:
@@ -457,7 +458,7 @@ def member_frames(result: UnitResult) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
         if result.unit.reuse:
             assert result.reward_rule is not None
             frame = rediscount(frame, float(member.env_kwargs["cost"]), result.reward_rule)
-        frame = frame.assign(run_id=member.run_id, **member.tags)
+        frame = frame.assign(run_id=member.run_id, agent=member.label or member.agent, **member.tags)
         yield member, frame
 
 

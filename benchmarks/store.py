@@ -137,8 +137,11 @@ def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
-    """A RunSpec as JSON-able plain data (round-trips through JSON unchanged)."""
-    return json.loads(json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str))
+    """A RunSpec as JSON-able plain data (round-trips through JSON unchanged; an empty ``label`` left out)."""
+    data = dataclasses.asdict(spec)
+    if not data.get("label"):
+        data.pop("label", None)  # specs without a label read as they did before labels existed
+    return json.loads(json.dumps(data, sort_keys=True, default=str))
 
 
 def _plain(value: Any) -> Any:
@@ -178,7 +181,8 @@ class StoreLockedError(StoreError):
 #: RunSpec's fields, and those a manifest's run spec must have.
 _SPEC_FIELDS = {f.name for f in dataclasses.fields(RunSpec)}
 _SPEC_TYPES: dict[str, type | tuple[type, ...]] = {
-    "run_id": str, "env_id": str, "agent": str, "seed": int, "env_kwargs": dict, "agent_kwargs": dict, "tags": dict}
+    "run_id": str, "env_id": str, "agent": str, "seed": int, "env_kwargs": dict, "agent_kwargs": dict, "tags": dict,
+    "label": str}
 
 
 def manifest_problem(manifest: Any) -> str | None:

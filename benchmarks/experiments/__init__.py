@@ -8,7 +8,7 @@ import pkgutil
 from types import ModuleType
 from typing import Any
 
-from tradeoff_gym.learners.checks import check_int
+from tradeoff_gym.benchmarks.experiment import GRID_KEY, check_seeds
 
 REQUIRED = ("DESCRIPTION", "SCALES", "runs", "analyze", "score")
 
@@ -33,8 +33,12 @@ def load_experiment(name: str) -> ModuleType:
 def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dict[str, Any]:
     """A scale's settings with overrides (``None`` = keep the scale's value) applied and checked.
 
-    Each override must have the type of the scale's value (:func:`check_override`); ``seeds`` must be
-    >= 1 and every cost must lie in [0, 1]. A bad value raises a one-line ValueError naming it.
+    Each override must have the type of the scale's value (:func:`check_override`); ``seeds`` is a count >= 1
+    (seeds 0…n−1) or a list of distinct seeds >= 0 (:func:`~tradeoff_gym.benchmarks.experiment.check_seeds`; sweeps
+    read it with :func:`~tradeoff_gym.benchmarks.experiment.seed_list`), and every cost must lie in [0, 1].
+    ``env_grid`` (any experiment) is an env grid ``{setting: [values]}`` (:func:`check_grid`) that
+    :func:`~tradeoff_gym.benchmarks.experiment.plan_runs` crosses with the sweep.
+    A bad value raises a one-line ValueError naming it.
     """
     if scale not in module.SCALES:
         raise ValueError(f"unknown scale {scale!r} for {module.__name__}; available: {sorted(module.SCALES)}")
@@ -42,11 +46,14 @@ def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dic
     for key, value in overrides.items():
         if value is None:
             continue
+        if key == GRID_KEY and key not in settings:
+            settings[key] = check_grid(value)
+            continue
         if key not in settings:
             raise ValueError(f"this experiment has no {key!r} setting to override; its settings: {sorted(settings)}")
-        settings[key] = check_override(key, value, settings[key])
+        settings[key] = check_seeds(value) if key == "seeds" else check_override(key, value, settings[key])
     if settings.get("seeds") is not None:
-        check_int(settings["seeds"], "seeds", 1)
+        check_seeds(settings["seeds"])
     for cost in settings.get("costs", []):
         if not 0.0 <= float(cost) <= 1.0:
             raise ValueError(f"costs must lie in [0, 1], got {cost!r}")
@@ -124,3 +131,21 @@ def _check_scalar(what: str, value: Any, kind: str | None) -> Any:
         article = "an" if kind == "int" else "a"
         raise ValueError(f"{what} must be {article} {_kind_name(kind)}, got {value!r}")
     return float(value) if kind == "float" else value
+
+
+def check_grid(grid: Any) -> dict[str, list[Any]]:
+    """An env grid checked: a JSON object of env setting -> non-empty list of distinct values; ValueError naming it."""
+    if not isinstance(grid, dict):
+        raise ValueError(f"{GRID_KEY} must be a JSON object of env setting -> list of values, got {grid!r}")
+    checked = {}
+    for key, values in grid.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"every {GRID_KEY} setting must be a non-empty name, got {key!r}")
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ValueError(f"--env {key} needs at least one value (a list of values), got {values!r}")
+        texts = [json.dumps(v, sort_keys=True) for v in values]
+        repeated = [v for i, v in enumerate(texts) if v in texts[:i]]
+        if repeated:
+            raise ValueError(f"--env {key} lists {repeated[0]} more than once; give each value once")
+        checked[key] = list(values)
+    return checked

@@ -56,7 +56,7 @@ REFUSED = {
     "empty list via --set": (["run", "sagiv2018", "--set", "costs=[]"], "costs needs at least one value"),
     "float for an int": (["run", "fig5", "--set", "horizon=2.7"], "horizon must be an integer, got 2.7"),
     "bool for an int": (["run", "fig5", "--set", "horizon=true"], "horizon must be an integer, got True"),
-    "float seeds": (["run", "fig5", "--set", "seeds=1.0"], "seeds must be an integer"),
+    "float seeds": (["run", "fig5", "--set", "seeds=1.0"], "seeds must be a count >= 1 or a non-empty list"),
     "bool in a float list": (["run", "fig5", "--set", "costs=[true]"], "every element of costs must be a number"),
     "float in an int list": (["run", "sagiv2018", "--set", "parallel_midpoints=[200.5]"],
                              "every element of parallel_midpoints must be an integer"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 from tradeoff_gym.benchmarks.experiments.allocation.relatedness_env import ENV_ID as RELATEDNESS_ENV
 from tradeoff_gym.benchmarks.experiments.allocation.relatedness_env import TRAIN
 
@@ -59,6 +59,6 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
         )
         for label, network in gatings(settings)
         for training in TRAINING
-        for seed in range(settings["seeds"])
+        for seed in seed_list(settings)
     ]
     return specs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 
 ENV_ID = "tradeoff/SerialParallel-v0"
 
@@ -22,5 +22,5 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
             tags={"parallel_share": float(share)},
         )
         for share in settings["shares"]
-        for seed in range(settings["seeds"])
+        for seed in seed_list(settings)
     ]

@@ -8,6 +8,7 @@ import pandas as pd
 
 from tradeoff_gym.benchmarks.analysis import (
     NORMALISED_SCORE,
+    check_not_pooled,
     cost_sweep_report,
     normalised_score,
     normalised_score_runs,
@@ -25,11 +26,13 @@ SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS))
 
 def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     """Fig 5A (reward rate vs cost) and 5C (serial share vs cost), with the table."""
+    check_not_pooled(frame, ["cost"])  # runs of other env settings: split them first
     return cost_sweep_report(frame, out_dir, name="fig5", title="SerialParallel", fixed=FIXED_AGENTS)
 
 
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
+    check_not_pooled(frame, ["cost"])
     return normalised_score(frame, ["cost"], FIXED_AGENTS)
 
 

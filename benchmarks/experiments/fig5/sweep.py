@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 from tradeoff_gym.learners.checks import check_number
 
 ENV_ID = "tradeoff/SerialParallel-v0"
@@ -37,7 +37,7 @@ def cost_runs(name: str, env_id: str, settings: dict[str, Any]) -> list[RunSpec]
         )
         for cost in settings["costs"]
         for agent in settings["agents"]
-        for seed in range(settings["seeds"])
+        for seed in seed_list(settings)
     ]
     specs += [
         RunSpec(
@@ -52,7 +52,7 @@ def cost_runs(name: str, env_id: str, settings: dict[str, Any]) -> list[RunSpec]
         for cost in settings["costs"]
         for first, then in (("serial", "parallel"), ("parallel", "serial"))
         for switch in switches
-        for seed in range(settings["seeds"])
+        for seed in seed_list(settings)
     ]
     return specs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 from tradeoff_gym.envs.multitask import make_config
 
 ENV_ID = "tradeoff/Multitask-v0"
@@ -39,7 +39,7 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
     specs = []
     for cost in settings["costs"]:
         for name in schedule_names(settings):
-            for seed in range(settings["seeds"]):
+            for seed in seed_list(settings):
                 specs.append(RunSpec(
                     run_id=f"multitask/c{cost:g}/{name}/{seed}", env_id=ENV_ID, agent=FIXED, seed=seed,
                     env_kwargs={"cost": float(cost), **kwargs}, agent_kwargs={"strategy": name},
@@ -47,7 +47,7 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
                 ))
     for cost in settings.get("agent_costs", settings["costs"]):
         for agent in settings["agents"]:
-            for seed in range(settings["seeds"]):
+            for seed in seed_list(settings):
                 specs.append(RunSpec(
                     run_id=f"multitask/c{cost:g}/{agent}/{seed}", env_id=ENV_ID, agent=agent, seed=seed,
                     env_kwargs={"cost": float(cost), **kwargs}, tags={"cost": float(cost), **rule_tags},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 from tradeoff_gym.benchmarks.experiments.partition_search.search_env import ENV_ID, SEARCH
 
 #: The one-action env's agent: a fixed agent playing its only strategy.
@@ -33,5 +33,5 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
         )
         for cost in settings["costs"]
         for method in settings["methods"]
-        for seed in range(settings["seeds"])
+        for seed in seed_list(settings)
     ]

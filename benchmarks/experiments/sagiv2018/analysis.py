@@ -8,6 +8,7 @@ import pandas as pd
 
 from tradeoff_gym.benchmarks.analysis import (
     NORMALISED_SCORE,
+    check_not_pooled,
     cost_sweep_report,
     normalised_score,
     normalised_score_runs,
@@ -27,12 +28,14 @@ SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS)) + " The swept set
 
 def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     """Reward rate and serial share vs P, one panel per parallel midpoint."""
+    check_not_pooled(frame, TAGS)  # runs of other env settings: split them first
     return cost_sweep_report(frame, out_dir, name="sagiv2018", title="Sagiv 2018 world", facet="parallel_midpoint",
                              fixed=FIXED_AGENTS)
 
 
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
+    check_not_pooled(frame, TAGS)
     return normalised_score(frame, TAGS, FIXED_AGENTS)
 
 

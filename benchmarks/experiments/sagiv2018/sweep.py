@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 
 ENV_ID = "tradeoff/LearningCurves-v0"
 
@@ -23,5 +23,5 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
         for midpoint in settings["parallel_midpoints"]
         for cost in settings["costs"]
         for agent in settings["agents"]
-        for seed in range(settings["seeds"])
+        for seed in seed_list(settings)
     ]

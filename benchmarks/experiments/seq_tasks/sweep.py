@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
+from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 
 ENV_ID = "tradeoff/SequentialTasks-v0"
 AGENT = "tradeoff_gym.agents.baselines:FixedAgent"  # a fixed regimen, named by agent_kwargs={"strategy": regimen}
@@ -41,6 +41,6 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
         )
         for dimension in settings["dimensions"]
         for regimen in settings["regimens"]
-        for rep in range(int(settings["seeds"]))
+        for rep in seed_list(settings)
     ]
 
