@@ -200,7 +200,7 @@ def execute_batch(batch: tuple[WorkUnit, ...], progress_file: str | None = None)
     progress bar.
     """
     if len(batch) == 1:
-        return [execute_unit(batch[0])]
+        return [execute_unit(batch[0], progress_file)]
     import gymnasium as gym
     import torch
 
@@ -248,7 +248,7 @@ class _ProgressWriter:
 
 
 def _batch_trials(batch: tuple[WorkUnit, ...]) -> int:
-    """Trials a batch plays (its episodes' ``horizon`` settings; a lone unit's count once it returns)."""
+    """Trials a batch plays: its episodes' ``horizon`` settings."""
     return sum(int(u.spec.env_kwargs.get("horizon", 0)) for u in batch)
 
 
@@ -411,8 +411,11 @@ class _ProgressReader:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def execute_unit(unit: WorkUnit) -> UnitResult:
-    """Play one unit's episode (in a worker process); never raises — errors come back as text."""
+def execute_unit(unit: WorkUnit, progress_file: str | None = None) -> UnitResult:
+    """Play one unit's episode (in a worker process); never raises — errors come back as text.
+
+    ``progress_file``: where to keep the number of trials played so far (as :func:`execute_batch`).
+    """
     import gymnasium as gym
     import torch
 
@@ -424,7 +427,7 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     start, cpu_start = time.perf_counter(), time.process_time()
     spec = unit.spec
     try:
-        env = gym.make(spec.env_id, **spec.env_kwargs)
+        env = _counting(gym.make(spec.env_id, **spec.env_kwargs), progress_file)
         agent = make_agent(spec.agent, env, **spec.agent_kwargs)
         frame = run_episode(env, agent, spec.seed, run_id=spec.run_id, env_id=spec.env_id,
                             agent_name=spec.label or spec.agent)
@@ -433,6 +436,27 @@ def execute_unit(unit: WorkUnit) -> UnitResult:
     except Exception:
         return UnitResult(unit, None, traceback.format_exc(), time.perf_counter() - start)
     return UnitResult(unit, frame, None, time.perf_counter() - start, rule, 1, time.process_time() - cpu_start)
+
+
+def _counting(env: Any, progress_file: str | None) -> Any:
+    """``env``, whose steps also keep the trials played in ``progress_file`` (:class:`_ProgressWriter`); ``env``
+    itself when there is no file. The wrapper only counts: the episode is the same."""
+    if not progress_file:
+        return env
+    import gymnasium as gym
+
+    writer = _ProgressWriter(progress_file)
+
+    class _Counting(gym.Wrapper):
+        trials = 0
+
+        def step(self, action: Any) -> Any:
+            result = self.env.step(action)
+            self.trials += 1
+            writer(self.trials)
+            return result
+
+    return _Counting(env)
 
 
 def rediscount(frame: pd.DataFrame, cost: float, rule: RewardRule) -> pd.DataFrame:

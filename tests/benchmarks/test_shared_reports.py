@@ -82,3 +82,14 @@ def test_report_html_renders_in_headless_chromium(swept, tmp_path):
     top = pixels[:600]
     assert (top < 200).mean() > 0.005  # text and tables drawn, not a blank page
     assert (pixels < 250).any(axis=1)[600:].sum() > 300  # figures further down
+
+
+def test_an_episode_played_alone_reports_its_trials_and_plays_the_same(tmp_path):
+    from tradeoff_gym.benchmarks.experiment import RunSpec
+    from tradeoff_gym.benchmarks.runner import WorkUnit, execute_unit
+
+    spec = RunSpec("x/0", "tradeoff/LearningCurves-v0", "ucb1", 3, env_kwargs={"horizon": 8})
+    watched = execute_unit(WorkUnit(spec, (spec,)), str(tmp_path / "0"))
+    alone = execute_unit(WorkUnit(spec, (spec,)))
+    assert int((tmp_path / "0").read_text()) >= 1  # the first trial is written at once, then every 2 s
+    assert watched.frame.equals(alone.frame)
