@@ -122,7 +122,7 @@ FILE_NAMES = "readable"
 
 def readable_stem(run_id: str) -> str:
     """The ``readable`` file name of a run id: ``/`` -> ``+``, other unsafe characters percent-encoded."""
-    return urllib.parse.quote(run_id, safe="/~").replace("/", "+")
+    return urllib.parse.quote(run_id, safe="/~=,").replace("/", "+")
 
 
 def run_id_of(stem: str) -> str:
@@ -228,9 +228,9 @@ class ResultStore:
         """The run's file name (without suffix) under this directory's naming scheme (:data:`FILE_NAMES`).
 
         ``readable`` (new directories): each ``/`` becomes ``+``, and every character but ASCII letters, digits,
-        ``_``, ``.``, ``-``, ``~`` and ``/`` is percent-encoded (``+`` as ``%2B``, ``%`` as ``%25``):
-        ``fig5/c0/ucb1/0`` -> ``fig5+c0+ucb1+0``. ``percent`` (directories swept before it, kept as they are):
-        the whole id percent-encoded, ``fig5%2Fc0%2Fucb1%2F0``. Both are reversible (:func:`run_id_of`).
+        ``_``, ``.``, ``-``, ``~``, ``=``, ``,`` and ``/`` is percent-encoded (``+`` as ``%2B``, ``%`` as ``%25``):
+        ``fig5/preset=noisy/c0/ucb1/0`` -> ``fig5+preset=noisy+c0+ucb1+0``. ``percent`` (directories swept before
+        it, kept as they are): the whole id percent-encoded, ``fig5%2Fc0%2Fucb1%2F0``. Both reversible: run_id_of.
         """
         if self.file_names() == "percent":
             return urllib.parse.quote(run_id, safe="")

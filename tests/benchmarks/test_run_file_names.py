@@ -21,9 +21,10 @@ def specs(seeds=(0, 1)) -> list[RunSpec]:
 
 def test_readable_names_are_reversible_and_collision_free():
     ids = ["fig5/c0/ucb1/0", "fig5+c0/ucb1/0", "fig5%2Fc0", "a_b/c", "a__b", "a/_b", "a_/b", "a b/ü/€", "a~b",
-           "..", ".hidden/x", "a//b", "a/%/+"]
+           "..", ".hidden/x", "a//b", "a/%/+", "k=v,w/x", "k%3Dv"]
     stems = [readable_stem(run_id) for run_id in ids]
     assert stems[0] == "fig5+c0+ucb1+0"
+    assert readable_stem("fig5/preset=noisy,horizon=30/c0/ucb1/0") == "fig5+preset=noisy,horizon=30+c0+ucb1+0"
     assert len(set(stems)) == len(ids)
     assert [run_id_of(stem) for stem in stems] == ids
     for stem in stems:
