@@ -168,11 +168,14 @@ def expand_env_grid(specs: list[RunSpec], grid: dict[str, list[Any]]) -> list[Ru
     Each copy's ``env_kwargs`` take the combination's values (over the sweep's own), its ``run_id`` gains one
     ``key=value`` segment per setting after its first segment (``fig5/input_noise=0.2/c0.1/serial/0``), and its
     ``tags`` one column per setting, so results and reports tell the combinations apart. A setting the sweep
-    already tags (e.g. ``cost``) raises a ValueError: the experiment sweeps it itself. No grid: ``specs`` as given.
+    already tags or varies (e.g. ``cost``, fig5_worlds' ``preset``) raises a ValueError: the experiment sweeps it.
+    No grid: ``specs`` as given.
     """
     if not grid:
         return specs
-    tagged = sorted({key for spec in specs for key in spec.tags} & set(grid))
+    varied = {key for key in grid  # settings the sweep itself gives different values (fig5_worlds' preset)
+              if len({json.dumps(spec.env_kwargs.get(key), sort_keys=True, default=repr) for spec in specs}) > 1}
+    tagged = sorted(({key for spec in specs for key in spec.tags} & set(grid)) | varied)
     if tagged:
         raise ValueError(f"--env {tagged[0]}: this experiment sweeps {tagged[0]} itself (a column of its results); "
                          f"set it with the experiment's own option (e.g. --{tagged[0]}s or --set), not --env")

@@ -52,6 +52,9 @@ def test_seed_list_and_grid_expansion():
     assert grid[0].tags == {"cost": 0.1, "input_noise": 0.0, "preset": "balanced"}
     with pytest.raises(ValueError, match="--env cost"):
         expand_env_grid([spec], {"cost": [0.2]})
+    worlds = load_experiment("fig5_worlds")
+    with pytest.raises(ValueError, match="--env preset: this experiment sweeps preset itself"):
+        expand_env_grid(worlds.runs(experiment_settings(worlds, "smoke")), {"preset": ["balanced"]})
 
 
 def test_plan_runs_crosses_grid_seeds_and_agents_with_settings():
