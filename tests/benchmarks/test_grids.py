@@ -172,3 +172,14 @@ def test_sb3_policy_from_the_cli_with_a_tiny_budget(tmp_path):
     assert result.returncode == 0, result.stderr
     frame = pd.read_parquet(tmp_path / "s" / "results.parquet")
     assert set(frame.agent) == {"serial", "a2c"}
+
+
+def test_seed_option_forms():
+    from tradeoff_gym.benchmarks.cli import _seeds
+
+    assert _seeds("5") == 5 and _seeds("15-17") == [15, 16, 17] and _seeds("3,7,9") == [3, 7, 9]
+    assert _seeds("0-2,9") == [0, 1, 2, 9]
+    module = load_experiment("fig5")
+    with pytest.raises(ValueError, match="seeds lists 3 more than once"):
+        experiment_settings(module, "smoke", seeds=[3, 3])
+    assert {s.seed for s in plan_runs(module, experiment_settings(module, "smoke", seeds=[4, 9]))} == {4, 9}
