@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(\"name\": the label results show)")
     run.add_argument("--env", type=_grid, action="append", default=[], metavar="KEY=V1,V2",
                      help="sweep an env setting over values (JSON each, else a string), crossed with the rest; "
-                          "repeatable; a JSON list for values with commas: --env 'schedules=[[\"a\"], [\"b\"]]'")
+                          "repeatable; a JSON list for values with commas: --env 'hidden_units=[[64, 64], [128]]'")
     run.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                      help="override any setting of the scale (JSON value of the setting's type), e.g. "
                           "--set horizon=500 or --set 'agents=[\"serial\", \"ucb1\"]'")
