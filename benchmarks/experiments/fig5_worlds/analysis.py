@@ -15,6 +15,7 @@ import pandas as pd
 from tradeoff_gym.benchmarks.analysis import (
     NORMALISED_SCORE,
     SCHEDULE_AGENTS,
+    check_not_pooled,
     cost_sweep_report,
     markdown_table,
     normalised_returns,
@@ -37,6 +38,7 @@ TARGET = 0.97
 
 def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     """The ranking across worlds; then, per world in preset order, fig5's items (titles prefixed with the world)."""
+    check_not_pooled(frame, ["world", "cost"])  # runs of other env settings: split them first
     items = [ranking_item(frame)]
     for world in worlds_of(frame):
         runs = frame[frame.world == world]
@@ -94,6 +96,7 @@ def ranking_item(frame: pd.DataFrame) -> ReportItem:
 
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
+    check_not_pooled(frame, ["world", "cost"])
     return normalised_score(frame, ["world", "cost"], FIXED_AGENTS)
 
 
