@@ -8,6 +8,7 @@ Examples::
     tradeoff-bench run fig5 --scale quick --out results/fig5
     tradeoff-bench run sagiv2018 --seeds 5 --costs 0.1,0.2 --agents serial,parallel,mypkg.agents:MyAgent
     tradeoff-bench run fig3_overlap --set horizon=500 --set probe_every=50
+    tradeoff-bench run fig5 --env input_noise=0,0.2 --seeds 15-29 --agents 'serial,parallel,navigator{"block": 0.05}'
     tradeoff-bench run fig5 --scheduler tcp://10.0.0.5:8786 --out results/fig5-paper --scale paper
     tradeoff-bench report results/fig5
 
