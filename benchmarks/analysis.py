@@ -766,12 +766,12 @@ def performance_profile_figure(scores: run_stats.ScoreDict, agents: Sequence[str
     taus = np.linspace(min(low, 1.0) - pad, max(high, 1.0) + pad, 121)
     profiles = run_stats.performance_profiles(scores, taus, reps=STATS_REPS, seed=STATS_SEED)
     sns.set_theme(style="whitegrid", context="notebook")
-    colors = dict(zip(agents, sns.color_palette("tab10", len(agents))))
+    styles = agent_styles(agents)  # the same colour and line per agent as in the report's other figures
     figure, axis = plt.subplots(figsize=(6.8, 4.2))
     for agent in agents:
-        profile = profiles[agent]
-        axis.plot(taus, profile.value, color=colors[agent], label=agent)
-        axis.fill_between(taus, profile.low, profile.high, color=colors[agent], alpha=0.15, linewidth=0)
+        profile, style = profiles[agent], styles[agent]
+        axis.plot(taus, profile.value, color=style.color, linestyle=style.linestyle, label=agent)
+        axis.fill_between(taus, profile.low, profile.high, color=style.color, alpha=0.15, linewidth=0)
     axis.axvline(1.0, color="grey", lw=1, ls=":")
     axis.set(xlabel="normalised score τ", ylabel="fraction of runs with score > τ", ylim=(-0.02, 1.02),
              title="Performance profiles (95 % stratified bootstrap bands)")

@@ -178,7 +178,8 @@ def expand_env_grid(specs: list[RunSpec], grid: dict[str, list[Any]]) -> list[Ru
     tagged = sorted(({key for spec in specs for key in spec.tags} & set(grid)) | varied)
     if tagged:
         raise ValueError(f"--env {tagged[0]}: this experiment sweeps {tagged[0]} itself (a column of its results); "
-                         f"set it with the experiment's own option (e.g. --{tagged[0]}s or --set), not --env")
+                         "set the values with the experiment's own setting (see `tradeoff-bench show EXPERIMENT`; "
+                         "--set KEY=VALUE) or --costs, not --env")
     combos: list[list[tuple[str, Any, Any]]] = [[]]
     for key, values in grid.items():
         combos = [[*combo, (key, value, tag)] for combo in combos for value, tag in zip(values, _tag_values(values))]

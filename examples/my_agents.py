@@ -18,8 +18,8 @@ class GreedyEMA(BaseAgent):
     """ε-greedy on each strategy's exponential moving average of rewards; ε decays as 1 / (1 + trial / 50).
 
     :class:`tradeoff_gym.agents.base.BaseAgent` stores the strategy table, horizon and random stream at
-    ``reset``; an agent only has to say how it acts and what it learns from a trial. Its ``name`` in results
-    is the one the sweep asked for (``my_agents:GreedyEMA``).
+    ``reset``; an agent only has to say how it acts and what it learns from a trial. Its ``name`` is its label
+    in results when the sweep names the class without settings (``my_agents:GreedyEMA`` → ``greedy-ema``).
     """
 
     name = "greedy-ema"

@@ -108,7 +108,7 @@ def test_failing_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, broken_ag
         (["run", "sagiv2018", "--agents", "serial,nope"], "unknown agent 'nope'; registered agents: ["),
         (["run", "sagiv2018", "--costs", "0.2,1.5"], "costs must lie in [0, 1], got 1.5"),
         (["run", "sagiv2018", "--scale", "huge"], "unknown scale 'huge'"),
-        (["run", "sagiv2018", "--seeds", "0"], "seeds must be an integer >= 1"),
+        (["run", "sagiv2018", "--seeds", "0"], "seeds must be a count >= 1 or a non-empty list of integers >= 0"),
         (["report", "/nonexistent/dir"], "is not a results directory (no manifest.json)"),
     ],
 )

@@ -63,11 +63,11 @@ def test_agent_in_sweep_runs_the_cli_with_a_module_agent_and_resumes(tmp_path):
     out = run_example("agent_in_sweep.py", tmp_path).stdout
     results = tmp_path / "results" / "my-agent-sweep"  # relative to where the script was run
     report = (results / "report.md").read_text()
-    assert "my_agents:GreedyEMA" in report and "## Provenance" in report
+    assert "| greedy-ema |" in report and "## Provenance" in report  # the class's own name labels its runs
     manifest = json.loads((results / "manifest.json").read_text())
     assert manifest["settings"]["agents"] == ["my_agents:GreedyEMA", "ucb1", "serial", "parallel"]
     assert len(manifest["sessions"]) == 2  # the second command resumed
-    assert "4 runs done" in out and "0 runs done, 4 already complete" in out and "| my_agents:GreedyEMA |" in out
+    assert "4 runs done" in out and "0 runs done, 4 already complete" in out and "| greedy-ema |" in out
 
 
 @pytest.mark.slow
