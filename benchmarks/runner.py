@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 from tradeoff_gym.agents.registry import is_reward_independent
 from tradeoff_gym.benchmarks.experiment import RunSpec
-from tradeoff_gym.benchmarks.store import HOST, ResultStore, StoreError, process_alive
+from tradeoff_gym.benchmarks.store import ResultStore, StoreError, remove_stale_temp_files, temp_folder
 from tradeoff_gym.envs.interface import RewardRule
 from tradeoff_gym.learners.checks import check_int
 from tradeoff_gym.learners.files import atomic_write_bytes
@@ -348,15 +348,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def remove_stale_progress_folders() -> list[Path]:
-    """Remove ``tradeoff-progress-*.<host>.<pid>`` folders in the temp directory of dead processes of this host."""
-    removed = []
-    for path in Path(tempfile.gettempdir()).glob(f"tradeoff-progress-*.{HOST}.*"):
-        pid = path.name.rpartition(".")[2]
-        if pid.isdigit() and not process_alive(int(pid)) and path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+#: The progress folders' name in the temp directory (a :func:`temp_folder`, so the store's cleaner knows its owner).
+PROGRESS_FOLDER = "tradeoff-progress"
 
 
 class _ProgressReader:
@@ -369,9 +362,10 @@ class _ProgressReader:
         self.bar = bar
         self.total = sum(_batch_trials(batch) for batch in batches)
         self.directory = ""
-        remove_stale_progress_folders()  # those of killed sweeps
+        temp = Path(tempfile.gettempdir())
+        remove_stale_temp_files(temp, f".{PROGRESS_FOLDER}.*.tmp")  # those of killed sweeps
         if self.total:  # named after its owner, so the next sweep removes it if this one is killed
-            self.directory = tempfile.mkdtemp(prefix="tradeoff-progress-", suffix=f".{HOST}.{os.getpid()}")
+            self.directory = str(temp_folder(temp, PROGRESS_FOLDER))
         self.finished = 0  # trials of batches already returned (their files are gone)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

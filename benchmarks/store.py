@@ -87,13 +87,14 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Remove temporary files in ``folder`` left by dead processes of this host; return them.
+def remove_stale_temp_files(folder: Path, pattern: str = ".*.tmp") -> list[Path]:
+    """Remove temporary files and folders in ``folder`` matching ``pattern``, left by dead processes of this host.
 
-    Files of live processes, of other hosts, or not named by :func:`atomic_write_bytes` are left alone.
+    Files of live processes, of other hosts, or not named by :func:`atomic_write_bytes` / :func:`temp_folder` are
+    left alone. Returns what was removed.
     """
     removed = []
-    for path in sorted(Path(folder).glob(".*.tmp")):
+    for path in sorted(Path(folder).glob(pattern)):
         owner = temp_file_owner(path)
         if owner is not None and owner[0] == HOST and not process_alive(owner[1]):
             if path.is_dir() and not path.is_symlink():  # a report's staging folder for figures

@@ -345,9 +345,9 @@ def test_progress_folders_of_dead_sweeps_are_removed_on_the_next_start(tmp_path,
     dead.wait()
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        stale = tmp_path / f"tradeoff-progress-abc.{HOST}.{dead.pid}"
-        live = tmp_path / f"tradeoff-progress-def.{HOST}.{alive.pid}"
-        foreign = tmp_path / f"tradeoff-progress-ghi.other-host.{dead.pid}"
+        stale = tmp_path / f".tradeoff-progress.abc.{HOST}.{dead.pid}.tmp"
+        live = tmp_path / f".tradeoff-progress.def.{HOST}.{alive.pid}.tmp"
+        foreign = tmp_path / f".tradeoff-progress.ghi.other-host.{dead.pid}.tmp"
         for folder in (stale, live, foreign):
             folder.mkdir()
             (folder / "0").write_text("12")
@@ -355,7 +355,7 @@ def test_progress_folders_of_dead_sweeps_are_removed_on_the_next_start(tmp_path,
         unit = runner.WorkUnit(spec, (spec,))
         with runner._ProgressReader(_Bar(), [(unit, unit)]) as reader:
             own = Path(reader.directory)
-            assert own.is_dir() and own.name.endswith(f".{HOST}.{os.getpid()}")
+            assert own.is_dir() and own.name.endswith(f".{HOST}.{os.getpid()}.tmp")
         assert not own.exists() and not stale.exists() and live.exists() and foreign.exists()
     finally:
         alive.kill()
