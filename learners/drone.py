@@ -236,10 +236,7 @@ class DroneWorld:
         self._alpha = alpha[: cfg.n_types].reshape(-1, cfg.sprite_size**2)  # (K*R*3, S*S)
         self._value = value[: cfg.n_types].reshape(-1, cfg.sprite_size**2)
         s = cfg.sprite_size
-        self._pad = pad = s // 2 + cfg.jitter + 1  # a sprite overhangs the image by at most this much
-        self._canvas = cfg.image_size + 2 * pad
-        offs = torch.arange(s)
-        self._offsets = (offs[:, None] * self._canvas + offs[None, :]).reshape(-1)  # (S*S,) flat canvas offsets
+        self._steps = torch.arange(s)  # (S,) row/column offsets inside a sprite's box
         cell = cfg.image_size / cfg.grid
         # "Waves": a bank of pixel-noise textures drawn once per world; each example picks one (cheaper
         # than fresh Gaussian noise per pixel, and just as varied at the scale the CNN sees).
@@ -296,16 +293,10 @@ class DroneWorld:
         gradient = slope[:, 0, None] * ramp[None, :] + level  # (n, W), constant down the rows
         background = self._waves[waves] + gradient[:, None, :] + slope[:, 1, None, None] * ramp[None, :, None]
         icol, irow = img_cell % g, img_cell // g
-        pad = self._pad
-        top = (self._cell_centre[irow] - s / 2).round().long() + jitter[:, 0] + pad  # padded canvas coordinates
-        left = (self._cell_centre[icol] - s / 2).round().long() + jitter[:, 1] + pad
-        index = (top * self._canvas + left)[:, None] + self._offsets[None, :]  # (n, S*S)
+        top = (self._cell_centre[irow] - s / 2).round().long() + jitter[:, 0]  # (n,) box corner, image pixels
+        left = (self._cell_centre[icol] - s / 2).round().long() + jitter[:, 1]
         sprite = obj * (cfg.rotations * 3) + variant
-        canvas = torch.zeros(2, n, self._canvas * self._canvas)
-        canvas[0].scatter_(1, index, self._alpha[sprite])
-        canvas[1].scatter_(1, index, self._value[sprite] * contrast)
-        a, v = canvas.view(2, n, self._canvas, self._canvas)[:, :, pad : pad + size, pad : pad + size]
-        image = torch.lerp(background, v, a)  # (n, H, W): alpha blend
+        image = self._paste(background, top, left, self._alpha[sprite], self._value[sprite] * contrast)
         if input_noise is not None:
             image = image + input_noise[:, : size * size].view(n, size, size)
             gps = gps + input_noise[:, size * size :]
@@ -316,6 +307,30 @@ class DroneWorld:
         by_task.update({name.replace("_", "-"): value for name, value in extra_labels.items()})
         labels = torch.stack([by_task[t.name] for t in self.task_set.tasks], dim=1)  # (n, n_tasks), task order
         return DroneBatch(gps.contiguous(), image.unsqueeze(1).contiguous(), labels, sonar)
+
+    def _paste(
+        self, background: torch.Tensor, top: torch.Tensor, left: torch.Tensor, alpha: torch.Tensor, value: torch.Tensor
+    ) -> torch.Tensor:
+        """Alpha-blend one ``S × S`` sprite per image onto ``background`` ``(n, H, W)``: the images ``(n, H, W)``.
+
+        ``top``/``left`` ``(n,)`` the box's corner in image pixels (the box may overhang the image: those pixels are
+        dropped); ``alpha``/``value`` ``(n, S*S)``. Only the box's pixels are computed — outside it the blend
+        ``lerp(background, 0, 0)`` is the background exactly, so this equals blending whole zero-padded canvases,
+        bit for bit, at a fraction of the work (docs/findings/speed.md).
+        """
+        n, size = background.shape[0], self.config.image_size
+        rows = top[:, None] + self._steps[None, :]  # (n, S) image rows of the box
+        cols = left[:, None] + self._steps[None, :]  # (n, S) image columns of the box
+        outside = ((rows < 0) | (rows >= size))[:, :, None] | ((cols < 0) | (cols >= size))[:, None, :]  # (n, S, S)
+        # One flat buffer: the n images, then one scratch element that every overhanging pixel reads and writes.
+        pixels = n * size * size
+        buffer = torch.empty(pixels + 1, dtype=background.dtype)  # (n*H*W + 1,)
+        buffer[:pixels] = background.reshape(-1)
+        starts = rows * size + torch.arange(0, pixels, size * size)[:, None]  # (n, S) flat index of each box row
+        index = (starts[:, :, None] + cols[:, None, :]).masked_fill_(outside, pixels).reshape(-1)  # (n*S*S,)
+        blended = torch.lerp(buffer.index_select(0, index), value.reshape(-1), alpha.reshape(-1))  # (n*S*S,)
+        buffer.index_copy_(0, index, blended)  # inside the image the indices are distinct
+        return buffer[:pixels].view(n, size, size)
 
     def _sonar(
         self,
