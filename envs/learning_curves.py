@@ -81,6 +81,9 @@ class LearningCurvesConfig:
     reward_aggregate: Literal["mean", "sum"] = "mean"
     reward_rule: RewardRule = field(init=False, repr=False, compare=False)
     _table: np.ndarray = field(init=False, repr=False, compare=False)
+    #: The world family and world index this config was built from (``make_config(family=, world=)``), else None.
+    family: str | None = field(default=None, init=False, compare=False)
+    world: int | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise fields in place once
@@ -224,14 +227,33 @@ PRESETS: dict[str, Callable[..., LearningCurvesConfig]] = {
 
 
 def make_config(
-    preset: str = "default", *, config: LearningCurvesConfig | None = None, **settings: Any
+    preset: str = "default",
+    *,
+    config: LearningCurvesConfig | None = None,
+    family: str | None = None,
+    world: int | None = None,
+    **settings: Any,
 ) -> LearningCurvesConfig:
     """The config of ``tradeoff/LearningCurves-v0``: a named preset plus overrides, or a ready ``config``.
 
     The env's constructor and :func:`tradeoff_gym.envs.check_settings` both build through here. Unknown presets or
     fields,
     a ``config`` of another type, or ``config`` together with settings raise a ValueError naming the field.
+    ``family`` and ``world`` (together, instead of a preset or a config) build world ``world`` of a world family
+    (:mod:`tradeoff_gym.envs.families`): its curves, horizon and cost (and strategies, if it draws them); other
+    settings (``batch_size``, ``n_tasks``, …) may be given beside them, those the world sets may not — the
+    LearningCurves families define the cost per world, so ``cost`` is refused. The config records them.
     """
+    if family is not None or world is not None:
+        from tradeoff_gym.envs.families import LC_ID, resolve  # families imports this module
+
+        if config is not None or preset != "default":
+            which = "config" if config is not None else f"preset={preset!r}"
+            raise ValueError(f"give either family/world or {which}, not both")
+        cfg = make_config(**resolve(LC_ID, family, world, settings))
+        object.__setattr__(cfg, "family", family)  # frozen: recorded once, here
+        object.__setattr__(cfg, "world", int(world))  # type: ignore[arg-type]
+        return cfg
     if config is not None:
         return given_config(config, LearningCurvesConfig, preset, "default", settings)
     check_choice(preset, tuple(PRESETS), "preset")
@@ -268,6 +290,8 @@ class LearningCurvesEnv(HorizonSpec, gym.Env):
     ``preset`` (``"default"`` or ``"sagiv2018"``), ``config`` (a :class:`LearningCurvesConfig`, instead of
     a preset), or any config field / preset parameter as a keyword (see :func:`make_config`), e.g.
     ``gym.make("tradeoff/LearningCurves-v0", preset="sagiv2018", parallel_midpoint=600, cost=0.2)``.
+    ``family`` and ``world``: world ``world`` of a world family (``gym.make(id, family="lc-balanced", world=3)``;
+    :mod:`tradeoff_gym.envs.families`, docs/environments/families.md); reset info then adds ``family`` and ``world``.
 
     ``info`` (see :func:`tradeoff_gym.envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,
     ``strategy``,
@@ -340,7 +364,10 @@ class LearningCurvesEnv(HorizonSpec, gym.Env):
             self._trial_task_count = rng.choice(self._task_counts, size=cfg.horizon, p=cfg.task_count_probs).tolist()
         self._picks = np.zeros(len(cfg.strategies), dtype=np.int64)
         obs = self._summary.reset()
-        return obs, reset_info(cfg.strategies, cfg.horizon, cfg.n_tasks)
+        info = reset_info(cfg.strategies, cfg.horizon, cfg.n_tasks)
+        if cfg.family is not None:  # a world of a family (tradeoff_gym.envs.families)
+            info["family"], info["world"] = cfg.family, cfg.world
+        return obs, info
 
     def step(self, action):
         a = action if type(action) is int and 0 <= action < self._n_actions else check_action(action, self._n_actions)

@@ -64,6 +64,9 @@ class SerialParallelConfig:
     probe_every: int | None = None
     probe_size: int = 256
     reward_rule: RewardRule = field(init=False, repr=False, compare=False)
+    #: The world family and world index this config was built from (``make_config(family=, world=)``), else None.
+    family: str | None = field(default=None, init=False, compare=False)
+    world: int | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise fields in place once
@@ -140,9 +143,19 @@ PRESETS: dict[str, WorldPreset] = {
 
 
 def make_config(
-    preset: str = "default", *, config: SerialParallelConfig | None = None, **settings: Any
+    preset: str = "default",
+    *,
+    config: SerialParallelConfig | None = None,
+    family: str | None = None,
+    world: int | None = None,
+    **settings: Any,
 ) -> SerialParallelConfig:
     """The config of ``tradeoff/SerialParallel-v0``: a world preset (:data:`PRESETS`) plus overrides by name.
+
+    ``family`` and ``world`` (together, instead of a preset or a config) build world ``world`` of a world family
+    (:mod:`tradeoff_gym.envs.families`); ``settings`` then add what the world does not set (``cost``, ``horizon``,
+    ``device``, …) and may not name a setting the world sets. The config's ``family``/``world`` record them.
+    Without ``family``, ``world`` is the learner's world config (a ``DroneWorldConfig``), as ever.
 
     Overrides may name any field of :class:`SerialParallelConfig`, of :class:`LearnerConfig`, of its
     ``world`` (:class:`tradeoff_gym.learners.drone.DroneWorldConfig`) or of its ``network``
@@ -151,6 +164,10 @@ def make_config(
     A ready ``config`` is taken as it is. The env's constructor and :func:`tradeoff_gym.envs.check_settings` both build
     through here; unknown names, wrong types and bad values raise a ValueError naming the field.
     """
+    if family is not None:
+        return _family_config(preset, config, family, world, settings)
+    if world is not None:  # without a family, ``world`` is the learner's world config (DroneWorldConfig)
+        settings["world"] = world
     if config is not None:
         return given_config(config, SerialParallelConfig, preset, "default", settings)
     check_choice(preset, tuple(PRESETS), "preset")
@@ -169,6 +186,22 @@ def make_config(
                 raise
             raise ValueError(f"{error}; or a SerialParallel setting: {sorted(own)}") from None
     return SerialParallelConfig(learner=learner, **env_settings)
+
+
+def _family_config(
+    preset: str, config: SerialParallelConfig | None, family: object, world: object, settings: dict[str, Any]
+) -> SerialParallelConfig:
+    """World ``world`` of ``family`` plus ``settings`` (:func:`tradeoff_gym.envs.families.resolve`), recorded."""
+    from tradeoff_gym.envs.families import SP_ID, resolve  # families imports the envs' configs
+
+    if config is not None or preset != "default":
+        which = "config" if config is not None else f"preset={preset!r}"
+        raise ValueError(f"give either family/world or {which}, not both (a family's worlds are built on the "
+                         "default preset; tradeoff/SerialParallelNoisy-v0 is the noisy preset: use its plain id)")
+    cfg = make_config(**resolve(SP_ID, family, world, settings))
+    object.__setattr__(cfg, "family", family)  # frozen: recorded once, here
+    object.__setattr__(cfg, "world", int(world))  # type: ignore[arg-type]
+    return cfg
 
 
 class Episodes:
@@ -208,10 +241,13 @@ class Episodes:
         return self.summaries[k].trial
 
     def reset_info(self) -> dict:
-        """An episode's reset ``info``: :func:`reset_info` plus the learner's ``threads``."""
+        """An episode's reset ``info``: :func:`reset_info` plus the learner's ``threads`` (and ``family``/``world``
+        for a world of a family)."""
         cfg = self.config
         info = reset_info(cfg.strategies, cfg.horizon, cfg.task_set.n_tasks)
         info["threads"] = cfg.learner.threads
+        if cfg.family is not None:
+            info["family"], info["world"] = cfg.family, cfg.world
         return info
 
     def step(
@@ -296,6 +332,9 @@ class SerialParallelEnv(HorizonSpec, gym.Env):
     preset's ``doc`` states its measured c*); ``config`` (a :class:`SerialParallelConfig` instead), or any
     setting by name (see :func:`make_config`; settings override the preset's), e.g.
     ``gym.make("tradeoff/SerialParallel-v0", horizon=1000, cost=(0, 1), overlap=0.5, probe_every=100)``.
+    ``family`` and ``world``: world ``world`` of a world family instead of a preset
+    (``gym.make(id, family="sp-mixed", world=3, cost=0.3)``; :mod:`tradeoff_gym.envs.families`,
+    docs/environments/families.md); reset info then adds ``family`` and ``world``.
     ``render_mode`` is accepted (wrappers such as SB3's ``make_vec_env`` pass one) and ignored: nothing to draw.
 
     ``info`` (see :func:`tradeoff_gym.envs.common.step_info`): ``task_rewards``, ``task_accuracy``, ``raw_accuracy``,

@@ -73,10 +73,12 @@ class SerialParallelVectorEnv(HorizonSpec, gym.vector.VectorEnv):
     ``task_accuracy``, ``task_performed`` ``(K, n_tasks)``, ``raw_accuracy`` ``(K,)``, ``strategy`` ``(K,)``
     names, ``trial`` ``(K,)``, ``pick_counts`` ``(K, n_strategies)``; every ``probe_every`` trials ``metrics``
     holds each probed sub-env's probe (a dict of ``(K,)`` arrays with their masks). Reset keys as the single
-    env's (``strategies``, ``serial``, ``horizon``, ``n_tasks``, ``trial``, ``pick_counts``, ``threads``).
+    env's (``strategies``, ``serial``, ``horizon``, ``n_tasks``, ``trial``, ``pick_counts``, ``threads``; ``family``
+    and ``world`` for a world of a family).
 
     ## Arguments
-    ``num_envs`` K; ``preset``/``config``/settings by name exactly as the single env (``builder``, the id's config
+    ``num_envs`` K; ``preset``/``config``/``family`` and ``world``/settings by name exactly as the single env
+    (every sub-env plays the same world; ``builder``, the id's config
     builder: :func:`make_config`, :func:`tradeoff_gym.envs.multitask.make_config`), e.g.
     ``gym.make_vec("tradeoff/SerialParallel-v0", num_envs=16, vectorization_mode="vector_entry_point",
     horizon=5000, cost=0.5, device="cuda")``. ``costs`` (instead of ``cost``): one cost per sub-env, each a

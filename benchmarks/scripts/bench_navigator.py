@@ -3,12 +3,13 @@
     python -m tradeoff_gym.benchmarks.scripts.bench_navigator [--instances 200] [--seed 0] [--family uniform|balanced]
         [--agents oracle,navigator,...] [--figure results/navigator_family.png]
 
-The default family (``--family uniform``), τ = 1000,
-4 tasks, batch 64 (binomial accuracies), paper reward (serial ÷ (1 + c)):
-which strategy learns early is a coin flip; its logistic midpoint is uniform in [0, τ/3]; the other's is
-uniform in [early, early + 350] picks; each strategy's rate is uniform in [0.01, 0.06] per pick; the hidden
-cost is uniform in [0, 1]. Instance ``i`` of family seed ``s`` is drawn from ``SeedSequence([s, i])`` and
-played from root seed ``i``.
+The families are the world families ``lc-uniform`` and ``lc-balanced`` of ``tradeoff_gym.envs.families``
+(their distributions: docs/environments/families.md). ``--family uniform``: τ = 1000, 4 tasks, batch 64
+(binomial accuracies), paper reward (serial ÷ (1 + c)): which strategy learns early is a coin flip; its logistic
+midpoint is uniform in [0, τ/3]; the other's is uniform in [early, early + 350] picks; each strategy's rate is
+uniform in [0.01, 0.06] per pick; the hidden cost is uniform in [0, 1]. Instance ``i`` of family seed ``s`` is
+world ``i`` of the family drawn with ``family_seed = s`` (``SeedSequence([s, i])``) and is played from root seed
+``i``. With seed 0, instances 0–199 are the families' test worlds.
 
 ``--family balanced`` draws the same curves but sets the cost from a target ratio ρ of serial's expected
 return to parallel's, log-uniform in [1/2, 2] (c = serial's return at c = 0 ÷ (ρ · parallel's) − 1; curves
@@ -41,10 +42,11 @@ from tradeoff_gym import envs  # noqa: F401  (registers the ids)
 from tradeoff_gym.agents.registry import make_agent
 from tradeoff_gym.benchmarks.analysis import bootstrap_ci
 from tradeoff_gym.benchmarks.run_loop import run_episode
+from tradeoff_gym.envs.families import BALANCED_RATIO, get_family  # noqa: F401  (BALANCED_RATIO: re-exported)
+from tradeoff_gym.envs.families import LC_HORIZON as HORIZON
 from tradeoff_gym.envs.learning_curves import LogisticCurve
 
 ENV_ID = "tradeoff/LearningCurves-v0"
-HORIZON = 1000
 AGENTS = ("oracle", "navigator", "sagiv", "meta-learner", "ucb1", "r-ed-ucb", "cure-ucb", "epsilon-greedy", "serial",
           "parallel")
 #: Fixed strategies, shown as references: on this family always-parallel is already close to the oracle.
@@ -65,36 +67,19 @@ class Instance:
         return gym.make(ENV_ID, horizon=HORIZON, cost=self.cost, curves=curves)
 
 
+#: ``--family`` choices: the world families ``lc-uniform`` and ``lc-balanced`` (:mod:`tradeoff_gym.envs.families`).
 FAMILIES = ("uniform", "balanced")
-#: The balanced family's range of serial's expected return ÷ parallel's (log-uniform).
-BALANCED_RATIO = 2.0
-
-
-def _draw_uniform_instance(rng: np.random.Generator) -> Instance:
-    """One instance of the default family (ranges in the module docstring), drawn from ``rng``."""
-    early = rng.uniform(0.0, HORIZON / 3)
-    late = early + rng.uniform(0.0, 350.0)
-    first = int(rng.integers(2))  # which strategy learns early
-    midpoints = (early, late) if first == 0 else (late, early)
-    rates = tuple(float(r) for r in rng.uniform(0.01, 0.06, size=2))
-    return Instance(rates=rates, midpoints=(float(midpoints[0]), float(midpoints[1])), cost=float(rng.uniform()))
 
 
 def draw_instance(family_seed: int, index: int, family: str = "uniform") -> Instance:
-    """Instance ``index`` of ``family`` drawn with ``family_seed`` (ranges in the module docstring)."""
+    """Instance ``index`` of ``family`` drawn with ``family_seed``: world ``index`` of ``lc-<family>`` drawn with
+    that family seed (ranges in the module docstring)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    rng = np.random.default_rng(np.random.SeedSequence([family_seed, index]))
-    if family == "uniform":
-        return _draw_uniform_instance(rng)
-    # balanced: the target ratio is drawn once, then curves until its cost is feasible (so its law is kept)
-    ratio = float(np.exp(rng.uniform(-np.log(BALANCED_RATIO), np.log(BALANCED_RATIO))))
-    while True:
-        instance = _draw_uniform_instance(rng)
-        serial, parallel = instance.env().unwrapped.config.expected_fixed_returns(0.0)
-        cost = serial / (ratio * parallel) - 1.0  # serial's return is ÷ (1 + c) (the paper's reward rule)
-        if 0.0 <= cost <= 1.0:
-            return Instance(rates=instance.rates, midpoints=instance.midpoints, cost=float(cost))
+    settings = get_family(f"lc-{family}").with_seed(family_seed).settings(index, check_range=False)
+    curves = settings["curves"]
+    return Instance(rates=tuple(c.rate for c in curves), midpoints=tuple(c.midpoint for c in curves),
+                    cost=settings["cost"])
 
 
 class TimedAgent:
