@@ -777,3 +777,48 @@ def performance_profile_figure(scores: run_stats.ScoreDict, agents: Sequence[str
              title="Performance profiles (95 % stratified bootstrap bands)")
     axis.legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     return save_figure(figure, path)
+
+
+@dataclass(frozen=True)
+class CostSweepAnalysis:
+    """The analysis of a sweep over the ``cost`` tag (and ``tags`` besides): report items, score and per-run scores.
+
+    One definition for every cost sweep — fig5's, sagiv2018's and a sweep file's generic ``cost-sweep`` analysis
+    (:mod:`tradeoff_gym.benchmarks.sweep_file`) — so they agree by construction. Each method first refuses frames
+    that would pool runs of one agent and seed in one ``tags`` group (:func:`check_not_pooled`).
+
+    Attributes:
+        name: prefix of the figure files (``<name>_reward_vs_cost.png``).
+        title: what the figures' titles call the world.
+        fixed: the reference agents' labels (agents that play one strategy throughout): the best of them per
+            group is the best fixed strategy of regret and the normalised score.
+        tags: the swept tags a score's reference is matched on (``cost`` first).
+        facet: a tag drawn as one panel per value (e.g. ``parallel_midpoint``), or None.
+    """
+
+    name: str
+    title: str
+    fixed: tuple[str, ...] = FIXED_AGENTS
+    tags: tuple[str, ...] = ("cost",)
+    facet: str | None = None
+
+    @property
+    def score_text(self) -> str:
+        """What :meth:`score` means (an experiment's ``SCORE``)."""
+        return NORMALISED_SCORE.format(fixed=", ".join(self.fixed))
+
+    def analyze(self, frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
+        """Reward rate and serial share vs cost per agent, the table, c* and the episode figure
+        (:func:`cost_sweep_report`)."""
+        check_not_pooled(frame, self.tags)  # runs of other env settings: split them first
+        return cost_sweep_report(frame, out_dir, name=self.name, title=self.title, facet=self.facet, fixed=self.fixed)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One row per agent, best first: the normalised return (:func:`normalised_score`)."""
+        check_not_pooled(frame, self.tags)
+        return normalised_score(frame, self.tags, self.fixed)
+
+    def score_runs(self, frame: pd.DataFrame) -> run_stats.RunScores | None:
+        """The per-run scores behind :meth:`score` (agent → (seeds, conditions)), for the aggregate statistics."""
+        check_not_pooled(frame, self.tags)
+        return normalised_score_runs(frame, self.tags, self.fixed)

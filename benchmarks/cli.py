@@ -14,7 +14,8 @@ Examples::
 
 Exit status: 0 when every run completed, 1 when a run failed or the results directory could not be written
 (disk full: one line; completed runs are kept, the same command resumes), 2 for a usage error, 130 when
-interrupted (Ctrl-C; completed runs are kept). A usage error is one line on stderr naming the problem and what
+interrupted (Ctrl-C; completed runs are kept), 141 when stdout was closed early (e.g. piped into ``head``; the
+work and its report are done). A usage error is one line on stderr naming the problem and what
 is allowed, and is found before anything is written: every setting, agent, run's env settings, the results
 directory (new, empty, or a results directory; writable) and the scheduler are checked before the sweep.
 ``report`` exits 2 while a sweep writes into the directory (the sweep writes the report when it finishes), and
@@ -47,11 +48,19 @@ from tradeoff_gym.benchmarks.experiment import (
     resolve_agents,
     split_top_level,
 )
-from tradeoff_gym.benchmarks.experiments import experiment_names, experiment_settings, load_experiment
+from tradeoff_gym.benchmarks.experiments import (
+    default_scale,
+    experiment_names,
+    experiment_settings,
+    load_experiment,
+    resolve_experiment,
+)
 from tradeoff_gym.benchmarks.report import package_version, render_report, write_report
 from tradeoff_gym.benchmarks.runner import BATCH_SIZE, run_sweep
 from tradeoff_gym.benchmarks.store import ResultStore, StoreError, StoreLockedError, StoreReadOnlyError
 
+#: Exit status when stdout was closed before everything was printed (as a tool killed by SIGPIPE: 128 + 13).
+EXIT_PIPE = 141
 #: Seconds to wait for a Dask scheduler to answer before the sweep starts.
 SCHEDULER_TIMEOUT_S = 5.0
 #: Experiments that became settings of another: what to run instead (a usage error for the name and its results
@@ -158,10 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--agents", action="store_true",
                          help="list every registered agent: a one-line description, hyperparameters and defaults")
     show = commands.add_parser("show", help="an experiment's description, scales and every setting per scale")
-    show.add_argument("experiment")
+    show.add_argument("experiment", help="a built-in experiment's name, a sweep file (.toml) or module:NAME")
     run = commands.add_parser("run", help="run (or resume) an experiment's sweep, then write its report")
-    run.add_argument("experiment")
-    run.add_argument("--scale", default="quick", help="a scale of the experiment (default: quick)")
+    run.add_argument("experiment", help="a built-in experiment's name (tradeoff-bench list), a sweep file "
+                                        "(my_sweep.toml) or module:NAME (an object with the experiment layout)")
+    run.add_argument("--scale", help="a scale of the experiment (default: quick, or a sweep file's default_scale / "
+                                     "first scale)")
     run.add_argument("--seeds", type=_seeds, help="seeds, overriding the scale's: a count n (0…n−1), a range "
                                                    "15-29 (both ends included) or a list 3,7,9")
     run.add_argument("--costs", type=_float_list, help="comma-separated serialization costs in [0, 1]")
@@ -205,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "show":
                 if args.experiment in RETIRED:
                     raise UsageError(RETIRED[args.experiment])
-                print("\n".join(experiment_lines(args.experiment, load_experiment(args.experiment))))
+                name, experiment, _ = resolve_experiment(args.experiment)
+                print("\n".join(experiment_lines(name, experiment)))
                 return 0
             if args.command == "list":
                 for name in experiment_names():
@@ -225,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         except OSError as error:  # disk full, filesystem gone read-only, ...: whole runs are kept
             return _write_error(out, error, resume=True)
+    except BrokenPipeError:  # stdout closed early (`tradeoff-bench list | head`): the work is done, stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's own flush at exit does not fail again
+        return EXIT_PIPE
     except KeyboardInterrupt:
         _stop_workers()
         kept = "; completed runs are kept — resume with the same command" if command == "run" else ""
@@ -304,12 +320,15 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         raise UsageError("--costs needs at least one cost in [0, 1], e.g. --costs 0,0.5,1")
     if args.agents is not None and not args.agents:
         raise UsageError("--agents needs at least one agent (a registered name or module:Class), e.g. --agents serial")
+    if args.experiment in RETIRED:
+        raise UsageError(RETIRED[args.experiment])
+    name, module, document = resolve_experiment(args.experiment)
+    scale = args.scale if args.scale is not None else default_scale(module)
+    default_out = f"results/{name.replace(':', '.')}-{scale}"
     if args.out == "":
-        raise UsageError("--out needs a directory name (got ''); leave --out out for "
-                         f"results/{args.experiment}-{args.scale}")
-    out = args.out if args.out is not None else f"results/{args.experiment}-{args.scale}"
+        raise UsageError(f"--out needs a directory name (got ''); leave --out out for {default_out}")
+    out = args.out if args.out is not None else default_out
     _check_not_retired(args.experiment, out)
-    module = load_experiment(args.experiment)
     overrides: dict[str, Any] = {}
     for key, value in args.set:
         if key in overrides:
@@ -331,8 +350,9 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
     if grid:
         if GRID_KEY in overrides:
             raise UsageError(f"--env and --set {GRID_KEY}=… conflict; give the grid once")
-        overrides[GRID_KEY] = grid
-    settings = experiment_settings(module, args.scale, **overrides)
+        own = module.SCALES.get(scale, {}).get(GRID_KEY) or {}  # a sweep file's grid: --env adds to it
+        overrides[GRID_KEY] = {**own, **grid}
+    settings = experiment_settings(module, scale, **overrides)
     check_run_count(module, settings, args.max_runs)  # before every run is built: --seeds 1000000 fails fast
     raw = expand_env_grid(module.runs(settings), settings.get(GRID_KEY) or {})
     _check_agent_classes(sorted({parse_agent(spec.agent)[0] for spec in raw}))
@@ -340,15 +360,16 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
     check_runs(len(specs), args.max_runs)
     ids = [spec.run_id for spec in specs]
     if not specs:
-        raise UsageError(f"these settings of {args.experiment} give no runs; give every list setting a value")
+        raise UsageError(f"these settings of {name} give no runs; give every list setting a value")
     if len(set(ids)) != len(ids):
         raise UsageError(f"these settings give the run id {_first_repeat(ids)!r} twice; give each value once")
     _check_grid(specs, settings.get(GRID_KEY) or {})
     _check_env_settings(specs)
     _check_agents(specs)
     manifest = {
-        "experiment": args.experiment,
-        "scale": args.scale,
+        "experiment": name,
+        "scale": scale,
+        **({"sweep_file": document} if document is not None else {}),  # the report reads the file from here
         "settings": settings,
         "package_version": package_version(),
         "seeds": sorted({s.seed for s in specs}),
@@ -369,9 +390,10 @@ def _run(args: argparse.Namespace, specs: list[RunSpec], manifest: dict[str, Any
     with store.writer_lock():  # the sweep and its report under one lock: no report can interleave
         summary = run_sweep(specs, store, manifest, jobs=args.jobs, scheduler=args.scheduler,
                             progress=not args.no_progress, batch_size=args.batch_size)
-        print(f"{args.experiment}: {summary.completed} runs done, {summary.skipped} already complete, "
-              f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
-        print(write_report(store))
+        report = write_report(store)  # before anything is printed: a closed stdout cannot cost the report
+    print(f"{manifest['experiment']}: {summary.completed} runs done, {summary.skipped} already complete, "
+          f"{len(summary.failed)} failed, in {summary.seconds:.1f} s -> {out}")
+    print(report)
     return 1 if summary.failed else 0
 
 

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tradeoff_gym.learners.checks import check_number
+
 #: Most runs a sweep plans unless told otherwise (the CLI's ``--max-runs``). Planning holds every run's spec and its
 #: manifest entry in memory, about 8 bytes per byte of the spec's JSON (2.4 kB for a sagiv2018 run): 100,000 runs
 #: plan in about 0.25 GB. The largest built-in sweep (fig5_worlds at paper scale) has about 8,400 runs.
@@ -276,6 +278,56 @@ def resolve_agents(specs: list[RunSpec], named: Any = ()) -> list[RunSpec]:
         resolved.append(dataclasses.replace(spec, agent=name, agent_kwargs={**spec.agent_kwargs, **kwargs},
                                             label=spec.label or label, run_id="/".join(segments)))
     return resolved
+
+
+def cost_runs(name: str, env_id: str, settings: dict[str, Any]) -> list[RunSpec]:
+    """Every (cost, agent, seed) run of a cost sweep; run ids ``<name>/c<cost>/<agent>/<seed>``.
+
+    ``settings["horizon"]`` (when given) is every run's ``horizon``; ``settings["world"]`` (a dict, when given) env
+    settings passed to every run (a sweep file's fixed world settings); ``settings["preset"]`` (when given and not
+    ``"default"``) is the env's world preset, passed to every run.
+
+    With ``settings["two_phase"]`` (switch points as fractions of the horizon) also the two-phase schedules
+    serial→parallel and parallel→serial switching there (agent ``two-phase``, tags ``phase_order`` and
+    ``phase_switch``; run ids ``<name>/c<cost>/two-phase-<first>-<then>@<switch>/<seed>``): the stronger reference.
+    """
+    env_kwargs = {**(settings.get("world") or {}), **({"horizon": int(settings["horizon"])}
+                                                      if "horizon" in settings else {})}
+    preset = settings.get("preset", "default")
+    if preset != "default":  # the default world's runs keep the env settings they had before presets existed
+        env_kwargs["preset"] = preset
+    switches = [check_number(x, "every two_phase switch (a fraction of the horizon)", 0.0, 1.0)
+                for x in settings.get("two_phase", ())]
+    specs = [
+        RunSpec(
+            run_id=f"{name}/c{cost:g}/{agent}/{seed}",
+            env_id=env_id,
+            agent=agent,
+            seed=seed,
+            env_kwargs={"cost": float(cost), **env_kwargs},
+            tags={"cost": float(cost)},
+        )
+        for cost in settings["costs"]
+        for agent in settings["agents"]
+        for seed in seed_list(settings)
+    ]
+    specs += [
+        RunSpec(
+            run_id=f"{name}/c{cost:g}/two-phase-{first}-{then}@{switch:g}/{seed}",
+            env_id=env_id,
+            agent="two-phase",
+            seed=seed,
+            env_kwargs={"cost": float(cost), **env_kwargs},
+            agent_kwargs={"first": first, "then": then, "switch": float(switch)},
+            tags={"cost": float(cost), "phase_order": f"{first}→{then}", "phase_switch": float(switch)},
+        )
+        for cost in settings["costs"]
+        for first, then in (("serial", "parallel"), ("parallel", "serial"))
+        for switch in switches
+        for seed in seed_list(settings)
+    ]
+    return specs
+
 
 
 def plan_runs(module: Any, settings: dict[str, Any]) -> list[RunSpec]:

@@ -29,9 +29,10 @@ from tradeoff_gym.benchmarks.analysis import (
     statistics_lines,
 )
 from tradeoff_gym.benchmarks.experiment import GRID_KEY
-from tradeoff_gym.benchmarks.experiments import load_experiment
+from tradeoff_gym.benchmarks.experiments import experiment_from_manifest
 from tradeoff_gym.benchmarks.html_report import render_html
 from tradeoff_gym.benchmarks.provenance import describe as describe_provenance
+from tradeoff_gym.benchmarks.stats import join_conditions
 from tradeoff_gym.benchmarks.store import (
     HOST,
     READ_ONLY_ERRNOS,
@@ -78,7 +79,7 @@ def write_report(results_dir: Path | str | ResultStore) -> Path:
         else:  # nothing to analyse: no derived file may contradict "0 of N"
             (root / "results.parquet").unlink(missing_ok=True)
             (root / "runs.csv").unlink(missing_ok=True)
-        _write_scores(root, store.manifest()["experiment"], frame)
+        _write_scores(root, store.manifest(), frame)
         _replace_folder(root / "figures", staging if any(staging.iterdir()) else None)
         path = root / "report.md"
         atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
@@ -95,13 +96,15 @@ def render_report(results_dir: Path | str) -> str:
         return "\n".join(_report(ResultStore(results_dir), Path(figures))[0]) + "\n"
 
 
-def _write_scores(root: Path, name: str, frame: pd.DataFrame) -> None:
+def _write_scores(root: Path, manifest: dict, frame: pd.DataFrame) -> None:
     """``scores.npz`` (agent → per-run scores ``(n_seeds, n_conditions)``, rliable's score_dict) and
     ``scores_columns.json`` (the conditions, the seeds), written atomically; removed when nothing is scored."""
-    experiment = load_experiment(name)
-    try:
-        run_scores = experiment_run_scores(experiment, frame)
-    except ValueError:  # runs the score may not pool (e.g. of several env settings): no one score_dict for them
+    experiment = experiment_from_manifest(manifest)
+    grid = [c for c in (manifest.get("settings") or {}).get(GRID_KEY) or {} if c in frame.columns]
+    try:  # one part per env-grid setting, never pooled: its conditions are tasks of their own
+        run_scores = join_conditions([(setting_heading(setting), experiment_run_scores(experiment, part))
+                                      for setting, part in setting_groups(frame, grid)])
+    except ValueError:  # runs the score may not pool (e.g. of several settings the experiment sweeps itself)
         run_scores = None
     if run_scores is None or not run_scores.scores:
         (root / "scores.npz").unlink(missing_ok=True)
@@ -129,7 +132,7 @@ def _replace_folder(target: Path, staging: Path | None) -> None:
 def _report(store: ResultStore, figures: Path) -> tuple[list[str], pd.DataFrame, list[str]]:
     """The report's lines, the intact runs' rows and the tag columns; figures drawn into ``figures``. Reads only."""
     manifest = store.manifest()
-    experiment = load_experiment(manifest["experiment"])
+    experiment = experiment_from_manifest(manifest)
     frame, damaged = store.read()  # one inspection: intact runs' rows, and the damaged runs left as found
     expected = len(manifest["runs"])
     failures = store.failures()

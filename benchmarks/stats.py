@@ -262,6 +262,37 @@ class RunScores:
         return (json.dumps(payload, indent=2) + "\n").encode()
 
 
+def join_conditions(parts: list[tuple[str, RunScores | None]]) -> RunScores | None:
+    """Per-run scores of several parts (e.g. one per env-grid setting) side by side: one score_dict whose
+    conditions are every part's, named ``"<part>, <condition>"``.
+
+    An agent is kept when every part scores it; its rows are the seeds every part has for it (``dropped`` counts the
+    seeds some part lacks, plus those every part dropped). None when no part has scores or no agent is in all of
+    them. Why: a grid's settings are tasks of their own in rliable's layout (runs × tasks), never pooled into one
+    condition.
+    """
+    scored = [(name, part) for name, part in parts if part is not None and part.scores]
+    if not scored:
+        return None
+    agents = sorted(set.intersection(*(set(part.scores) for _, part in scored)))
+    scores, seeds, dropped = {}, {}, {}
+    for agent in agents:
+        common = set.intersection(*(set(part.seeds[agent]) for _, part in scored))
+        seen = set.union(*(set(part.seeds[agent]) for _, part in scored))  # seeds some part lacks are left out,
+        dropped[agent] = len(seen - common) + min(part.dropped.get(agent, 0) for _, part in scored)  # + all lack
+        if not common:
+            continue
+        rows = sorted(common)
+        scores[agent] = np.hstack([part.scores[agent][[part.seeds[agent].index(seed) for seed in rows]]
+                                   for _, part in scored])
+        seeds[agent] = rows
+    if not scores:
+        return None
+    conditions = [f"{name}, {condition}" if name else condition
+                  for name, part in scored for condition in part.conditions]
+    return RunScores(scores, conditions, seeds, {agent: n for agent, n in dropped.items() if n})
+
+
 # ------------------------------------------------------------------------------------------------- batched statistics
 def _mean(batch: np.ndarray) -> np.ndarray:  # (B, R, T) -> (B,)
     return batch.mean(axis=1).mean(axis=1)

@@ -1,4 +1,7 @@
-"""Experiments, discovered from the sub-packages of this folder (see :mod:`tradeoff_gym.benchmarks.experiment`)."""
+"""Experiments: the built-in ones, discovered from the sub-packages of this folder, and the user's — a sweep file
+(:mod:`tradeoff_gym.benchmarks.sweep_file`) or a ``module:NAME`` object with the same layout
+(:mod:`tradeoff_gym.benchmarks.experiment`). :func:`resolve_experiment` reads any of them from the reference the
+command line takes, :func:`experiment_from_manifest` from a results directory's manifest."""
 
 from __future__ import annotations
 
@@ -23,11 +26,75 @@ def load_experiment(name: str) -> ModuleType:
     names = experiment_names()
     if name not in names:
         raise ValueError(f"unknown experiment {name!r}; available: {names}")
-    module = importlib.import_module(f"{__name__}.{name}")
-    missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
+    return check_experiment(importlib.import_module(f"{__name__}.{name}"), name)
+
+
+def check_experiment(experiment: Any, name: str) -> Any:
+    """``experiment`` if it has the :data:`REQUIRED` names (callables where they are functions, ``SCALES`` a non-empty
+    dict of dicts); ValueError naming what it lacks."""
+    missing = [attr for attr in REQUIRED if not hasattr(experiment, attr)]
     if missing:
-        raise ValueError(f"experiment {name!r} lacks {missing}")
-    return module
+        raise ValueError(f"experiment {name!r} lacks {', '.join(missing)}; an experiment defines {', '.join(REQUIRED)} "
+                         "(docs/benchmarks/experiments.md)")
+    not_callable = [attr for attr in ("runs", "analyze", "score") if not callable(getattr(experiment, attr))]
+    if not_callable:
+        raise ValueError(f"experiment {name!r}: {not_callable[0]} must be a function")
+    scales = experiment.SCALES
+    if not isinstance(scales, dict) or not scales or not all(isinstance(v, dict) for v in scales.values()):
+        raise ValueError(f"experiment {name!r}: SCALES must be a non-empty dict of scale name -> settings dict")
+    return experiment
+
+
+def resolve_experiment(reference: str) -> tuple[str, Any, dict[str, Any] | None]:
+    """The experiment a command names: ``(name, experiment, sweep_document)``.
+
+    ``reference`` is a built-in experiment's name (``fig5``), a sweep file (``my_sweep.toml``: its ``name``, the
+    :class:`~tradeoff_gym.benchmarks.sweep_file.SweepExperiment` and its parsed document, which the manifest keeps),
+    or ``module:NAME`` — an object (a module, a class, an instance) with the experiment layout, imported from
+    ``module`` (the name is the reference itself). ValueError (one line) when it cannot be used.
+    """
+    from tradeoff_gym.benchmarks.sweep_file import is_sweep_file, load_sweep_file
+
+    if is_sweep_file(reference):
+        experiment = load_sweep_file(reference)
+        return experiment.NAME, experiment, experiment.document
+    if ":" in reference:
+        return reference, import_experiment(reference), None
+    return reference, load_experiment(reference), None
+
+
+def import_experiment(reference: str) -> Any:
+    """``module:NAME`` -> the object ``NAME`` of ``module`` with the experiment layout (:func:`check_experiment`)."""
+    module_name, _, attr = reference.partition(":")
+    if not module_name or not attr or not all(part.isidentifier() for part in (*module_name.split("."), attr)):
+        raise ValueError(f"experiment {reference!r} must be a built-in name, a sweep file (.toml) or module:NAME")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # ModuleNotFoundError, or whatever the user's module raises on import
+        raise ValueError(f"cannot import experiment module {module_name!r} ({type(error).__name__}: {error}); "
+                         "run from the folder that holds it, or install it") from None
+    if not hasattr(module, attr):
+        raise ValueError(f"module {module_name!r} has no {attr!r} (experiment {reference!r})")
+    return check_experiment(getattr(module, attr), reference)
+
+
+def experiment_from_manifest(manifest: dict[str, Any]) -> Any:
+    """The experiment whose sweep a results directory holds: a sweep file's from the document its manifest keeps
+    (``sweep_file``; the file itself may have moved or changed), any other by its name."""
+    document = manifest.get("sweep_file")
+    if isinstance(document, dict):
+        from tradeoff_gym.benchmarks.sweep_file import SweepExperiment
+
+        return SweepExperiment(document, where=f"the sweep file kept in the manifest of {manifest['experiment']!r}")
+    name = manifest["experiment"]
+    return import_experiment(name) if ":" in name else load_experiment(name)
+
+
+def default_scale(experiment: Any) -> str:
+    """The scale a run uses without ``--scale``: the experiment's ``DEFAULT_SCALE``, else ``quick``, else its first."""
+    scales = experiment.SCALES
+    scale = getattr(experiment, "DEFAULT_SCALE", None)
+    return scale if scale in scales else "quick" if "quick" in scales else next(iter(scales))
 
 
 def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dict[str, Any]:
@@ -41,12 +108,13 @@ def experiment_settings(module: ModuleType, scale: str, **overrides: Any) -> dic
     A bad value raises a one-line ValueError naming it.
     """
     if scale not in module.SCALES:
-        raise ValueError(f"unknown scale {scale!r} for {module.__name__}; available: {sorted(module.SCALES)}")
+        name = getattr(module, "NAME", None) or getattr(module, "__name__", "this experiment").rpartition(".")[2]
+        raise ValueError(f"unknown scale {scale!r} for {name}; available: {sorted(module.SCALES)}")
     settings = dict(module.SCALES[scale])
     for key, value in overrides.items():
         if value is None:
             continue
-        if key == GRID_KEY and key not in settings:
+        if key == GRID_KEY:
             settings[key] = check_grid(value)
             continue
         if key not in settings:

@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 
 from tradeoff_gym.agents.registry import is_reward_independent
-from tradeoff_gym.benchmarks.experiments import experiment_settings, load_experiment
+from tradeoff_gym.benchmarks.experiments import experiment_from_manifest, experiment_settings
 from tradeoff_gym.benchmarks.runner import plan_units
 from tradeoff_gym.benchmarks.store import ResultStore
 
@@ -49,7 +49,7 @@ def main() -> None:
     for agent, value in sorted(per_trial.items()):
         note = " (played once per seed, re-discounted per cost)" if is_reward_independent(agent) else ""
         print(f"  {agent:<16} {1000 * value:7.2f} ms per trial{note}")
-    module = load_experiment(manifest["experiment"])
+    module = experiment_from_manifest(manifest)
     specs = module.runs(experiment_settings(module, args.scale))
     missing = sorted({s.agent for s in specs} - set(per_trial))
     units = plan_units(specs)

@@ -184,3 +184,24 @@ def test_fig5_on_the_noisy_preset_plays_the_noisy_world():
     assert {spec.env_kwargs["preset"] for spec in specs} == {"noisy"}
     spec = specs[0]
     assert check_settings(spec.env_id, **spec.env_kwargs).learner == make_config("noisy").learner
+
+
+def test_a_closed_stdout_ends_quietly_after_the_work_is_done(tmp_path, monkeypatch, capsys):
+    """``tradeoff-bench … | head``: printing into a closed pipe stops with 141, no traceback, the report written."""
+    sink = (tmp_path / "sink").open("w")
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return sink.fileno()
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main([*SMOKE, "--agents", "serial", "--out", str(tmp_path / "out")]) == cli.EXIT_PIPE == 141
+    assert (tmp_path / "out" / "report.md").is_file()  # written before the first print
+    assert "Traceback" not in capsys.readouterr().err
+    sink.close()

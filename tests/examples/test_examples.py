@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-#: Scripts a user runs (my_agents.py is a module agent_in_sweep.py uses).
+#: Scripts a user runs (my_agents.py is a module agent_in_sweep.py uses; my_experiment.py and noise_study.toml are an
+#: experiment module and a sweep file the CLI runs: tests/benchmarks/test_sweep_file.py runs both).
 SCRIPTS = ("own_agent.py", "agent_in_sweep.py", "custom_world.py", "sb3_policy.py", "read_results.py")
 SCRIPT_TIMEOUT_S = 120
 
@@ -28,7 +29,8 @@ def run_example(script: str, cwd: Path, *args: str) -> subprocess.CompletedProce
 
 
 def test_every_example_is_tested_and_says_what_it_shows_and_how_to_run_it():
-    assert sorted(p.name for p in EXAMPLES.glob("*.py") if p.name != "my_agents.py") == sorted(SCRIPTS)
+    assert sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in ("my_agents.py", "my_experiment.py")) == \
+        sorted(SCRIPTS)
     for script in SCRIPTS:
         text = (EXAMPLES / script).read_text()
         assert text.startswith('"""') and "What it shows" in text and "Run it" in text, script

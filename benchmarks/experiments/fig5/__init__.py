@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiments.fig5.analysis import FIXED_AGENTS, SCORE, analyze, score, score_runs
+from tradeoff_gym.benchmarks.experiments.fig5.analysis import ANALYSIS, FIXED_AGENTS, SCORE, analyze, score, score_runs
 from tradeoff_gym.benchmarks.experiments.fig5.sweep import runs
 
-__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "runs", "analyze", "score", "score_runs"]
+__all__ = ["DESCRIPTION", "SCALES", "FIXED_AGENTS", "SCORE", "ANALYSIS", "runs", "analyze", "score", "score_runs"]
 
 DESCRIPTION = "Fig 5: reward rate and serial share vs hidden cost on SerialParallel (any preset), per agent"
 AGENTS = [

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeoff_gym.benchmarks.experiment import RunSpec
-from tradeoff_gym.benchmarks.experiments.fig5.sweep import cost_runs
+from tradeoff_gym.benchmarks.experiment import RunSpec, cost_runs
 from tradeoff_gym.envs.serial_parallel import PRESETS
 from tradeoff_gym.learners.checks import check_choice
 

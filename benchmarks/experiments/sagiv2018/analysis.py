@@ -6,13 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradeoff_gym.benchmarks.analysis import (
-    NORMALISED_SCORE,
-    check_not_pooled,
-    cost_sweep_report,
-    normalised_score,
-    normalised_score_runs,
-)
+from tradeoff_gym.benchmarks.analysis import CostSweepAnalysis
 from tradeoff_gym.benchmarks.experiment import ReportItem
 from tradeoff_gym.benchmarks.stats import RunScores
 
@@ -22,23 +16,23 @@ from tradeoff_gym.benchmarks.stats import RunScores
 FIXED_AGENTS: tuple[str, ...] = ("serial", "parallel")
 #: The swept settings a score's reference is matched on.
 TAGS: tuple[str, ...] = ("cost", "parallel_midpoint")
+#: The shared cost-sweep analysis, as sagiv2018 applies it (one panel per parallel midpoint).
+ANALYSIS = CostSweepAnalysis(name="sagiv2018", title="Sagiv 2018 world", fixed=FIXED_AGENTS, tags=TAGS,
+                             facet="parallel_midpoint")
 #: What :func:`score` means.
-SCORE = NORMALISED_SCORE.format(fixed=", ".join(FIXED_AGENTS)) + " The swept settings are P × parallel midpoint."
+SCORE = ANALYSIS.score_text + " The swept settings are P × parallel midpoint."
 
 
 def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
     """Reward rate and serial share vs P, one panel per parallel midpoint."""
-    check_not_pooled(frame, TAGS)  # runs of other env settings: split them first
-    return cost_sweep_report(frame, out_dir, name="sagiv2018", title="Sagiv 2018 world", facet="parallel_midpoint",
-                             fixed=FIXED_AGENTS)
+    return ANALYSIS.analyze(frame, out_dir)
 
 
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
-    check_not_pooled(frame, TAGS)
-    return normalised_score(frame, TAGS, FIXED_AGENTS)
+    return ANALYSIS.score(frame)
 
 
 def score_runs(frame: pd.DataFrame) -> RunScores | None:
     """The per-run scores behind :func:`score` (agent → (seeds, conditions)), for the aggregate statistics."""
-    return normalised_score_runs(frame, TAGS, FIXED_AGENTS)
+    return ANALYSIS.score_runs(frame)
