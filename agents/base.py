@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -67,3 +68,89 @@ class BaseAgent:
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Default: learn nothing."""
+
+
+@runtime_checkable
+class BatchAgent(Protocol):
+    """K episodes of one agent played in lockstep with arrays: the optional batch protocol (docs/agents/index.md).
+
+    Built by a per-episode agent class's ``batched(agents)`` classmethod from K agents of that class (their
+    settings; the batch may keep and step them as its per-episode state). The run loop uses it when every agent
+    of a vector batch is of one class that has ``batched`` and ``batched`` returns an object (it returns None
+    when the agents cannot share one, e.g. different settings); otherwise it steps the agents one by one.
+    Contract: the batch plays exactly the actions the K agents would play on their own with the same random
+    streams — batching is speed only. ``active`` ``(K,)`` bool marks the episodes still running: an inactive
+    episode's entries are ignored and its state and random stream must not move.
+    """
+
+    def reset_batch(self, infos: Sequence[dict[str, Any]], rngs: Sequence[np.random.Generator]) -> None:
+        """Start K episodes: ``infos[k]`` episode ``k``'s reset info, ``rngs[k]`` its agent's random stream."""
+        ...
+
+    def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
+        """``(K,)`` integer actions for observations ``obs`` ``(K, ...)`` and latest infos (one dict per episode)."""
+        ...
+
+    def observe_batch(
+        self,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        obs: np.ndarray,
+        infos: Sequence[dict[str, Any]],
+        active: np.ndarray,
+    ) -> None:
+        """Learn from the step: ``actions`` ``(K,)`` int, ``rewards`` ``(K,)`` float, ``infos`` one dict per episode."""
+        ...
+
+
+class EpisodeBatch:
+    """A :class:`BatchAgent` that steps its K per-episode agents one by one: the base of the built-in batches.
+
+    Subclasses replace the costly parts by array code over the K episodes and keep the rest per episode, so the
+    actions stay those of the agents played alone. ``agents`` must be K distinct agents of one class.
+    """
+
+    def __init__(self, agents: Sequence[Agent]) -> None:
+        self.agents = list(agents)
+        if len({id(a) for a in self.agents}) != len(self.agents):
+            raise ValueError("a batch needs distinct agent objects, one per episode")
+
+    def reset_batch(self, infos: Sequence[dict[str, Any]], rngs: Sequence[np.random.Generator]) -> None:
+        """Reset every agent with its episode's info and stream."""
+        for agent, info, rng in zip(self.agents, infos, rngs, strict=True):
+            agent.reset(info, rng)
+
+    def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
+        """Each active agent's ``act``; 0 for inactive episodes."""
+        return np.array(
+            [agent.act(obs[k], infos[k]) if active[k] else 0 for k, agent in enumerate(self.agents)], dtype=np.int64
+        )
+
+    def observe_batch(
+        self,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        obs: np.ndarray,
+        infos: Sequence[dict[str, Any]],
+        active: np.ndarray,
+    ) -> None:
+        """Each active agent's ``observe``."""
+        for k in np.flatnonzero(active):
+            self.agents[k].observe(int(actions[k]), float(rewards[k]), obs[k], infos[k])
+
+
+def batch_agent(agents: Sequence[Agent]) -> BatchAgent | None:
+    """One :class:`BatchAgent` for ``agents`` (one per episode), or None: they then play one by one.
+
+    A batch exists when every agent is of exactly one class (not a subclass: it may change what the batch
+    vectorises) that defines ``batched(agents)``, and that returns an object rather than None.
+    """
+    if not agents:
+        return None
+    cls = type(agents[0])
+    if any(type(agent) is not cls for agent in agents):
+        return None
+    make = cls.__dict__.get("batched")
+    if make is None:
+        return None
+    return cls.batched(list(agents))

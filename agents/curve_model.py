@@ -261,17 +261,63 @@ class CurveModel:
 
     def fit(self, steps: int | None = None) -> None:
         """Move the particles towards the current posterior with SVGD (warm start from the last fit)."""
-        data = self._binned_data()
-        self._update_noise(data[0])
-        inv_var = torch.from_numpy(self.sigma**-2).to(self.dtype)[:, None, None]  # (C, 1, 1)
+        data, inv_var = self._fit_inputs()
         runner = self.svgd if steps is None else SVGD(
             steps=steps, lr=self.svgd.lr, optimizer=self.svgd.optimizer, kernel=self.svgd.kernel
         )
         new = runner.run(self.particles, score=lambda theta: self.score(theta, data, inv_var))
+        self._accept(new, data, inv_var)
+
+    def _fit_inputs(self) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """A fit's binned data (each ``(C, 1, B)``) and ``1/σ²`` ``(C, 1, 1)``, after updating σ."""
+        data = self._binned_data()
+        self._update_noise(data[0])
+        return data, torch.from_numpy(self.sigma**-2).to(self.dtype)[:, None, None]
+
+    def _accept(self, new: torch.Tensor, data: tuple[torch.Tensor, ...], inv_var: torch.Tensor) -> None:
+        """Take SVGD's particles ``(C, N, 4)`` where finite, then rejuvenate stranded ones."""
         finite = torch.isfinite(new).all(dim=-1, keepdim=True)  # (C, N, 1): guard against a diverged particle
         self.particles = torch.where(finite, new, self.particles)
         self._rejuvenate(data, inv_var[..., 0])
         assert self.particles.shape == (self.n_curves, self.n_particles, 4)
+
+    @staticmethod
+    def fit_together(models: list[CurveModel]) -> None:
+        """:meth:`fit` every model, their SVGD runs stacked into one tensor program.
+
+        The same particles as fitting each model alone, bit for bit: SVGD treats the leading axis as independent
+        problems, and the score (the only part that reads the data) is computed for the models of one data width
+        together, never padded (a reduction over more bins would sum in another order). All models must share the
+        SVGD settings, prior and family (the meta-learner's batch of episodes, docs/agents/index.md#batched-agents).
+        """
+        first = models[0]
+        for model in models[1:]:
+            same = (model.svgd, model.family, model.dtype, model.n_particles) == (
+                first.svgd, first.family, first.dtype, first.n_particles
+            ) and torch.equal(model.prior_mean, first.prior_mean) and torch.equal(model.prior_std, first.prior_std)
+            if not same:
+                raise ValueError("fit_together needs models with one SVGD, prior, family, dtype and particle count")
+        inputs = [model._fit_inputs() for model in models]
+        groups: dict[int, list[int]] = {}
+        for i, (data, _) in enumerate(inputs):
+            groups.setdefault(data[0].shape[-1], []).append(i)
+        order = [i for members in groups.values() for i in members]  # models of one width next to each other
+        blocks = []  # (first row, last row + 1, data, 1/σ²) of each width's models in the stacked particles
+        row = 0
+        for members in groups.values():
+            data = tuple(torch.cat([inputs[i][0][j] for i in members]) for j in range(4))  # each (ΣC_g, 1, B)
+            inv_var = torch.cat([inputs[i][1] for i in members])  # (ΣC_g, 1, 1)
+            rows = sum(models[i].n_curves for i in members)
+            blocks.append((row, row + rows, data, inv_var))
+            row += rows
+
+        def score(theta: torch.Tensor) -> torch.Tensor:  # (ΣC, N, 4): each width's score on its own rows
+            return torch.cat([first.score(theta[a:b], data, inv_var) for a, b, data, inv_var in blocks])
+
+        particles = torch.cat([models[i].particles for i in order])  # (ΣC, N, 4)
+        new = first.svgd.run(particles, score=score)  # the kernel and the steps: one program for all models
+        for i, part in zip(order, new.split([models[i].n_curves for i in order])):
+            models[i]._accept(part, *inputs[i])
 
     def _rejuvenate(self, data: tuple[torch.Tensor, ...], inv_var: torch.Tensor) -> None:
         """Move stranded particles (log posterior ``rejuvenate_gap`` nats below the group's best) next to good ones.

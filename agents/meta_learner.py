@@ -9,12 +9,13 @@ from Thompson
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from tradeoff_gym.agents.base import BaseAgent, argmax_random_tie, check_reward
+from tradeoff_gym.agents.base import BaseAgent, EpisodeBatch, argmax_random_tie, check_reward
 from tradeoff_gym.agents.curve_model import FAMILIES, PAPER_PRIOR, CurveModel, CurvePrior, curve_values
 from tradeoff_gym.agents.svgd import OPTIMIZERS, SVGD, Optimizer
 from tradeoff_gym.envs.interface import TASK_REWARDS, TRIAL, task_values
@@ -166,27 +167,38 @@ class MetaLearnerAgent(BaseAgent):
         cut into ``max_points`` equal blocks, each curve is read at its block's middle and weighted by
         the block's total μ (the curves vary little over a block of ``L / max_points`` trials).
         """
-        s, n_tasks = self.n_actions, self.n_tasks
-        remaining = max(self.horizon - trial, 1)
+        theta = self._thompson_draw(trial)  # (S, T, 4)
+        offsets, weights = self._schedule(trial)
+        counts = self.picks[:, None] + offsets  # (S, P): n_A(t0) + t − t0
+        rewards = curve_values(theta, (counts / self.horizon)[:, None, :], self.curve_family)  # (S, T, P)
+        return self._sum_values(rewards, weights)
+
+    def _thompson_draw(self, trial: int) -> np.ndarray:
+        """The particles read at ``trial``, ``(S, T, 4)``; redraws the indices when due (from ``rng``)."""
         if trial >= self._redraw_at:
             self._redraw_at = trial + self.redraw_every
             fresh = self._new_draw()
             if self.commit and self._follow is not None:
                 fresh[self._follow] = self._draw[self._follow]  # keep testing the plan being followed
             self._draw = fresh
-        theta = self._particles[np.arange(s * n_tasks), self._draw.reshape(-1)].reshape(s, n_tasks, 4)  # (S, T, 4)
+        s, n_tasks = self.n_actions, self.n_tasks
+        return self._particles[np.arange(s * n_tasks), self._draw.reshape(-1)].reshape(s, n_tasks, 4)  # (S, T, 4)
+
+    def _schedule(self, trial: int) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets ``(P,)`` from the current pick counts where the curves are read, and their μ weights ``(P,)``."""
+        remaining = max(self.horizon - trial, 1)
         mu = self.discount ** np.arange(remaining)  # (L,): μ(t − t0)
         if remaining <= self.max_points:
-            offsets, weights = np.arange(remaining, dtype=np.float64), mu
-        else:
-            edges = np.linspace(0, remaining, self.max_points + 1).round().astype(np.int64)  # (P + 1,)
-            offsets = 0.5 * (edges[:-1] + edges[1:] - 1)  # (P,): block middles
-            weights = np.add.reduceat(mu, edges[:-1])  # (P,): μ summed over each block
-        counts = self.picks[:, None] + offsets  # (S, P): n_A(t0) + t − t0
-        rewards = curve_values(theta, (counts / self.horizon)[:, None, :], self.curve_family)  # (S, T, P)
+            return np.arange(remaining, dtype=np.float64), mu
+        edges = np.linspace(0, remaining, self.max_points + 1).round().astype(np.int64)  # (P + 1,)
+        offsets = 0.5 * (edges[:-1] + edges[1:] - 1)  # (P,): block middles
+        return offsets, np.add.reduceat(mu, edges[:-1])  # (P,): μ summed over each block
+
+    def _sum_values(self, rewards: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``(S,)`` future values from curve values ``(S, T, P)`` and weights ``(P,)``."""
         presence = (self.performed + 1.0) / (self.trial + 1.0)  # (T,): π_i over observed trials, 1 before any
         values = np.einsum("stp,t,p->s", rewards, presence, weights)
-        assert values.shape == (s,)
+        assert values.shape == (self.n_actions,)
         return values
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
@@ -203,6 +215,12 @@ class MetaLearnerAgent(BaseAgent):
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Add the trial's per-task rewards to the strategy's curves; refit every ``refit_every`` trials."""
+        self._record(action, reward, info)
+        if self.refit_due:
+            self.refit()
+
+    def _record(self, action: int, reward: float, info: dict[str, Any]) -> None:
+        """Add the trial's per-task rewards to the strategy's curves (no refit)."""
         check_reward(reward)
         if TASK_REWARDS not in info:
             raise ValueError("MetaLearnerAgent needs info['task_rewards'] (per-task rewards, NaN = not performed)")
@@ -216,8 +234,11 @@ class MetaLearnerAgent(BaseAgent):
         self.performed += ~np.isnan(task_rewards)
         self.picks[action] += 1
         self.trial += 1
-        if self.trial - self._last_fit >= self.refit_every:
-            self.refit()
+
+    @property
+    def refit_due(self) -> bool:
+        """Whether the posterior is refit after the trial just observed (every ``refit_every`` trials)."""
+        return self.trial - self._last_fit >= self.refit_every
 
     def refit(self) -> None:
         """Run SVGD on every curve's posterior from the current particles (one batched program).
@@ -227,6 +248,75 @@ class MetaLearnerAgent(BaseAgent):
         """
         with torch_threads(1):
             self.model.fit()
+        self._fitted()
+
+    def _fitted(self) -> None:
+        """After a fit: read the new particles, restart the refit clock."""
         self._particles = self.model.particles.double().numpy()
         self._last_fit = self.trial
         self.n_fits += 1
+
+    def settings(self) -> tuple:
+        """The hyperparameters, as one comparable value (episodes batch together only when theirs are equal)."""
+        return (
+            self.n_particles, self.refit_every, self.svgd_steps, self.lr, self.optimizer, self.discount,
+            self.noise_std, self.noise_prior_weight, self.max_bins, self.max_points, self.prior, self.shared_draw,
+            self.redraw_every, self.commit, self.curve_family,
+        )
+
+    @classmethod
+    def batched(cls, agents: list[MetaLearnerAgent]) -> MetaLearnerBatch | None:
+        """K episodes in one :class:`MetaLearnerBatch` (None unless every agent has the same hyperparameters)."""
+        return MetaLearnerBatch(agents) if len({agent.settings() for agent in agents}) == 1 else None
+
+
+class MetaLearnerBatch(EpisodeBatch):
+    """K meta-learner episodes in lockstep: the same actions as K :class:`MetaLearnerAgent`, a fraction of the time.
+
+    The K agents keep their own state and random streams (Thompson draws, ties, the fits' rejuvenation); the
+    batch evaluates the K future-reward sums as one array program and runs the K episodes' SVGD refits as one
+    stacked tensor program (:meth:`tradeoff_gym.agents.curve_model.CurveModel.fit_together`). Agent cost before
+    and after: docs/findings/speed.md#agents.
+    """
+
+    agents: list[MetaLearnerAgent]
+
+    def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
+        """Each active episode's Thompson-sampling action (see :meth:`MetaLearnerAgent.act`)."""
+        actions = np.zeros(len(self.agents), dtype=np.int64)
+        live = np.flatnonzero(active)
+        trials = {int(infos[k].get(TRIAL, self.agents[k].trial)) for k in live}
+        if len(trials) != 1 or len({self.agents[k].picks.shape for k in live}) != 1:
+            return super().act_batch(obs, infos, active)  # episodes at different trials: one by one
+        trial = trials.pop()
+        agents = [self.agents[k] for k in live]
+        theta = np.stack([agent._thompson_draw(trial) for agent in agents])  # (K', S, T, 4)
+        offsets, weights = agents[0]._schedule(trial)  # (P,) each, the same for every episode
+        counts = np.stack([agent.picks for agent in agents])[:, :, None] + offsets  # (K', S, P)
+        rewards = curve_values(theta, (counts / agents[0].horizon)[:, :, None, :], agents[0].curve_family)
+        for i, (k, agent) in enumerate(zip(live, agents)):  # (S, T, P) each
+            action = argmax_random_tie(agent._sum_values(rewards[i], weights), agent.rng)
+            agent._follow = action
+            actions[k] = action
+        return actions
+
+    def observe_batch(
+        self,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        obs: np.ndarray,
+        infos: Sequence[dict[str, Any]],
+        active: np.ndarray,
+    ) -> None:
+        """Each active episode records its trial; the episodes due for a refit are refit together."""
+        due = []
+        for k in np.flatnonzero(active):
+            agent = self.agents[k]
+            agent._record(int(actions[k]), float(rewards[k]), infos[k])
+            if agent.refit_due:
+                due.append(agent)
+        if due:
+            with torch_threads(1):
+                CurveModel.fit_together([agent.model for agent in due])
+            for agent in due:
+                agent._fitted()

@@ -7,13 +7,14 @@ theory of multitasking", CogSci (docs/science/baselines.md); public code ``yotam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.linalg._umath_linalg import solve as _solve  # np.linalg.solve's kernel (LAPACK gesv)
 from scipy.special import expit
 
-from tradeoff_gym.agents.base import BaseAgent, argmax_random_tie, check_reward
+from tradeoff_gym.agents.base import BaseAgent, EpisodeBatch, argmax_random_tie, check_reward
 from tradeoff_gym.envs.interface import TASK_ACCURACY, TRIAL, RewardRule, task_values
 from tradeoff_gym.learners.checks import check_bool, check_number
 
@@ -36,18 +37,21 @@ def fit_logistic_map(
     """
     assert successes.shape == trials.shape == (beta.shape[0], x.shape[0]), (successes.shape, beta.shape, x.shape)
     design = np.stack((np.ones_like(x), x), axis=-1)  # (M, 2)
+    design_t = design.T
     precision = np.eye(2) / prior_std**2  # (2, 2)
     beta = beta.copy()
+    # The same operations as np.linalg.solve and np.linalg.norm, without their per-call checks (a fit runs every
+    # trial): the hessian is positive definite (the prior's precision), so the solve never meets a singular matrix.
     for _ in range(max_iter):
-        p = expit(beta @ design.T)  # (S, M)
+        p = expit(beta @ design_t)  # (S, M)
         grad = (successes - trials * p) @ design - beta @ precision  # (S, 2)
         weight = trials * p * (1.0 - p)  # (S, M)
         hessian = np.einsum("sm,mi,mj->sij", weight, design, design) + precision  # (S, 2, 2): −∇²
-        step = np.linalg.solve(hessian, grad[..., None])[..., 0]  # (S, 2)
-        norm = np.linalg.norm(step, axis=-1, keepdims=True)
+        step = _solve(hessian, grad[..., None], signature="dd->d")[..., 0]  # (S, 2)
+        norm = np.sqrt(np.add.reduce(step * step, axis=-1, keepdims=True))
         step *= np.minimum(1.0, 10.0 / np.maximum(norm, 1e-300))
         beta += step
-        if np.max(np.abs(step)) < tol:
+        if np.abs(step).max() < tol:
             break
     return beta
 
@@ -137,6 +141,7 @@ class SagivAgent(BaseAgent):
             self.trials[:, -1] += 1.0
             self.successes[:, -1] += 1.0
         self._x = np.arange(self.horizon) / self.horizon  # (τ,)
+        self._used = np.arange(self.horizon + 1)  # pick counts 0, 1, … (the last one used is replaced by τ − 1)
         self.beta = np.zeros((self.n_actions, 2))  # (S, 2): (b0, b1)
         self.picks = np.zeros(self.n_actions, dtype=np.int64)
         self.trial = 0
@@ -150,7 +155,8 @@ class SagivAgent(BaseAgent):
         the full fit at a fraction of its cost (a fit over all τ counts every trial dominated a sweep's agent time).
         """
         for a in range(self.n_actions) if action is None else (action,):
-            used = np.r_[0 : min(int(self.picks[a]), self.horizon - 2) + 1, self.horizon - 1]  # counts with data
+            used = self._used[: min(int(self.picks[a]), self.horizon - 2) + 2].copy()  # counts with data
+            used[-1] = self.horizon - 1
             self.beta[a] = fit_logistic_map(
                 self._x[used], self.successes[a, used][None], self.trials[a, used][None], self.beta[a][None],
                 self.prior_std,
@@ -158,11 +164,19 @@ class SagivAgent(BaseAgent):
 
     def values(self, trial: int) -> np.ndarray:
         """``V_A`` for every strategy at ``trial``: ``(n_strategies,)``."""
-        remaining = max(self.horizon - trial, 1)
-        steps = np.arange(remaining)
-        discount = self.gamma ** (self.discount_scale * steps)  # (L,)
+        steps, discount = self._steps(trial)
         x = (self.picks[:, None] + steps) / self.horizon  # (S, L)
         p = expit(self.beta[:, :1] + self.beta[:, 1:] * x)  # (S, L)
+        return self._values_from(p, discount)
+
+    def _steps(self, trial: int) -> tuple[np.ndarray, np.ndarray]:
+        """Future steps ``j`` ``(L,)`` from ``trial`` to the horizon and their discounts ``(L,)``."""
+        remaining = max(self.horizon - trial, 1)
+        steps = np.arange(remaining)
+        return steps, self.gamma ** (self.discount_scale * steps)
+
+    def _values_from(self, p: np.ndarray, discount: np.ndarray) -> np.ndarray:
+        """``(S,)`` values from success probabilities ``(S, L)`` at the future steps and their discounts ``(L,)``."""
         task_dist = (self.task_count_counts + 1.0) / (self.task_count_counts.sum() + self.n_tasks)  # (T,)
         payoff = self._payoff_per_count @ task_dist  # (S,): expected reward of a trial of correct tasks
         return payoff * (p @ discount)
@@ -172,6 +186,11 @@ class SagivAgent(BaseAgent):
         if self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
         return argmax_random_tie(self.values(int(info.get(TRIAL, self.trial))), self.rng)
+
+    @classmethod
+    def batched(cls, agents: list[SagivAgent]) -> SagivBatch | None:
+        """K episodes in one :class:`SagivBatch` (any settings: each episode keeps its agent's)."""
+        return SagivBatch(agents)
 
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Add the trial's per-task successes (accuracies) to the strategy's curve and refit."""
@@ -191,3 +210,46 @@ class SagivAgent(BaseAgent):
         self.picks[action] += 1
         self.trial += 1
         self._fit(action)
+
+
+class SagivBatch(EpisodeBatch):
+    """K Sagiv episodes in lockstep: the same actions as K :class:`SagivAgent`, their values as one array program.
+
+    Each agent keeps its own state, random stream and curve fits (a fit's Newton steps sum over that episode's own
+    pick counts, so fits are not stacked: another length would sum in another order); the K value sums over the
+    remaining trials, the bulk of ``act``, are evaluated together. Figures: docs/findings/speed.md#agents.
+    """
+
+    agents: list[SagivAgent]
+
+    def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
+        """Each active episode's ε-greedy action (see :meth:`SagivAgent.act`)."""
+        actions = np.zeros(len(self.agents), dtype=np.int64)
+        greedy = []
+        for k in np.flatnonzero(active):
+            agent = self.agents[k]
+            if agent.rng.random() < agent.epsilon:
+                actions[k] = int(agent.rng.integers(agent.n_actions))
+            else:
+                greedy.append(k)
+        trials = [int(infos[k].get(TRIAL, self.agents[k].trial)) for k in greedy]
+        shared = {  # what the stacked evaluation shares
+            (trial, self.agents[k].n_actions, self.agents[k].horizon, self.agents[k].gamma,
+             self.agents[k].discount_scale)
+            for trial, k in zip(trials, greedy)
+        }
+        if len(shared) > 1:  # episodes that cannot share it: one by one
+            for k in greedy:
+                agent = self.agents[k]
+                actions[k] = argmax_random_tie(agent.values(int(infos[k].get(TRIAL, agent.trial))), agent.rng)
+            return actions
+        if greedy:
+            agents = [self.agents[k] for k in greedy]
+            steps, discount = agents[0]._steps(trials[0])
+            picks = np.stack([agent.picks for agent in agents])  # (K', S)
+            beta = np.stack([agent.beta for agent in agents])  # (K', S, 2)
+            x = (picks[:, :, None] + steps) / agents[0].horizon  # (K', S, L)
+            p = expit(beta[:, :, :1] + beta[:, :, 1:] * x)  # (K', S, L)
+            for i, (k, agent) in enumerate(zip(greedy, agents)):
+                actions[k] = argmax_random_tie(agent._values_from(p[i], discount), agent.rng)
+        return actions

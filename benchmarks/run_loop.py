@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from tradeoff_gym.agents.base import Agent
+from tradeoff_gym.agents.base import Agent, BatchAgent, batch_agent
 from tradeoff_gym.envs.interface import METRICS, RAW_ACCURACY, SERIAL_FLAGS, STRATEGIES, TASK_REWARDS, task_values
 from tradeoff_gym.learners.checks import check_int
 
@@ -45,9 +45,11 @@ class _Episode:
         self.task_rewards: list[np.ndarray] = []
         self.metrics: dict[str, list[Any]] = {}
 
-    def start(self, info: dict, agent_rng: np.random.Generator) -> None:
-        """Reset the agent with the env's reset info; remember the strategy table."""
-        self.agent.reset(info, agent_rng)
+    def start(self, info: dict, agent_rng: np.random.Generator | None) -> None:
+        """Reset the agent with the env's reset info (unless ``agent_rng`` is None: a batch resets it); remember
+        the strategy table."""
+        if agent_rng is not None:
+            self.agent.reset(info, agent_rng)
         self.strategies = info[STRATEGIES]
         self.serial_flags = np.asarray(info.get(SERIAL_FLAGS, (False,) * len(self.strategies)), dtype=bool)
 
@@ -56,7 +58,10 @@ class _Episode:
 
         No cast: ``int(0.7)`` would silently play another strategy than the agent meant.
         """
-        action = self.agent.act(obs, info)
+        return self.check_action(self.agent.act(obs, info))
+
+    def check_action(self, action: Any) -> int:
+        """``action`` as an int if it is exactly an integer (Python or numpy, not bool), else a ValueError."""
         if type(action) is int or (isinstance(action, (int, np.integer)) and not isinstance(action, bool)):
             return int(action)
         raise ValueError(
@@ -65,8 +70,9 @@ class _Episode:
             "(a Python int or a numpy integer, not bool)"
         )
 
-    def record(self, action: int, reward: float, obs: np.ndarray, info: dict) -> None:
-        """Refuse a non-finite reward, log the trial, then let the agent observe it.
+    def record(self, action: int, reward: float, obs: np.ndarray, info: dict, observe: bool = True) -> None:
+        """Refuse a non-finite reward, log the trial, then let the agent observe it (unless ``observe`` is False:
+        a batch observes the step for all its episodes).
 
         Logged before the agent sees ``info``, and the per-task rewards copied, so an agent that edits ``info``
         in place cannot change what the log says the env returned.
@@ -86,7 +92,8 @@ class _Episode:
         for column in self.metrics.values():  # a metric missing on this trial is NaN, not a shifted column
             if len(column) < n:
                 column.append(np.nan)
-        self.agent.observe(action, float(reward), obs, info)
+        if observe:
+            self.agent.observe(action, float(reward), obs, info)
 
     def frame(self) -> pd.DataFrame:
         """The episode's rows (see :func:`run_episode`)."""
@@ -171,6 +178,7 @@ def run_episodes(
     env_id: str | None = None,
     agent_names: Sequence[str] | None = None,
     on_step: Callable[[int], None] | None = None,
+    batched: bool = True,
 ) -> list[pd.DataFrame]:
     """Play one episode per sub-env of ``envs`` in lockstep: agent ``k`` on sub-env ``k`` from root ``seeds[k]``.
 
@@ -179,6 +187,11 @@ def run_episodes(
     different trials: a finished one is no longer recorded (its action is ignored by the vector env's
     autoreset). One agent object per episode; they must not be shared. ``on_step(trials)``, if given, is
     called after every step with the trials recorded so far over all K episodes (progress of long batches).
+
+    When every agent is of one built-in class with a batch version (:func:`tradeoff_gym.agents.base.batch_agent`),
+    the K episodes' agent work runs as one :class:`tradeoff_gym.agents.base.BatchAgent` (same actions, less time;
+    docs/agents/index.md#batched-agents); ``batched=False`` steps the agents one by one regardless. The agent
+    objects then serve as the batch's settings (and may hold its per-episode state).
     """
     k_envs = envs.num_envs
     if not (len(agents) == len(seeds) == k_envs) or len({id(a) for a in agents}) != k_envs:
@@ -188,22 +201,41 @@ def run_episodes(
     ids = list(run_ids) if run_ids is not None else [None] * k_envs
     env_name = _env_id(envs, env_id)
     episodes = [_Episode(agents[k], seeds[k], env_name, ids[k], names[k]) for k in range(k_envs)]
+    batch = batch_agent(agents) if batched else None
     splits = [split_seed(seed) for seed in seeds]
     obs, info = envs.reset(seed=[env_seed for env_seed, _ in splits])
     infos = [unbatch_info(info, k) for k in range(k_envs)]
     for k, episode in enumerate(episodes):
-        episode.start(infos[k], splits[k][1])
+        episode.start(infos[k], splits[k][1] if batch is None else None)
+    if batch is not None:
+        batch.reset_batch(infos, [rng for _, rng in splits])
     active = np.ones(k_envs, dtype=bool)
     while active.any():
-        actions = np.array([e.act(obs[k], infos[k]) if active[k] else 0 for k, e in enumerate(episodes)])
+        if batch is None:
+            actions = np.array([e.act(obs[k], infos[k]) if active[k] else 0 for k, e in enumerate(episodes)])
+        else:
+            actions = _batch_actions(batch, episodes, obs, infos, active)
         obs, rewards, terminated, truncated, info = envs.step(actions)
         for k in np.flatnonzero(active):
             infos[k] = unbatch_info(info, k)
-            episodes[k].record(int(actions[k]), float(rewards[k]), obs[k], infos[k])
+            episodes[k].record(int(actions[k]), float(rewards[k]), obs[k], infos[k], observe=batch is None)
+        if batch is not None:
+            batch.observe_batch(actions, np.asarray(rewards, dtype=np.float64), obs, infos, active.copy())
         active &= ~(terminated | truncated)
         if on_step is not None:
             on_step(sum(len(episode.actions) for episode in episodes))
     return [episode.frame() for episode in episodes]
+
+
+def _batch_actions(
+    batch: BatchAgent, episodes: list[_Episode], obs: np.ndarray, infos: list[dict], active: np.ndarray
+) -> np.ndarray:
+    """The batch's ``(K,)`` actions, each active one checked as :meth:`_Episode.act` checks an agent's (0 elsewhere)."""
+    raw = batch.act_batch(obs, infos, active.copy())
+    if not isinstance(raw, np.ndarray) or raw.shape != (len(episodes),):
+        raise ValueError(f"batch agent {type(batch).__name__} must return a ({len(episodes)},) numpy array of "
+                         f"actions, got {raw!r}")
+    return np.array([episodes[k].check_action(raw[k]) if active[k] else 0 for k in range(len(episodes))])
 
 
 def run_stream(

@@ -1,0 +1,170 @@
+"""The batch protocol: a batch of built-in agents plays exactly the actions of the agents played one by one."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+import tradeoff_gym  # noqa: F401  (registers the ids)
+from tradeoff_gym.agents.base import EpisodeBatch, batch_agent
+from tradeoff_gym.agents.curve_model import CurveModel
+from tradeoff_gym.agents.meta_learner import LATE_ONSET, MetaLearnerAgent, MetaLearnerBatch
+from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.agents.sagiv import fit_logistic_map
+from tradeoff_gym.agents.svgd import SVGD
+from tradeoff_gym.benchmarks.run_loop import run_episodes
+from tradeoff_gym.envs.learning_curves import LogisticCurve
+
+K = 6
+# Per sub-env: its own cost and curves, binomial noise and a random number of tasks per trial (NaN task rewards),
+# so the K episodes' reward streams, picks and binned data differ.
+CURVES = [
+    (LogisticCurve(0.03, 40.0 + 30 * k), LogisticCurve(0.02 + 0.01 * k, 150.0 - 20 * k)) for k in range(K)
+]
+
+
+def noisy_vector_env(horizon: int = 120) -> gym.vector.SyncVectorEnv:
+    """K LearningCurves episodes with different costs, curves and task counts, in lockstep."""
+    return gym.vector.SyncVectorEnv([
+        (lambda k=k: gym.make(
+            "tradeoff/LearningCurves-v0", horizon=horizon, cost=0.1 + 0.15 * k, curves=CURVES[k], batch_size=16,
+            task_count_probs=(0.2, 0.3, 0.2, 0.3),
+        ))
+        for k in range(K)
+    ])
+
+
+# (registry name, settings): every built-in agent with a batch version, and settings that change its code path.
+BATCHED = [
+    ("meta-learner", {}),
+    ("meta-learner", {"refit_every": 3, "max_points": 20, "n_particles": 8}),
+    ("meta-learner", {**LATE_ONSET, "n_particles": 8}),
+    ("meta-learner", {"curve_family": "paper", "n_particles": 8, "svgd_steps": 3}),
+    ("sagiv", {}),
+    ("sagiv", {"epsilon": 0.5, "gamma": 0.9}),
+]
+
+
+def play(name: str, settings: dict, envs: gym.vector.VectorEnv, seeds: list[int], batched: bool) -> list[pd.DataFrame]:
+    sub_envs = getattr(envs, "envs", None)
+    agents = [make_agent(name, sub_envs[k] if sub_envs else envs.sub_env(k), **settings) for k in range(len(seeds))]
+    return run_episodes(envs, agents, seeds, batched=batched)
+
+
+@pytest.mark.parametrize(("name", "settings"), BATCHED)
+def test_batch_plays_the_actions_of_the_agents_played_one_by_one(name, settings, monkeypatch):
+    seeds = [3, 17, 4, 99, 5, 1234]
+    calls = []
+    original = EpisodeBatch.reset_batch
+    monkeypatch.setattr(EpisodeBatch, "reset_batch", lambda self, *a: (calls.append(type(self)), original(self, *a)))
+    alone = play(name, settings, noisy_vector_env(), seeds, batched=False)
+    assert calls == []
+    together = play(name, settings, noisy_vector_env(), seeds, batched=True)
+    assert len(calls) == 1 and calls[0] is not EpisodeBatch  # the agent's own batch ran, not the fallback
+    assert len({tuple(frame.action) for frame in alone}) > 1  # the episodes differ from one another
+    for one, other in zip(alone, together):
+        pd.testing.assert_frame_equal(one, other)
+
+
+def test_meta_learner_batch_runs_the_episodes_refits_as_one_svgd_program(monkeypatch):
+    runs, scores = [], []
+    run, score = SVGD.run, CurveModel.score
+    monkeypatch.setattr(SVGD, "run", lambda self, particles, *a, **kw: (
+        runs.append(particles.shape[0]), run(self, particles, *a, **kw))[1])
+    monkeypatch.setattr(CurveModel, "score", lambda self, theta, *a: (scores.append(theta.shape[0]), score(
+        self, theta, *a))[1])
+    play("meta-learner", {"n_particles": 8}, noisy_vector_env(), list(range(K)), batched=True)
+    curves = 2 * 4  # strategies × tasks of one episode
+    assert set(runs) == {K * curves}  # every refit: all K episodes in one SVGD run
+    assert min(scores) < K * curves  # the score per data width: these episodes' picks differ
+
+
+def test_meta_learner_batch_on_the_serial_parallel_vector_env():
+    def run(batched: bool) -> list[pd.DataFrame]:
+        envs = gym.make_vec(
+            "tradeoff/SerialParallel-v0", num_envs=3, vectorization_mode="vector_entry_point", horizon=12,
+            costs=[0.1, 0.5, 0.9],
+        )
+        agents = [MetaLearnerAgent(refit_every=2, n_particles=8) for _ in range(3)]
+        return run_episodes(envs, agents, [0, 1, 2], batched=batched)
+
+    for one, other in zip(run(False), run(True)):
+        pd.testing.assert_frame_equal(one, other)
+
+
+class UserAgent(MetaLearnerAgent):
+    """A user's subclass: it may change what the batch would vectorise, so it plays one by one."""
+
+    name = "user"
+
+
+def test_batch_only_when_every_agent_is_one_class_with_a_batch_and_the_same_settings():
+    same = [MetaLearnerAgent() for _ in range(3)]
+    assert isinstance(batch_agent(same), MetaLearnerBatch)
+    assert batch_agent([MetaLearnerAgent(), MetaLearnerAgent(), UserAgent()]) is None
+    assert batch_agent([UserAgent(), UserAgent()]) is None
+    assert batch_agent([MetaLearnerAgent(), MetaLearnerAgent(refit_every=3)]) is None
+    assert batch_agent([make_agent("ucb1", None)] * 1 + [make_agent("random", None)]) is None
+
+
+def test_run_loop_steps_a_mixed_batch_one_by_one(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a batch was built for a batch holding a user's agent")
+
+    monkeypatch.setattr(MetaLearnerBatch, "act_batch", refuse)
+    envs = noisy_vector_env(horizon=15)
+    agents = [MetaLearnerAgent(n_particles=8) for _ in range(K - 1)] + [UserAgent(n_particles=8)]
+    frames = run_episodes(envs, agents, list(range(K)))
+    assert [len(frame) for frame in frames] == [15] * K
+
+
+class BadBatch(EpisodeBatch):
+    def act_batch(self, obs, infos, active):
+        return np.full(len(self.agents), 0.5)
+
+
+class BadAgent(MetaLearnerAgent):
+    @classmethod
+    def batched(cls, agents):
+        return BadBatch(agents)
+
+
+def test_a_batch_returning_non_integer_actions_is_refused():
+    with pytest.raises(ValueError, match=r"returned action .*0\.5"):
+        run_episodes(noisy_vector_env(horizon=5), [BadAgent(n_particles=4) for _ in range(K)], list(range(K)))
+
+
+def reference_fit_logistic_map(x, successes, trials, beta, prior_std, *, max_iter=25, tol=1e-8):
+    """fit_logistic_map as it was written with np.linalg (the yardstick of the faster one)."""
+    design = np.stack((np.ones_like(x), x), axis=-1)
+    precision = np.eye(2) / prior_std**2
+    beta = beta.copy()
+    for _ in range(max_iter):
+        p = expit(beta @ design.T)
+        grad = (successes - trials * p) @ design - beta @ precision
+        weight = trials * p * (1.0 - p)
+        hessian = np.einsum("sm,mi,mj->sij", weight, design, design) + precision
+        step = np.linalg.solve(hessian, grad[..., None])[..., 0]
+        norm = np.linalg.norm(step, axis=-1, keepdims=True)
+        step *= np.minimum(1.0, 10.0 / np.maximum(norm, 1e-300))
+        beta += step
+        if np.max(np.abs(step)) < tol:
+            break
+    return beta
+
+
+def test_sagiv_fit_is_bit_identical_to_the_np_linalg_version():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        s, m = int(rng.integers(1, 4)), int(rng.integers(2, 60))
+        x = np.sort(rng.random(m))
+        trials = rng.integers(0, 5, size=(s, m)).astype(float)
+        successes = trials * rng.random((s, m))
+        beta = rng.normal(0, 3, size=(s, 2))
+        prior_std = float(rng.choice([1.0, 30.0]))
+        want = reference_fit_logistic_map(x, successes, trials, beta, prior_std)
+        got = fit_logistic_map(x, successes, trials, beta, prior_std)
+        assert np.array_equal(got, want)
