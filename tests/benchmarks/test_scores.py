@@ -214,3 +214,9 @@ def test_every_experiment_has_the_same_layout_and_a_documented_score(name):
     assert analysis.startswith("tradeoff_gym.benchmarks.experiments.") and analysis.endswith(".analysis")
     assert module.score.__module__ == module.analyze.__module__
     assert isinstance(module.SCORE, str) and len(module.SCORE) > 40
+
+
+def test_seq_tasks_runs_are_labelled_by_their_regimen():
+    experiment = load_experiment("seq_tasks")
+    specs = experiment.runs(experiment.SCALES["smoke"])
+    assert specs and all(spec.label == spec.agent_kwargs["strategy"] == spec.tags["regimen"] for spec in specs)

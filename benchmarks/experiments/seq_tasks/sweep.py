@@ -7,7 +7,7 @@ from typing import Any
 from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 
 ENV_ID = "tradeoff/SequentialTasks-v0"
-AGENT = "tradeoff_gym.agents.baselines:FixedAgent"  # a fixed regimen, named by agent_kwargs={"strategy": regimen}
+AGENT = "tradeoff_gym.agents.baselines:FixedAgent"  # a fixed regimen (agent_kwargs={"strategy": regimen}), labelled by it
 
 
 def runs(settings: dict[str, Any]) -> list[RunSpec]:
@@ -31,6 +31,7 @@ def runs(settings: dict[str, Any]) -> list[RunSpec]:
                 **env,
             },
             agent_kwargs={"strategy": regimen},
+            label=regimen,  # results and the scoreboard name the regimen, not the class path
             tags={
                 "dimension": dimension,
                 "regimen": regimen,
