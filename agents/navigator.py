@@ -41,12 +41,13 @@ Design history, measurements and where it fails (worlds whose parallel plateau i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
-from tradeoff_gym.agents.base import BaseAgent, check_reward
+from tradeoff_gym.agents.base import BaseAgent, EpisodeBatch, check_reward
 from tradeoff_gym.envs.interface import SERIAL_FLAGS
 from tradeoff_gym.learners.checks import check_int, check_number
 
@@ -322,12 +323,20 @@ class NavigatorAgent(BaseAgent):
         The first contact with a strategy never played is a look of ``probe`` trials (when the lookahead picks
         it, or at ``probe_at``·τ at the latest), once the incumbent has ≥ 10 recent rewards averaging > 0.1.
         """
+        action = self._before_decision()
+        if action is not None:
+            return action
+        return self._after_decision(self.decide() if self.current >= 0 else self.a_priori_best())
+
+    def _before_decision(self) -> int | None:
+        """:meth:`act` up to a decision: the action when no decision is due, else None (particles rejuvenated)."""
         if self.committed >= 0:
             return self.committed
         if self.probe_queue:
             return self.probe_queue[0]
         ready = (self.probe > 0 and self.current >= 0 and len(self.recent_rewards) >= 10
                  and float(np.mean(self.recent_rewards)) > 0.1)
+        self._ready = ready
         if not self.probed and self.trial >= self.probe_start and ready:
             self.probed = True
             untried = [a for a in range(self.n_actions)
@@ -340,15 +349,19 @@ class NavigatorAgent(BaseAgent):
                 w = self.weights(a)
                 if 1.0 / (w**2).sum() < self.n_particles / 2:
                     self.rejuvenate(a)
-            choice = self.decide() if self.current >= 0 else self.a_priori_best()
-            if choice != self.current and self.counts[choice] == 0 and not self.looked[choice] and ready:
-                if not self.early_look and self.trial < self.probe_start:
-                    choice = self.current  # the look waits for probe_at·τ: an early one disturbs a climbing network
-                else:
-                    return self._look([choice])
-            if choice != self.current:
-                self.recent_rewards = []
-            self.current = choice
+            return None
+        return self.current
+
+    def _after_decision(self, choice: int) -> int:
+        """:meth:`act` after a decision for ``choice``: a first look, or the new held action."""
+        if choice != self.current and self.counts[choice] == 0 and not self.looked[choice] and self._ready:
+            if not self.early_look and self.trial < self.probe_start:
+                choice = self.current  # the look waits for probe_at·τ: an early one disturbs a climbing network
+            else:
+                return self._look([choice])
+        if choice != self.current:
+            self.recent_rewards = []
+        self.current = choice
         return self.current
 
     def _look(self, strategies: list[int]) -> int:
@@ -375,15 +388,27 @@ class NavigatorAgent(BaseAgent):
     def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
         """Weight the strategy's particles by the reward's likelihood; bin the reward. Reads no info field."""
         reward = check_reward(reward)
-        if self.probe_queue and action == self.probe_queue[0]:
-            # a probe's rewards are read as the first look at the strategy on what the others trained, not as
-            # points of its own curve: they decide the switch (or the drop) and stay out of the posterior
-            self.probe_rewards[action].append(reward)
-            self.probe_queue.pop(0)
-            self.trial += 1
-            if not self.probe_queue:
-                self._end_probe()
+        if self._probe_observed(action, reward):
             return
+        n = self._count(action, reward)
+        f = self.flo[action] + (self.ceil[action] - self.flo[action]) * expit(self.k[action] * (n - self.m[action]))
+        self._weigh(action, reward, n, f)
+
+    def _probe_observed(self, action: int, reward: float) -> bool:
+        """Take a probe's reward (True), or leave a reward that is not one (False)."""
+        if not (self.probe_queue and action == self.probe_queue[0]):
+            return False
+        # a probe's rewards are read as the first look at the strategy on what the others trained, not as
+        # points of its own curve: they decide the switch (or the drop) and stay out of the posterior
+        self.probe_rewards[action].append(reward)
+        self.probe_queue.pop(0)
+        self.trial += 1
+        if not self.probe_queue:
+            self._end_probe()
+        return True
+
+    def _count(self, action: int, reward: float) -> int:
+        """Book a (non-probe) reward's recent-mean and noise statistics; the strategy's pick count before it."""
         if action == self.current:
             self.recent_rewards = (self.recent_rewards + [reward])[-self.recent:]
         n = int(self.counts[action])
@@ -391,8 +416,155 @@ class NavigatorAgent(BaseAgent):
             self.diff_sq += (reward - self.last[action]) ** 2
             self.diff_n += 1
         self.last[action] = reward
-        f = self.flo[action] + (self.ceil[action] - self.flo[action]) * expit(self.k[action] * (n - self.m[action]))
+        return n
+
+    def _weigh(self, action: int, reward: float, n: int, f: np.ndarray) -> None:
+        """Weight the strategy's particles by the reward given their curves' values ``f`` ``(P,)`` at pick ``n``."""
         self.logw[action] -= (reward - f) ** 2 / (2.0 * self.noise_var())
         self.stats[:, action, n // self.bin_width] += (1.0, n, reward, reward * reward)
         self.counts[action] += 1
         self.trial += 1
+
+    @classmethod
+    def batched(cls, agents: list[NavigatorAgent]) -> NavigatorBatch:
+        """K episodes in one :class:`NavigatorBatch` (episodes whose settings differ decide one by one)."""
+        return NavigatorBatch(agents)
+
+
+class NavigatorBatch(EpisodeBatch):
+    """K navigator episodes in lockstep: the same actions as K :class:`NavigatorAgent`, in a fraction of the time.
+
+    Each agent keeps its own particles, bookkeeping and random stream (draws, resampling, moves); the batch
+    weighs the K episodes' particles by their rewards as one array program, and makes the block decisions of the
+    episodes deciding at one trial together (:meth:`decide_together`). Figures: docs/findings/speed.md#agents.
+    """
+
+    agents: list[NavigatorAgent]
+
+    def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
+        """Each active episode's action (see :meth:`NavigatorAgent.act`)."""
+        actions = np.zeros(len(self.agents), dtype=np.int64)
+        deciding: dict[tuple, list[int]] = {}
+        for k in np.flatnonzero(active):
+            agent = self.agents[k]
+            action = agent._before_decision()
+            if action is not None:
+                actions[k] = action
+            elif agent.current < 0:
+                actions[k] = agent._after_decision(agent.a_priori_best())
+            else:
+                deciding.setdefault(_decision_shape(agent), []).append(k)
+        for members in deciding.values():
+            choices = decide_together([self.agents[k] for k in members])
+            for k, choice in zip(members, choices):
+                actions[k] = self.agents[k]._after_decision(choice)
+        return actions
+
+    def observe_batch(
+        self,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        obs: np.ndarray,
+        infos: Sequence[dict[str, Any]],
+        active: np.ndarray,
+    ) -> None:
+        """Each active episode observes its reward; the particle weights of all are computed together."""
+        todo: dict[int, list[tuple[int, int, float, int]]] = {}  # particles → (episode, action, reward, count)
+        for k in np.flatnonzero(active):
+            agent, action = self.agents[k], int(actions[k])
+            reward = check_reward(rewards[k])
+            if agent._probe_observed(action, reward):
+                continue
+            todo.setdefault(agent.n_particles, []).append((k, action, reward, agent._count(action, reward)))
+        for rows in todo.values():
+            agents = [self.agents[k] for k, *_ in rows]
+            flo = np.stack([agent.flo[a] for agent, (_, a, _, _) in zip(agents, rows)])  # (K', P)
+            ceil = np.stack([agent.ceil[a] for agent, (_, a, _, _) in zip(agents, rows)])
+            rate = np.stack([agent.k[a] for agent, (_, a, _, _) in zip(agents, rows)])
+            mid = np.stack([agent.m[a] for agent, (_, a, _, _) in zip(agents, rows)])
+            n = np.array([row[3] for row in rows])[:, None]  # (K', 1)
+            f = flo + (ceil - flo) * expit(rate * (n - mid))  # (K', P): NavigatorAgent.observe's f, row by row
+            for i, (agent, (_, action, reward, count)) in enumerate(zip(agents, rows)):
+                agent._weigh(action, reward, count, f[i])
+
+
+def _decision_shape(agent: NavigatorAgent) -> tuple:
+    """What episodes deciding together must share: the trial, horizon, block and the lookahead's sizes."""
+    return (agent.trial, agent.horizon, agent.block, agent.n_actions, agent.n_particles, agent.n_posterior,
+            agent.n_hypotheses, agent.points)
+
+
+def _commit_values(
+    k: np.ndarray, m: np.ndarray, flo: np.ndarray, ceil: np.ndarray, count: np.ndarray, remaining: int
+) -> np.ndarray:
+    """:meth:`NavigatorAgent.commit_values` on stacked draws: parameters ``(..., M)``, ``count`` ``(..., 1)``."""
+    area = (_softplus(k * (count + remaining - 0.5 - m)) - _softplus(k * (count - 0.5 - m))) / k
+    return flo * remaining + (ceil - flo) * area
+
+
+def decide_together(agents: list[NavigatorAgent]) -> list[int]:
+    """:meth:`NavigatorAgent.decide` for episodes deciding at one trial with one shape: the same choices.
+
+    Every episode draws from its own stream in its own order; the curve and value arithmetic runs on the stacked
+    draws (elementwise, and reductions over the same axes and lengths as one episode's), and each matrix
+    product stays one episode's (another shape could sum in another order).
+    """
+    first = agents[0]
+    remaining, s, h = first.horizon - first.trial, first.n_actions, first.n_hypotheses
+    draws = np.stack([
+        np.stack([agent.rng.choice(agent.n_particles, size=agent.n_posterior, p=agent.weights(a)) for a in range(s)])
+        for agent in agents
+    ])  # (K, S, M)
+
+    def gather(name: str) -> np.ndarray:  # (K, S, M): each episode's parameter at its draws
+        return np.stack([getattr(agent, name)[np.arange(s)[:, None], draws[i]] for i, agent in enumerate(agents)])
+
+    k, m, flo, ceil = gather("k"), gather("m"), gather("flo"), gather("ceil")
+    counts = np.stack([agent.counts for agent in agents])[:, :, None]  # (K, S, 1) int64
+    excluded = np.stack([agent.excluded for agent in agents])  # (K, S)
+    values = _commit_values(k, m, flo, ceil, counts, remaining).transpose(0, 2, 1).copy()  # (K, M, S)
+    values[np.broadcast_to(excluded[:, None, :], values.shape)] = -np.inf
+    choices: list[int | None] = [None] * len(agents)
+    for i, agent in enumerate(agents):
+        share = np.bincount(values[i].argmax(axis=1), minlength=s) / agent.n_posterior
+        if share.max() >= agent.confident or (~agent.excluded).sum() == 1:
+            choices[i] = int(share.argmax())
+    look = [i for i, choice in enumerate(choices) if choice is None]
+    if not look:
+        return [int(c) for c in choices]
+    k, m, flo, ceil, counts, excluded = k[look], m[look], flo[look], ceil[look], counts[look], excluded[look]
+    variance = np.array([agents[i].noise_var() for i in look])[:, None, None]  # (K', 1, 1)
+    best_value = np.full(len(look), -np.inf)
+    best_action = [int(np.bincount(values[i].argmax(axis=1), minlength=s).argmax()) for i in look]
+    block, points = first.block, first.points
+    doubling = [block * 2**i for i in range(32) if block * 2 ** (i - 1) < remaining]
+    for length in sorted({min(remaining, d) for d in doubling}):
+        others = _commit_values(k, m, flo, ceil, counts, remaining - length).mean(axis=-1)  # (K', S)
+        others[excluded] = -np.inf
+        j = min(points, length)
+        for b in range(s):
+            grid = counts[:, b] + (np.arange(j) + 0.5) * length / j  # (K', J) pick counts
+            kb, mb, fb, cb = k[:, b, :, None], m[:, b, :, None], flo[:, b, :, None], ceil[:, b, :, None]  # (K', M, 1)
+            f = fb + (cb - fb) * expit(kb * (grid[:, None, :] - mb))  # (K', M, J)
+            fh = f[:, :h]  # (K', H, J)
+            cross = np.stack([2.0 * fh[i] @ f[i].T for i in range(len(look))])  # (K', H, M), as decide groups it
+            sse = (length / j) * ((fh**2).sum(2)[:, :, None] + (f**2).sum(2)[:, None, :] - cross)
+            log_post = -np.maximum(sse, 0.0) / (2.0 * variance)
+            post = np.exp(log_post - log_post.max(axis=2, keepdims=True))
+            post /= post.sum(axis=2, keepdims=True)
+            after = _commit_values(k[:, b], m[:, b], flo[:, b], ceil[:, b], counts[:, b] + length, remaining - length)
+            expected = np.repeat(others[:, None, :], h, axis=1)  # (K', H, S)
+            expected[:, :, b] = np.stack([post[i] @ after[i] for i in range(len(look))])
+            choice = expected.argmax(axis=2)  # (K', H)
+            truth = np.repeat(others[:, None, :], h, axis=1)
+            truth[:, :, b] = after[:, :h]
+            block_values = _commit_values(
+                k[:, b, :h], m[:, b, :h], flo[:, b, :h], ceil[:, b, :h], counts[:, b], length
+            )  # (K', H)
+            value = (block_values + np.take_along_axis(truth, choice[:, :, None], axis=2)[:, :, 0]).mean(axis=1)
+            for i in range(len(look)):
+                if not excluded[i, b] and float(value[i]) > best_value[i]:
+                    best_value[i], best_action[i] = float(value[i]), b
+    for i, action in zip(look, best_action):
+        choices[i] = int(action)
+    return [int(c) for c in choices]

@@ -45,6 +45,10 @@ BATCHED = [
     ("meta-learner", {"curve_family": "paper", "n_particles": 8, "svgd_steps": 3}),
     ("sagiv", {}),
     ("sagiv", {"epsilon": 0.5, "gamma": 0.9}),
+    ("navigator", {}),
+    ("navigator", {"n_particles": 256, "n_posterior": 64, "n_hypotheses": 16}),
+    ("navigator", {"n_particles": 128, "n_posterior": 32, "n_hypotheses": 8, "block": 0.05, "early_look": True,
+                   "confident": 0.999}),
 ]
 
 
