@@ -126,7 +126,7 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
 #: shared plateau within τ = 5000 (low c*); a large β keeps it there, and region_match and a third input set how
 #: low that plateau is (c* up); input noise lowers c* everywhere, a small learning rate raises it a little.
 SP_MIXED_STRATA: tuple[dict[str, Any], ...] = (
-    {"label": "escape", "beta": (3.0, 8.0), "region_match": (0.25, 1.0), "lr": (4e-4, 1e-3),
+    {"label": "escape", "beta": (2.5, 5.5), "region_match": (0.5, 1.0), "lr": (5e-4, 1.2e-3),
      "input_noise": (0.0, 0.3), "sonar_size": 0},
     {"label": "plateau", "beta": (14.0, 20.0), "region_match": (0.0, 0.25), "lr": (7e-4, 1.4e-3),
      "input_noise": (0.0, 0.2), "sonar_size": 0},
