@@ -1,7 +1,7 @@
 """Each world's crossover cost c* in a SerialParallel world family: the family's data file.
 
     python -m tradeoff_gym.benchmarks.scripts.family_crossover --family sp-mixed [--seeds 5] [--horizon 5000]
-        [--worlds all|train|test|0-19] [--jobs 1] [--out envs/data/sp-mixed_cstar.csv]
+        [--worlds all|train|test|0-19] [--jobs 1] [--out envs/data/sp-mixed_cstar.csv] [--report]
 
 For each world (``gym.make(id, family=NAME, world=i)``) it plays ``--seeds`` always-serial and ``--seeds``
 always-parallel episodes at c = 0 in one vector-env batch (seed s = root seed s, so a pair shares its world, data
@@ -11,7 +11,8 @@ and :func:`~tradeoff_gym.benchmarks.scripts.crossover_study.crossover`. A world'
 (rewritten atomically) as soon as it ends, so a stopped run resumes: worlds already in the file at the same
 ``seeds`` and ``horizon`` are skipped. Default output: the family's data file in the installed package
 (``tradeoff_gym/envs/data/<family>_cstar.csv``). ``--jobs N`` plays N worlds at once (one process and one torch
-thread each). Results and scale: docs/findings/families.md.
+thread each). ``--report`` prints the file's rows at that scale as the markdown table and histogram of
+docs/findings/families.md, measuring nothing.
 """
 
 from __future__ import annotations
@@ -86,6 +87,24 @@ def bands(c_star: np.ndarray) -> dict[str, float]:
     return out
 
 
+def report(table: pd.DataFrame) -> str:
+    """Markdown: one row per world (c* with its CI, raw accuracies, settings) and the band shares with a text
+    histogram (bins of 0.1) — what docs/findings/families.md shows."""
+    lines = ["| world | split | c* [95 % CI] | serial | parallel | seeds | τ | settings |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in table.sort_values("world").itertuples():
+        settings = ", ".join(f"{k} {v}" for k, v in json.loads(row.settings).items())
+        lines.append(f"| {row.world} | {row.split} | {row.c_star:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] | "
+                     f"{row.serial_raw:.3f} | {row.parallel_raw:.3f} | {row.seeds} | {row.horizon} | {settings} |")
+    shares = bands(table.c_star.to_numpy())
+    lines += ["", "band shares: " + ", ".join(f"{k} {v:.2f}" for k, v in shares.items()) + f" ({len(table)} worlds)",
+              "", "```"]
+    edges = np.round(np.arange(-0.1, 1.0, 0.1), 1)
+    counts, _ = np.histogram(table.c_star.clip(-0.1, 0.9999), bins=np.append(edges, 1.0))
+    lines += [f"[{lo:4.1f}, {lo + 0.1:4.1f})  {'#' * n} {n}" for lo, n in zip(edges, counts)] + ["```"]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure the worlds not yet in the file and print each row, then the band shares."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,12 +114,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worlds", default="all", help="train, test, all, i-j or a comma list (default all)")
     parser.add_argument("--jobs", type=int, default=1, help="worlds played at once, one process each (default 1)")
     parser.add_argument("--out", default=None, help="CSV (default: the family's data file in the package)")
+    parser.add_argument("--report", action="store_true", help="print the file's table (markdown) and exit")
     args = parser.parse_args(argv)
     family = get_family(args.family)
     if family.env_id != "tradeoff/SerialParallel-v0":
         raise SystemExit(f"--family must be a SerialParallel family, got {args.family!r} ({family.env_id})")
     path = Path(args.out) if args.out else data_path(family.name)
     table = read_table(path)
+    if args.report:
+        print(report(table[(table.seeds == args.seeds) & (table.horizon == args.horizon)]))
+        return
     done = set(table.loc[(table.seeds == args.seeds) & (table.horizon == args.horizon), "world"].astype(int))
     todo = [w for w in worlds(family, args.worlds) if w not in done]
     print(f"{family.name}: {len(todo)} worlds to measure ({len(done)} already in {path}), {args.seeds} seeds, "
