@@ -136,8 +136,8 @@ def agent_styles(agents: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> 
     """A distinct (colour, line style, marker) per agent, for every figure that tells agents apart.
 
     A reference agent (in ``fixed``) is dashed, coloured by its place in ``fixed`` (``serial`` blue, ``parallel``
-    orange with the default references), whatever else the figure shows. The other agents, in the given order, take
-    the remaining colours of :data:`AGENT_COLORS` with a solid line, then again dotted, then dash-dotted (54 agents
+    orange with the default references), whatever else the figure shows. The other agents, sorted by name (so every
+    figure of a report draws an agent alike, whatever order it lists them in), take the remaining colours of :data:`AGENT_COLORS` with a solid line, then again dotted, then dash-dotted (54 agents
     before a (colour, line style) pair repeats), and cycle through :data:`AGENT_MARKERS`.
     """
     styles: dict[str, AgentStyle] = {}
@@ -149,7 +149,7 @@ def agent_styles(agents: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> 
     taken = {styles[a].color for a in references}
     colors = [c for c in AGENT_COLORS if c not in taken] or list(AGENT_COLORS)
     lines = list(AGENT_LINESTYLES.items())
-    for i, agent in enumerate(a for a in agents if a not in styles):
+    for i, agent in enumerate(sorted(a for a in set(agents) if a not in styles)):
         linestyle, dashes = lines[(i // len(colors)) % len(lines)]
         styles[agent] = AgentStyle(colors[i % len(colors)], linestyle, dashes, AGENT_MARKERS[i % len(AGENT_MARKERS)])
     return styles

@@ -33,3 +33,11 @@ def test_reference_agents_keep_their_style_whatever_else_is_drawn():
                                                         if a not in ("serial", "parallel"))
     custom = agent_styles(["fixed-a", "b"], fixed=("fixed-a",))
     assert custom["fixed-a"].linestyle == "--" and custom["b"].linestyle == "-"
+
+
+def test_an_agent_is_drawn_alike_whatever_order_a_figure_lists_the_agents_in():
+    """The performance profile lists agents by IQM, the cost figures by name: the same style either way."""
+    agents = ["serial", "parallel", "navigator", "epsilon-greedy", "sw-ucb-100", "ucb1"]
+    by_name = agent_styles(sorted(agents))
+    by_score = agent_styles(["ucb1", "navigator", "serial", "sw-ucb-100", "parallel", "epsilon-greedy"])
+    assert by_name == by_score
