@@ -606,15 +606,23 @@ def _indexed_batch(
     return index, execute_batch(batch, progress_file)
 
 
-def _results_on_cluster(batches: list[tuple[WorkUnit, ...]], scheduler: str) -> Iterator[tuple[int, list]]:
-    """(batch index, its results), as the cluster's workers finish them (no trial-level progress)."""
+def _results_on_cluster(batches: list[tuple[WorkUnit, ...]], scheduler: Any) -> Iterator[tuple[int, list]]:
+    """(batch index, its results), as the cluster's workers finish them (no trial-level progress).
+
+    ``scheduler`` is an address (a client is opened and closed here) or a ``dask.distributed.Client`` the caller
+    holds and closes (one whose workers :func:`tradeoff_gym.benchmarks.cluster.prepare_workers` made ready).
+    """
     try:
         from dask.distributed import Client, as_completed
     except ImportError as error:
         raise RuntimeError("--scheduler needs dask.distributed: pip install 'tradeoff-gym[cluster]'") from error
-    with Client(scheduler, timeout="30s") as client:
+    with contextlib.ExitStack() as stack:
+        if isinstance(scheduler, str):
+            client = stack.enter_context(Client(scheduler, timeout="30s", set_as_default=False))
+        else:
+            client = scheduler
         futures = client.map(_indexed_batch, range(len(batches)), batches, [None] * len(batches), pure=False)
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             yield future.result()
 
 
@@ -624,12 +632,15 @@ def run_sweep(
     manifest: dict[str, Any],
     *,
     jobs: int = -1,
-    scheduler: str | None = None,
+    scheduler: Any = None,
     progress: bool = True,
     batch_size: int = BATCH_SIZE,
 ) -> SweepSummary:
     """Run every spec not already complete in ``store``; write each run as soon as it (or its batch) finishes.
 
+    ``scheduler``: ``None`` plays in a local pool of ``jobs`` processes; a Dask scheduler address or a
+    ``dask.distributed.Client`` (kept open: the caller's) plays on that cluster's workers, which must be able to load
+    the sweep's agents and envs (:func:`tradeoff_gym.benchmarks.cluster.prepare_workers`; docs/benchmarks/cluster.md).
     ``batch_size`` is the most episodes played in lockstep on one vector env (1: every episode alone).
     Holds the store's writer lock throughout (a second sweep into the same directory gets a StoreError),
     refuses a directory of another sweep (:meth:`ResultStore.open_sweep`), removes temporary files left by
@@ -639,6 +650,8 @@ def run_sweep(
     ids = [s.run_id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("run ids must be unique within a sweep")
+    if scheduler == "":  # no address: the local pool, as before clients were accepted
+        scheduler = None
     if scheduler is None:
         jobs = _resolve_jobs(jobs)
     with store.writer_lock():
@@ -660,12 +673,12 @@ def run_sweep(
         if progress and any(len(batch) > 1 for batch in batches):
             print(f"{len(todo)} runs to do in {len(batches)} batches of up to {batch_size} episodes played in "
                   "lockstep; runs arrive a batch at a time", file=sys.stderr)
-        watched = batches if progress and not scheduler else []  # trial-level progress from local workers only
+        watched = batches if progress and scheduler is None else []  # trial-level progress from local workers only
         known = all("horizon" in unit.spec.env_kwargs for batch in watched for unit in batch)
         bar = _Progress(manifest.get("experiment", "sweep"), len(todo),
                         sum(_batch_trials(batch) for batch in watched) if known else 0, enabled=progress)
         with contextlib.closing(bar), _ProgressReader(bar, watched) as trials:
-            results = (_results_on_cluster(batches, scheduler) if scheduler
+            results = (_results_on_cluster(batches, scheduler) if scheduler is not None
                        else _results_locally(batches, jobs, trials if trials.total else None))
             for index, batch_results in results:
                 trials.done(index, batches[index])
