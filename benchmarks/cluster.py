@@ -24,6 +24,7 @@ worker, not on the submitting machine (:func:`specs_checked_here`). See docs/ben
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import hashlib
 import importlib
@@ -176,14 +177,16 @@ def open_session(
 
     ``--scheduler``: a client of it. ``--cluster slurm``: a SLURMCluster (``--cluster-option``) scaled to
     ``--cluster-jobs`` jobs, or with ``--cluster-dry-run`` only its job script. Then :func:`prepare_workers` (the
-    experiment's own module too when it is given as ``module:NAME``). ClusterError for anything the workers lack;
+    experiment's own module too when it is given as ``module:NAME``). ``say`` gets the progress note while waiting
+    for a first worker (default: stderr, nothing with ``--no-progress``). ClusterError for anything the workers lack;
     the session is closed again when this raises.
     """
     check_options(args)
     scheduler, kind = getattr(args, "scheduler", None), getattr(args, "cluster", None)
     if not (scheduler or kind):
         return Session()
-    say = say or _stderr
+    if say is None:  # the wait for a worker is progress: said on stderr unless --no-progress
+        say = (lambda text: None) if getattr(args, "no_progress", False) else _stderr
     session = Session()
     try:
         if kind:
@@ -199,7 +202,11 @@ def open_session(
             session.cluster.scale(jobs=args.cluster_jobs)
         from dask.distributed import Client
 
-        session.client = Client(session.cluster or scheduler, timeout="30s", set_as_default=False)
+        try:
+            session.client = Client(session.cluster or scheduler, timeout="30s", set_as_default=False)
+        except Exception as error:  # OSError, TimeoutError: the scheduler went away since it was checked
+            raise ClusterError(f"cannot connect to the Dask scheduler ({_one_line(error)}); check that it runs, or "
+                               "drop --scheduler/--cluster to run locally") from None
         _wait_for_a_worker(session.client, scheduler, args.cluster_jobs, say)
         prepare_workers(session.client, specs, modules=_experiment_module(getattr(args, "experiment", "")),
                         pythonpath=args.pythonpath)
@@ -225,7 +232,7 @@ def _wait_for_a_worker(client: Any, scheduler: str | None, jobs: int, say: Calla
         say(f"waiting up to {WORKER_WAIT_S:g} s for a Dask worker to join {scheduler}")
         try:
             client.wait_for_workers(1, timeout=WORKER_WAIT_S)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             raise ClusterError(f"no Dask worker joined the scheduler at {scheduler} within {WORKER_WAIT_S:g} s; start "
                                f"workers (dask worker {scheduler}), or drop --scheduler to run locally") from None
         return

@@ -147,6 +147,16 @@ def test_pythonpath_is_checked_on_the_worker_then_makes_its_folder_importable_th
     assert worker_file(client, "lazyhelper") == str(shared / "lazyhelper.py")
 
 
+def test_a_scheduler_without_workers_is_refused_after_the_wait(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cluster, "WORKER_WAIT_S", 0.5)
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=":0") as empty:
+        line = refused([*SAGIV, "--agents", "serial", "--scheduler", empty.scheduler_address, "--out",
+                        str(tmp_path / "o")], capsys)
+    assert line.endswith(f"no Dask worker joined the scheduler at {empty.scheduler_address} within 0.5 s; start "
+                         f"workers (dask worker {empty.scheduler_address}), or drop --scheduler to run locally")
+    assert not (tmp_path / "o").exists()
+
+
 def test_pythonpath_without_dask_is_refused(tmp_path, capsys):
     line = refused([*SAGIV, "--agents", "serial", "--pythonpath", str(tmp_path), "--out", str(tmp_path / "o")], capsys)
     assert "--pythonpath applies to Dask workers (--scheduler or --cluster)" in line
