@@ -137,8 +137,9 @@ def agent_styles(agents: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS) -> 
 
     A reference agent (in ``fixed``) is dashed, coloured by its place in ``fixed`` (``serial`` blue, ``parallel``
     orange with the default references), whatever else the figure shows. The other agents, sorted by name (so every
-    figure of a report draws an agent alike, whatever order it lists them in), take the remaining colours of :data:`AGENT_COLORS` with a solid line, then again dotted, then dash-dotted (54 agents
-    before a (colour, line style) pair repeats), and cycle through :data:`AGENT_MARKERS`.
+    figure of a report draws an agent alike, whatever order it lists them in), take the remaining colours of
+    :data:`AGENT_COLORS` with a solid line, then again dotted, then dash-dotted (54 agents before a (colour, line
+    style) pair repeats), and cycle through :data:`AGENT_MARKERS`.
     """
     styles: dict[str, AgentStyle] = {}
     references = [a for a in fixed if a in set(agents)]

@@ -7,7 +7,8 @@ from typing import Any
 from tradeoff_gym.benchmarks.experiment import RunSpec, seed_list
 
 ENV_ID = "tradeoff/SequentialTasks-v0"
-AGENT = "tradeoff_gym.agents.baselines:FixedAgent"  # a fixed regimen (agent_kwargs={"strategy": regimen}), labelled by it
+#: A fixed regimen (agent_kwargs={"strategy": regimen}); runs are labelled by the regimen.
+AGENT = "tradeoff_gym.agents.baselines:FixedAgent"
 
 
 def runs(settings: dict[str, Any]) -> list[RunSpec]:
