@@ -34,6 +34,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
+from tradeoff_gym.benchmarks import cluster
 from tradeoff_gym.benchmarks.catalog import agent_lines, experiment_lines
 from tradeoff_gym.benchmarks.experiment import (
     GRID_KEY,
@@ -188,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "--set horizon=500 or --set 'agents=[\"serial\", \"ucb1\"]'")
     run.add_argument("--jobs", type=int, default=-1, help="local worker processes (default -1: all cores)")
     run.add_argument("--scheduler", help="Dask scheduler address; runs on that cluster instead of locally")
+    cluster.add_arguments(run)  # --pythonpath, --cluster slurm, --cluster-option, --cluster-jobs, --cluster-dry-run
     run.add_argument("--batch-size", type=int, default=BATCH_SIZE,
                      help=f"most episodes played in lockstep on one vector env (default {BATCH_SIZE}; 1: each alone); "
                           "a resumed sweep keeps its first batch size")
@@ -363,9 +365,10 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         raise UsageError(f"these settings of {name} give no runs; give every list setting a value")
     if len(set(ids)) != len(ids):
         raise UsageError(f"these settings give the run id {_first_repeat(ids)!r} twice; give each value once")
-    _check_grid(specs, settings.get(GRID_KEY) or {})
-    _check_env_settings(specs)
-    _check_agents(specs)
+    here = cluster.specs_checked_here(specs, remote=bool(args.scheduler or args.cluster))  # Dask: GPU on a worker
+    _check_grid(here, settings.get(GRID_KEY) or {})
+    _check_env_settings(here)
+    _check_agents(here)
     manifest = {
         "experiment": name,
         "scale": scale,
@@ -380,15 +383,21 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
     store.check_resumable(manifest, specs)  # also refuses a folder of the user's own (no manifest.json)
     store.check_not_locked()
     store.check_writable()  # a read-only filesystem, /proc/..., a full disk: refused before the sweep
+    cluster.check_options(args)
     if args.scheduler:
         _check_scheduler(args.scheduler)
+    args.cluster_session = cluster.open_session(args, specs)  # Dask workers ready for the specs, and checked
     return specs, manifest, out
 
 
 def _run(args: argparse.Namespace, specs: list[RunSpec], manifest: dict[str, Any], out: str) -> int:
+    session = args.cluster_session
+    if session.job_script is not None:  # --cluster-dry-run: nothing submitted, nothing written
+        print(session.job_script)
+        return 0
     store = ResultStore(out)
-    with store.writer_lock():  # the sweep and its report under one lock: no report can interleave
-        summary = run_sweep(specs, store, manifest, jobs=args.jobs, scheduler=args.scheduler,
+    with store.writer_lock(), session:  # the sweep and its report under one lock: no report can interleave
+        summary = run_sweep(specs, store, manifest, jobs=args.jobs, scheduler=session.client,
                             progress=not args.no_progress, batch_size=args.batch_size)
         report = write_report(store)  # before anything is printed: a closed stdout cannot cost the report
     print(f"{manifest['experiment']}: {summary.completed} runs done, {summary.skipped} already complete, "
