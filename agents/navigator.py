@@ -441,6 +441,21 @@ class NavigatorBatch(EpisodeBatch):
 
     agents: list[NavigatorAgent]
 
+    def reset_batch(self, infos: Sequence[dict[str, Any]], rngs: Sequence[np.random.Generator]) -> None:
+        """Reset every agent; agents of one shape then keep their curve parameters in shared ``(K, S, P)`` arrays.
+
+        Each agent's ``k``, ``m``, ``flo`` and ``ceil`` become views of rows of the batch's arrays (the agent writes
+        them in place), so a step's weighting gathers the K episodes' rows in one indexing operation.
+        """
+        super().reset_batch(infos, rngs)
+        self._shared = len({(agent.n_actions, agent.n_particles) for agent in self.agents}) == 1
+        if self._shared:
+            for name in ("k", "m", "flo", "ceil"):
+                stacked = np.stack([getattr(agent, name) for agent in self.agents])  # (K, S, P)
+                setattr(self, "_" + name, stacked)
+                for i, agent in enumerate(self.agents):
+                    setattr(agent, name, stacked[i])
+
     def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
         """Each active episode's action (see :meth:`NavigatorAgent.act`)."""
         actions = np.zeros(len(self.agents), dtype=np.int64)
@@ -478,10 +493,14 @@ class NavigatorBatch(EpisodeBatch):
             todo.setdefault(agent.n_particles, []).append((k, action, reward, agent._count(action, reward)))
         for rows in todo.values():
             agents = [self.agents[k] for k, *_ in rows]
-            flo = np.stack([agent.flo[a] for agent, (_, a, _, _) in zip(agents, rows)])  # (K', P)
-            ceil = np.stack([agent.ceil[a] for agent, (_, a, _, _) in zip(agents, rows)])
-            rate = np.stack([agent.k[a] for agent, (_, a, _, _) in zip(agents, rows)])
-            mid = np.stack([agent.m[a] for agent, (_, a, _, _) in zip(agents, rows)])
+            if self._shared:
+                index = (np.array([row[0] for row in rows]), np.array([row[1] for row in rows]))
+                flo, ceil, rate, mid = self._flo[index], self._ceil[index], self._k[index], self._m[index]  # (K', P)
+            else:
+                flo, ceil, rate, mid = (
+                    np.stack([getattr(agent, name)[row[1]] for agent, row in zip(agents, rows)])
+                    for name in ("flo", "ceil", "k", "m")
+                )  # (K', P) each
             n = np.array([row[3] for row in rows])[:, None]  # (K', 1)
             f = flo + (ceil - flo) * expit(rate * (n - mid))  # (K', P): NavigatorAgent.observe's f, row by row
             for i, (agent, (_, action, reward, count)) in enumerate(zip(agents, rows)):
