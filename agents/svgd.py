@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import numpy as np
 import torch
 
 from tradeoff_gym.learners.checks import check_int, check_number
@@ -60,8 +61,8 @@ class RBFKernel:
         n = sq_dist.shape[-1]
         if self.bandwidth is not None:
             return sq_dist.new_full((*sq_dist.shape[:-2], 1, 1), self.bandwidth)
-        rows, cols = _pairs(n)
-        med_sq = sq_dist[..., rows, cols].median(dim=-1).values  # (...,): med², over the N(N−1)/2 pairs
+        pairs = sq_dist.flatten(-2).index_select(-1, _pairs(n))  # (..., N(N−1)/2): the pairs i < j, row by row
+        med_sq = _lower_median(pairs)  # (...,): med², over the N(N−1)/2 pairs
         h = med_sq / math.log(n + 1)
         return h.clamp_min(1e-12)[..., None, None]
 
@@ -81,10 +82,26 @@ class RBFKernel:
 
 
 @functools.lru_cache(maxsize=16)
-def _pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row and column indices of the ``n(n−1)/2`` pairs ``i < j``."""
+def _pairs(n: int) -> torch.Tensor:
+    """Flat indices ``i·n + j`` into an ``n × n`` matrix of the ``n(n−1)/2`` pairs ``i < j``, in row order."""
     rows, cols = torch.triu_indices(n, n, offset=1)
-    return rows, cols
+    return rows * n + cols
+
+
+def _lower_median(values: torch.Tensor) -> torch.Tensor:
+    """``values.median(dim=-1).values`` ``(...,)``: the lower median of the last axis, NaN where a row holds NaN.
+
+    A median is one element of its row whatever finds it, so on the CPU numpy's selection (``np.partition``, about
+    5× faster than torch's median for the meta-learner's 496 pairs) returns the same floats; elsewhere (a GPU,
+    autograd, other dtypes) torch's median.
+    """
+    if values.requires_grad or values.device.type != "cpu" or values.dtype not in (torch.float32, torch.float64):
+        return values.median(dim=-1).values
+    array = values.numpy()
+    k = (array.shape[-1] - 1) // 2
+    median = np.partition(array, k, axis=-1)[..., k]  # (...,)
+    median[np.isnan(array).any(axis=-1)] = np.nan  # torch's median of a row with NaN is NaN
+    return torch.from_numpy(median)
 
 
 def stein_direction(particles: torch.Tensor, grad_log_p: torch.Tensor, kernel: SteinKernel) -> torch.Tensor:

@@ -2,9 +2,9 @@
 
 Each agent plays K LearningCurves episodes (τ = ``--horizon``, per-episode costs and curves) through the run loop
 twice — ``run_episodes(..., batched=False)`` (each agent's ``act``/``observe``) and ``batched=True`` (its
-:class:`tradeoff_gym.agents.base.BatchAgent`, when it has one) — timing only the agents' calls, and checks the two
-runs' frames are identical. The learner's cost is one ``tradeoff/SerialParallel-v0`` vector-env step at the same K
-(random actions, default network) ÷ K. One torch thread. Figures: docs/findings/speed.md#agents.
+:class:`tradeoff_gym.agents.base.BatchAgent`, when it has one) — timing only the agents' calls (CPU time), and
+checks the two runs' frames are identical. The learner's cost is one ``tradeoff/SerialParallel-v0`` vector-env
+step at the same K (random actions, default network) ÷ K. One torch thread. Figures: docs/findings/speed.md#agents.
 
     python -m tradeoff_gym.benchmarks.scripts.bench_agent_cost --k 16 --horizon 1500
 """
@@ -34,17 +34,17 @@ AGENTS = ("meta-learner", "sagiv", "navigator", "ucb1", "epsilon-greedy", "sw-uc
 
 
 class Clock:
-    """Seconds spent in agent calls."""
+    """CPU seconds spent in agent calls."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
 
     def call(self, method: Any, *args: Any) -> Any:
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: less sensitive than wall time to other processes on the cores
         try:
             return method(*args)
         finally:
-            self.seconds += time.perf_counter() - start
+            self.seconds += time.process_time() - start
 
 
 class TimedAgent:
@@ -104,7 +104,7 @@ def agent_ms(name: str, k: int, horizon: int, batched: bool) -> tuple[float, lis
 
 
 def learner_ms(k: int, steps: int) -> float:
-    """Median ms per episode-trial of a SerialParallel vector-env step at K (random actions)."""
+    """Median CPU ms per episode-trial of a SerialParallel vector-env step at K (random actions)."""
     vec = gym.make_vec("tradeoff/SerialParallel-v0", num_envs=k, vectorization_mode="vector_entry_point",
                        horizon=steps + 10)
     vec.reset(seed=0)
@@ -114,9 +114,9 @@ def learner_ms(k: int, steps: int) -> float:
     times = []
     for _ in range(steps):
         actions = rng.integers(2, size=k)
-        start = time.perf_counter()
+        start = time.process_time()
         vec.step(actions)
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     vec.close()
     return statistics.median(times) / k * 1e3
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
             pd.testing.assert_frame_equal(one, other)  # batching is speed only
         print(f"{name:15s} {alone:11.3f} {together:8.3f} {alone / together:7.1f}x {alone / learner:9.1%} "
               f"{together / learner:9.1%}")
-    print("(ms of agent calls per episode-trial; ÷ learner: share of the learner's time per episode-trial)")
+    print("(CPU ms of agent calls per episode-trial; ÷ learner: share of the learner's CPU time per episode-trial)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.special import expit
 
 import tradeoff_gym  # noqa: F401  (registers the ids)
@@ -14,7 +15,7 @@ from tradeoff_gym.agents.curve_model import CurveModel
 from tradeoff_gym.agents.meta_learner import LATE_ONSET, MetaLearnerAgent, MetaLearnerBatch
 from tradeoff_gym.agents.registry import make_agent
 from tradeoff_gym.agents.sagiv import fit_logistic_map
-from tradeoff_gym.agents.svgd import SVGD
+from tradeoff_gym.agents.svgd import SVGD, _lower_median
 from tradeoff_gym.benchmarks.run_loop import run_episodes
 from tradeoff_gym.envs.learning_curves import LogisticCurve
 
@@ -45,6 +46,10 @@ BATCHED = [
     ("meta-learner", {"curve_family": "paper", "n_particles": 8, "svgd_steps": 3}),
     ("sagiv", {}),
     ("sagiv", {"epsilon": 0.5, "gamma": 0.9}),
+    ("ucb1", {}),
+    ("ucb1", {"exploration": 0.0}),  # ties between equal means: each episode's own tie-break draws
+    ("epsilon-greedy", {"epsilon": 0.3}),
+    ("gaussian-ts", {}),
     ("navigator", {}),
     ("navigator", {"n_particles": 256, "n_posterior": 64, "n_hypotheses": 16}),
     ("navigator", {"n_particles": 128, "n_posterior": 32, "n_hypotheses": 8, "block": 0.05, "early_look": True,
@@ -172,3 +177,17 @@ def test_sagiv_fit_is_bit_identical_to_the_np_linalg_version():
         want = reference_fit_logistic_map(x, successes, trials, beta, prior_std)
         got = fit_logistic_map(x, successes, trials, beta, prior_std)
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_svgd_bandwidth_median_is_torchs_median(dtype):
+    gen = torch.Generator().manual_seed(0)
+    for n in (1, 2, 3, 28, 496, 497):
+        values = torch.rand(7, 5, n, generator=gen, dtype=dtype)
+        values[0, 0, 0] = float("nan")  # a row with NaN: NaN, as torch's median
+        values[1, 1] = values[1, 1].round(decimals=1)  # ties
+        values[2, 2, -1] = float("inf")
+        want = values.median(dim=-1).values
+        got = _lower_median(values)
+        assert got.dtype == dtype and torch.equal(got.isnan(), want.isnan())
+        assert torch.equal(got.nan_to_num(0.0), want.nan_to_num(0.0))
