@@ -1,7 +1,7 @@
 """Drone-world data generation: sprites blended inside their boxes vs over whole zero-padded canvases.
 
-Prints ms per ``DroneWorld.sample(n)`` for both ways (the full-canvas way kept here only as the yardstick) and
-checks they give the same images. Figures: docs/findings/speed.md.
+Prints the median CPU ms per ``DroneWorld.sample(n)`` for both ways (the full-canvas way kept here only as the
+yardstick) and checks they give the same samples. Figures: docs/findings/speed.md.
 
     python -m tradeoff_gym.benchmarks.scripts.bench_sprite_boxes [--threads 1]
 """
@@ -41,7 +41,7 @@ def full_canvas_paste(
 
 
 def median_ms(world: DroneWorld, n: int, calls: int = 200) -> tuple[float, float]:
-    """Median wall time of one ``world.sample(n)`` in ms, full-canvas and boxed, measured interleaved."""
+    """Median CPU time of one ``world.sample(n)`` in ms, full-canvas and boxed, measured interleaved."""
     boxed = DroneWorld.__dict__["_paste"]
     generator = torch.Generator().manual_seed(1)
     times: dict[str, list[float]] = {"canvas": [], "boxes": []}
@@ -49,9 +49,9 @@ def median_ms(world: DroneWorld, n: int, calls: int = 200) -> tuple[float, float
         for way, paste in (("canvas", full_canvas_paste), ("boxes", boxed)):
             DroneWorld._paste = paste
             try:
-                start = time.perf_counter()
+                start = time.process_time()  # CPU time: less sensitive to other processes on the cores
                 world.sample(n, generator)
-                times[way].append(time.perf_counter() - start)
+                times[way].append(time.process_time() - start)
             finally:
                 DroneWorld._paste = boxed
     return statistics.median(times["canvas"]) * 1e3, statistics.median(times["boxes"]) * 1e3
