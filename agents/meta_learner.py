@@ -286,8 +286,8 @@ class MetaLearnerBatch(EpisodeBatch):
         actions = np.zeros(len(self.agents), dtype=np.int64)
         live = np.flatnonzero(active)
         trials = {int(infos[k].get(TRIAL, self.agents[k].trial)) for k in live}
-        if len(trials) != 1 or len({self.agents[k].picks.shape for k in live}) != 1:
-            return super().act_batch(obs, infos, active)  # episodes at different trials: one by one
+        if len(trials) != 1 or len({(self.agents[k].picks.shape, self.agents[k].horizon) for k in live}) != 1:
+            return super().act_batch(obs, infos, active)  # episodes at different trials or horizons: one by one
         trial = trials.pop()
         agents = [self.agents[k] for k in live]
         theta = np.stack([agent._thompson_draw(trial) for agent in agents])  # (K', S, T, 4)

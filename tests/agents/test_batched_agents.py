@@ -191,3 +191,24 @@ def test_svgd_bandwidth_median_is_torchs_median(dtype):
         got = _lower_median(values)
         assert got.dtype == dtype and torch.equal(got.isnan(), want.isnan())
         assert torch.equal(got.nan_to_num(0.0), want.nan_to_num(0.0))
+
+
+@pytest.mark.parametrize(("name", "settings"), [
+    ("meta-learner", {"n_particles": 8}), ("sagiv", {}), ("ucb1", {}), ("gaussian-ts", {}),
+    ("navigator", {"n_particles": 128, "n_posterior": 32, "n_hypotheses": 8}),
+])
+def test_batch_equals_one_by_one_when_episodes_end_at_different_trials(name, settings):
+    horizons = [30, 45, 30, 60]
+
+    def envs() -> gym.vector.SyncVectorEnv:
+        return gym.vector.SyncVectorEnv([
+            (lambda k=k: gym.make("tradeoff/LearningCurves-v0", horizon=horizons[k], cost=0.2 * k,
+                                  curves=CURVES[k], batch_size=16))
+            for k in range(len(horizons))
+        ])
+
+    alone = play(name, settings, envs(), [5, 6, 7, 8], batched=False)
+    together = play(name, settings, envs(), [5, 6, 7, 8], batched=True)
+    assert [len(frame) for frame in together] == horizons
+    for one, other in zip(alone, together):
+        pd.testing.assert_frame_equal(one, other)
