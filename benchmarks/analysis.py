@@ -377,6 +377,10 @@ def episode_figure(frame: pd.DataFrame, path: Path, title: str, blocks: int = 20
     return save_figure(fig, path)
 
 
+#: Most panels in a row of :func:`cost_figure`; more wrap into further rows.
+PANEL_COLUMNS = 4
+
+
 def cost_figure(
     table: pd.DataFrame, measure: str, label: str, path: Path, title: str, facet: str | None,
     fixed: Sequence[str] = FIXED_AGENTS,
@@ -386,8 +390,13 @@ def cost_figure(
     panels = sorted(table[facet].unique()) if facet else [None]
     agents = sorted(table.agent.unique(), key=lambda a: (a not in fixed, a))
     styles = agent_styles(agents, fixed)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1.6, 3.8), sharey=True, squeeze=False)
-    for axis, panel in zip(axes[0], panels):
+    columns = min(len(panels), PANEL_COLUMNS)  # many panels (e.g. a family's worlds) wrap into rows
+    rows_ = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows_, columns, figsize=(4.6 * columns + 1.6, 3.8 * rows_), sharey=True, squeeze=False,
+                             gridspec_kw={"hspace": 0.45})
+    for axis in axes.flat[len(panels):]:
+        axis.set_visible(False)
+    for axis, panel in zip(axes.flat, panels):
         data = table if panel is None else table[table[facet] == panel]
         for agent in agents:
             rows = data[data.agent == agent].sort_values("cost")
@@ -397,8 +406,9 @@ def cost_figure(
             axis.fill_between(rows.cost, rows[f"{measure}_low"], rows[f"{measure}_high"], color=style.color,
                               alpha=0.15, linewidth=0)
         axis.set(xlabel="serialization cost c", title="" if panel is None else f"{facet} = {panel}")
-    axes[0][0].set_ylabel(label)
-    axes[0][-1].legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    for row in axes:
+        row[0].set_ylabel(label)
+    axes[0][columns - 1].legend(title="agent", loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     fig.suptitle(f"{title} (mean over seeds, 95 % CI)", y=1.02)
     return save_figure(fig, path)
 

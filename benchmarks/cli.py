@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env", type=_grid, action="append", default=[], metavar="KEY=V1,V2",
                      help="sweep an env setting over values (JSON each, else a string), crossed with the rest; "
                           "repeatable; a JSON list for values with commas: --env 'hidden_units=[[64, 64], [128]]'")
+    run.add_argument("--worlds", metavar="SPEC",
+                     help="the worlds of the sweep's world family to play: train, test, all, a range 0-19 or a list "
+                          "3,7 (experiments with a worlds setting: sweep files with family = …)")
     run.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                      help="override any setting of the scale (JSON value of the setting's type), e.g. "
                           "--set horizon=500 or --set 'agents=[\"serial\", \"ucb1\"]'")
@@ -355,6 +358,13 @@ def _prepare(args: argparse.Namespace) -> tuple[list[RunSpec], dict[str, Any], s
         own = module.SCALES.get(scale, {}).get(GRID_KEY) or {}  # a sweep file's grid: --env adds to it
         overrides[GRID_KEY] = {**own, **grid}
     settings = experiment_settings(module, scale, **overrides)
+    if args.worlds is not None:
+        if "worlds" not in settings:
+            raise UsageError(f"--worlds: {name} has no world family to draw worlds from; a sweep file with family = "
+                             "… and worlds = … has (docs/benchmarks/your-own-study.md)")
+        if "worlds" in overrides:
+            raise UsageError("--worlds and --set worlds=… conflict; give worlds once")
+        settings["worlds"] = args.worlds  # checked against the family when the runs are planned
     check_run_count(module, settings, args.max_runs)  # before every run is built: --seeds 1000000 fails fast
     raw = expand_env_grid(module.runs(settings), settings.get(GRID_KEY) or {})
     _check_agent_classes(sorted({parse_agent(spec.agent)[0] for spec in raw}))

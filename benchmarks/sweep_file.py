@@ -32,6 +32,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -62,7 +63,7 @@ GENERIC_ANALYSIS = "cost-sweep"
 #: Built-in experiments whose analysis reads a plain cost sweep (runs tagged by ``cost`` only), usable as ``analysis``.
 BUILTIN_ANALYSES = ("fig5",)
 #: Keys a scale may set (at the top of the file, as every scale's default, or in ``[scales.NAME]``).
-SCALE_KEYS = ("seeds", "costs", "agents", "horizon", "two_phase", "world", "grid")
+SCALE_KEYS = ("seeds", "costs", "agents", "horizon", "two_phase", "world", "grid", "family", "worlds")
 #: Keys of the file itself.
 FILE_KEYS = ("name", "description", "env", "analysis", "fixed_agents", "default_scale", "scales")
 #: The scale a file without ``[scales]`` tables has.
@@ -131,21 +132,45 @@ class SweepExperiment:
 
     # -- the experiment layout -----------------------------------------------------------------------------
     def runs(self, settings: dict[str, Any]) -> list[RunSpec]:
-        """Every (cost, agent, seed) run (and two-phase schedules with ``two_phase``); the grid is crossed in by
-        :func:`~tradeoff_gym.benchmarks.experiment.plan_runs` from ``settings["env_grid"]``."""
-        return cost_runs(self.NAME, self.ENV_ID, settings)
+        """Every (cost, agent, seed) run (and two-phase schedules with ``two_phase``), once per world of
+        ``settings["family"]`` named by ``settings["worlds"]`` (run ids ``<name>/w<world>/…``, tag ``world``) when a
+        family is given; the grid is crossed in by :func:`~tradeoff_gym.benchmarks.experiment.plan_runs` from
+        ``settings["env_grid"]``."""
+        if "family" not in settings:
+            return cost_runs(self.NAME, self.ENV_ID, settings)
+        specs = []
+        from tradeoff_gym.envs.families import world_settings
+
+        for world in family_worlds(settings["family"], settings["worlds"]):
+            fixed = {**(settings.get("world") or {}), "family": settings["family"], "world": world}
+            drawn = world_settings(settings["family"], world).get("cost")  # a world that sets its own cost
+            costs = {"costs": [drawn]} if drawn is not None else {}
+            for spec in cost_runs(f"{self.NAME}/w{world}", self.ENV_ID, {**settings, **costs, "world": fixed}):
+                if drawn is not None:
+                    del spec.env_kwargs["cost"]  # the world's own; tagged all the same
+                spec.tags["world"] = world
+                specs.append(spec)
+        return specs
 
     def analyze(self, frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
         """The chosen analysis's report items (reward rate and serial share vs cost, table, c*, episode figure)."""
-        return self._analysis.analyze(frame, out_dir)
+        return self._analysis_of(frame).analyze(frame, out_dir)
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One row per agent, best first: :attr:`SCORE` (columns agent, score, ci_low, ci_high, n)."""
-        return self._analysis.score(frame)
+        return self._analysis_of(frame).score(frame)
 
     def score_runs(self, frame: pd.DataFrame) -> RunScores | None:
         """The per-run scores behind :meth:`score`, for the report's aggregate statistics."""
-        return self._analysis.score_runs(frame)
+        return self._analysis_of(frame).score_runs(frame)
+
+    def _analysis_of(self, frame: pd.DataFrame) -> CostSweepAnalysis:
+        """The analysis, matching each run's reference per (cost, world) and drawing one panel per world when the runs
+        span a family's worlds (never pooling worlds into one row)."""
+        if "world" in frame.columns and "world" not in self._analysis.tags:
+            return dataclasses.replace(self._analysis, tags=(*self._analysis.tags, "world"),
+                                       facet=self._analysis.facet or "world")
+        return self._analysis
 
     # -- checks ----------------------------------------------------------------------------------------------
     def _fail(self, message: str) -> None:
@@ -166,20 +191,28 @@ class SweepExperiment:
 
     def _settings(self, raw: dict[str, Any], scale: str) -> dict[str, Any]:
         """One scale's settings checked and in the form the sweep reads (``grid`` -> ``env_grid``)."""
-        for key in ("seeds", "costs", "agents"):
+        world_table = raw.get("world") if isinstance(raw.get("world"), dict) else {}
+        family = self._family(raw, world_table, scale) if "family" in raw or "worlds" in raw else {}
+        for key in ("seeds", "agents"):
             if key not in raw:
                 self._fail(f"{scale} has no {key}; give {key} at the top of the file or in its [scales] table")
+        own_cost = _family_sets_cost(raw.get("family"))
+        if own_cost and "costs" in raw:
+            self._fail(f"{scale}: the worlds of family {raw['family']!r} set their own cost; leave costs out")
+        if not own_cost and "costs" not in raw:
+            self._fail(f"{scale} has no costs; give costs at the top of the file or in its [scales] table")
         settings: dict[str, Any] = {}
         try:
             settings["seeds"] = check_seeds(raw["seeds"])
         except ValueError as error:
             self._fail(f"{scale}: {error}")
-        costs = raw["costs"]
-        if not isinstance(costs, list) or not costs or not all(_is_number(c) and 0 <= c <= 1 for c in costs):
-            self._fail(f"{scale}: costs must be a non-empty list of numbers in [0, 1], got {costs!r}")
-        if len(set(costs)) != len(costs):
-            self._fail(f"{scale}: costs lists a cost more than once, got {costs!r}")
-        settings["costs"] = [float(c) for c in costs]
+        if not own_cost:
+            costs = raw["costs"]
+            if not isinstance(costs, list) or not costs or not all(_is_number(c) and 0 <= c <= 1 for c in costs):
+                self._fail(f"{scale}: costs must be a non-empty list of numbers in [0, 1], got {costs!r}")
+            if len(set(costs)) != len(costs):
+                self._fail(f"{scale}: costs lists a cost more than once, got {costs!r}")
+            settings["costs"] = [float(c) for c in costs]
         settings["agents"] = self._agents(raw["agents"], scale)
         if "horizon" in raw:
             horizon = raw["horizon"]
@@ -201,6 +234,7 @@ class SweepExperiment:
             self._fail(f"{scale}: [world] sets 'horizon'; give horizon = ... at the top of the file or in a scale")
         if world:
             settings["world"] = dict(world)
+        settings.update(family)
         grid = raw.get("grid", {})
         if grid:
             from tradeoff_gym.benchmarks.experiments import check_grid
@@ -209,12 +243,38 @@ class SweepExperiment:
                 grid = check_grid(grid)
             except ValueError as error:
                 self._fail(f"{scale}: [grid] {error}")
-            both = sorted(set(grid) & ({"cost"} | set(world)))
+            both = sorted(set(grid) & ({"cost", "family", "world"} | set(world)))
             if both:
                 self._fail(f"{scale}: [grid] sweeps {both[0]!r}, which "
-                           + ("costs = [...] sweeps" if both[0] == "cost" else "[world] also sets; give it in one"))
+                           + ("costs = [...] sweeps" if both[0] == "cost" else "family = … and worlds = … name"
+                              if both[0] in ("family", "world") else "[world] also sets; give it in one"))
             settings[GRID_KEY] = grid
         return settings
+
+    def _family(self, raw: dict[str, Any], world: dict[str, Any], scale: str) -> dict[str, Any]:
+        """``family`` (a world family of the env) and ``worlds`` (``"train"``, ``"test"``, ``"0-19"``, … or a list of
+        indices) checked together."""
+        from tradeoff_gym.envs.families import FAMILIES
+
+        family, worlds = raw.get("family"), raw.get("worlds")
+        if family is None or worlds is None:
+            self._fail(f"{scale}: family and worlds come together, e.g. family = \"sp-mixed\" and worlds = \"train\"")
+        if family not in FAMILIES:
+            self._fail(f"{scale}: unknown family {family!r}; families: {sorted(FAMILIES)}")
+        if FAMILIES[family].env_id != self.ENV_ID.rpartition(":")[2]:
+            self._fail(f"{scale}: family {family!r} is a family of {FAMILIES[family].env_id}, not of {self.ENV_ID}")
+        if not isinstance(worlds, (str, list)) or isinstance(worlds, list) and not all(
+                isinstance(w, int) and not isinstance(w, bool) for w in worlds):
+            self._fail(f"{scale}: worlds must be \"train\", \"test\", \"all\", a range \"0-19\" or a list of "
+                       f"world indices, got {worlds!r}")
+        try:
+            family_worlds(family, worlds)
+        except ValueError as error:
+            self._fail(f"{scale}: {error}")
+        clash = sorted({"family", "world"} & set(world))
+        if clash:
+            self._fail(f"{scale}: [world] sets {clash[0]!r}; name the worlds with family = … and worlds = …")
+        return {"family": family, "worlds": worlds}
 
     def _agents(self, agents: Any, scale: str) -> list[str]:
         """Agent specs as the CLI spells them: strings (``'navigator{"block": 0.05}'``) or tables
@@ -277,6 +337,21 @@ def load_sweep_file(path: str | Path) -> SweepExperiment:
         raise SweepFileError(f"{path} is not valid TOML ({error})") from None
     document.setdefault("name", path.stem)
     return SweepExperiment(document, where=str(path))
+
+
+def family_worlds(family: str, worlds: str | list[int]) -> tuple[int, ...]:
+    """The world indices ``worlds`` names in ``family``: a split, ``all``, ranges and lists as a string
+    (:func:`tradeoff_gym.envs.families.worlds`), or a list of indices; ValueError naming a bad one."""
+    from tradeoff_gym.envs.families import worlds as parse_worlds
+
+    return parse_worlds(family, worlds if isinstance(worlds, str) else ",".join(str(w) for w in worlds))
+
+
+def _family_sets_cost(family: Any) -> bool:
+    """Whether the worlds of ``family`` (a name, or anything else: no) draw their own ``cost``."""
+    from tradeoff_gym.envs.families import FAMILIES, world_settings
+
+    return isinstance(family, str) and family in FAMILIES and "cost" in world_settings(family, 0)
 
 
 def is_sweep_file(reference: str) -> bool:

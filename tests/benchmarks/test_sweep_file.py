@@ -297,3 +297,70 @@ def test_join_conditions_puts_parts_side_by_side_on_the_seeds_all_parts_have():
     assert joined.seeds == {"x": [0, 1], "y": [0]}
     assert joined.dropped == {"x": 1}  # seed 2 only in one part; y: one part dropped a seed, the other did not
     assert join_conditions([("a", None)]) is None
+
+
+# -------------------------------------------------------------------------------------------------- world families
+FAMILY = """
+env = "tradeoff/LearningCurves-v0"
+family = "lc-balanced"
+worlds = "0-2"
+seeds = [1000]
+agents = ["serial", "parallel", "ucb1"]
+"""
+
+
+def test_a_family_sweep_plays_each_named_world_with_its_own_cost(tmp_path):
+    from tradeoff_gym.envs.families import get_family, world_settings
+
+    experiment = load_sweep_file(write(tmp_path, FAMILY))
+    specs = plan_runs(experiment, experiment_settings(experiment, "default"))
+    assert len(specs) == 3 * 3 and {s.env_kwargs["world"] for s in specs} == {0, 1, 2}
+    for spec in specs:
+        assert spec.env_kwargs["family"] == "lc-balanced" and "cost" not in spec.env_kwargs  # the world sets it
+        assert spec.tags["world"] == spec.env_kwargs["world"]
+        assert spec.tags["cost"] == world_settings("lc-balanced", spec.env_kwargs["world"])["cost"]
+        assert spec.run_id.startswith(f"study/w{spec.env_kwargs['world']}/c")
+    test_split = get_family("lc-balanced").test
+    args = cli.build_parser().parse_args(["run", str(tmp_path / "study.toml"), "--worlds", "test",
+                                          "--out", str(tmp_path / "out")])
+    specs, manifest, _ = cli._prepare(args)
+    assert manifest["settings"]["worlds"] == "test"
+    assert sorted({s.env_kwargs["world"] for s in specs}) == sorted(test_split)
+
+
+def test_a_family_sweep_is_scored_per_world_and_cost_never_pooling_worlds(tmp_path, capsys):
+    path = write(tmp_path, FAMILY.replace('"0-2"', '"0-1"'))
+    assert main(["run", str(path), "--jobs", "1", "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| cost | world | agent | reward_rate |" in report  # the table splits by world
+    columns = json.loads((tmp_path / "out" / "scores_columns.json").read_text())["conditions"]
+    assert len(columns) == 2 and all("world=" in c for c in columns)
+    assert "--worlds: fig5 has no world family" in refused(["run", "fig5", "--worlds", "test"], capsys)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (FAMILY + "costs = [0.1]\n", "set their own cost; leave costs out"),
+        (FAMILY.replace('family = "lc-balanced"', 'family = "nope"'), "unknown family 'nope'"),
+        (FAMILY.replace('family = "lc-balanced"', 'family = "sp-mixed"'), "is a family of tradeoff/SerialParallel-v0"),
+        (FAMILY.replace('worlds = "0-2"', 'worlds = "0-99999"'), "world must be in"),
+        (FAMILY.replace('worlds = "0-2"', 'worlds = "sometimes"'), "worlds must be"),
+        (FAMILY.replace('worlds = "0-2"\n', ""), "family and worlds come together"),
+        (FAMILY + "[world]\nworld = 3\n", "name the worlds with family"),
+        (FAMILY + "[grid]\nworld = [1, 2]\n", "family = … and worlds = … name"),
+    ],
+)
+def test_a_bad_family_is_one_line(text, message, tmp_path, capsys):
+    path = write(tmp_path, text)
+    assert message in refused(["run", str(path), "--out", str(tmp_path / "out")], capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_serial_parallel_family_sweep_takes_the_sweeps_costs(tmp_path):
+    path = write(tmp_path, FAMILY.replace("LearningCurves", "SerialParallel").replace("lc-balanced", "sp-mixed")
+                 + "costs = [0.1, 0.5]\nhorizon = 20\n")
+    experiment = load_sweep_file(path)
+    specs = plan_runs(experiment, experiment_settings(experiment, "default"))
+    assert len(specs) == 3 * 2 * 3 and {s.env_kwargs["cost"] for s in specs} == {0.1, 0.5}
+    assert all(s.env_kwargs["family"] == "sp-mixed" and s.env_kwargs["horizon"] == 20 for s in specs)
