@@ -15,11 +15,12 @@ them. Pulls are 1-based; rounds ``t`` are 1-based (``t − 1`` trials played so 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tradeoff_gym.agents.base import BaseAgent, argmax_random_tie, check_reward
+from tradeoff_gym.agents.base import BaseAgent, EpisodeBatch, argmax_random_tie, check_reward
 from tradeoff_gym.learners.checks import check_number
 
 
@@ -109,6 +110,11 @@ class RisingUCBAgent(_WindowedRisingAgent):
     def __init__(self, *, epsilon: float = 0.125, sigma: float = 0.05, alpha: float = 1.0) -> None:
         super().__init__(epsilon=epsilon, sigma=sigma, alpha=alpha)
 
+    @classmethod
+    def batched(cls, agents: list[RisingUCBAgent]) -> RisingBatch:
+        """K episodes in one :class:`RisingBatch`."""
+        return RisingBatch(agents)
+
     def estimate(self, arm: int) -> float:
         """``μ̂_i(t)`` (NaN for an arm with an empty window)."""
         n, h, a, b, la, lb = self.window_sums(arm)
@@ -165,6 +171,11 @@ class CumulativeRisingUCBAgent(_WindowedRisingAgent):
         super().__init__(epsilon=epsilon, sigma=sigma, alpha=alpha)
         self.reward_max = None if reward_max is None else check_number(reward_max, "reward_max", -np.inf)
 
+    @classmethod
+    def batched(cls, agents: list[CumulativeRisingUCBAgent]) -> RisingBatch:
+        """K episodes in one :class:`RisingBatch`."""
+        return RisingBatch(agents)
+
     def level_and_slope(self, arm: int) -> tuple[float, float]:
         """``(ℓ̂, ĝ)`` of ``arm``: estimated reward at its last pull and per-pull slope (NaN if no window)."""
         n, h, a, b, _, _ = self.window_sums(arm)
@@ -194,3 +205,107 @@ def _capped_linear_sum(first: float, step: float, count: int, cap: float | None)
         return count * cap
     below = int(np.floor((cap - first) / step)) + 1  # terms j = 0 … below−1 lie under the cap
     return below * first + step * below * (below - 1) / 2.0 + (count - below) * cap
+
+
+class RisingBatch(EpisodeBatch):
+    """K rising-bandit episodes in lockstep (R-ed-UCB, CURE-UCB): the same actions, indices as array programs.
+
+    The K agents' reward prefix sums and pull counts live in shared ``(K, S, τ + 1)`` and ``(K, S)`` arrays (each
+    agent holds views of its rows, so its own methods still read them); a step's updates and every arm's index
+    are computed for all episodes at once with the agents' own operations in their order, and ties are broken
+    with each episode's own stream.
+    """
+
+    agents: list[_WindowedRisingAgent]
+
+    def reset_batch(self, infos: Sequence[dict[str, Any]], rngs: Sequence[np.random.Generator]) -> None:
+        """Reset every agent, then share their rows (agents of one shape and settings; else one by one)."""
+        super().reset_batch(infos, rngs)
+        first = self.agents[0]
+        self.shared = len({
+            (a.n_actions, a.horizon, a.epsilon, a.sigma, a.alpha, getattr(a, "reward_max", None)) for a in self.agents
+        }) == 1
+        if self.shared:
+            self.prefix = np.stack([agent.prefix for agent in self.agents])  # (K, S, τ + 1)
+            self.weighted = np.stack([agent.weighted for agent in self.agents])
+            self.counts = np.stack([agent.counts for agent in self.agents])  # (K, S) int64
+            for i, agent in enumerate(self.agents):
+                agent.prefix, agent.weighted, agent.counts = self.prefix[i], self.weighted[i], self.counts[i]
+        self.first = first
+
+    def act_batch(self, obs: np.ndarray, infos: Sequence[dict[str, Any]], active: np.ndarray) -> np.ndarray:
+        """Each active episode's argmax of its arms' indices (see the agents' ``index``)."""
+        rows = np.flatnonzero(active)
+        if not self.shared or len({self.agents[k].round for k in rows}) > 1:
+            return super().act_batch(obs, infos, active)
+        actions = np.zeros(len(self.agents), dtype=np.int64)
+        if rows.size:
+            values = self.indices(rows)  # (K', S)
+            for i, k in enumerate(rows):
+                actions[k] = argmax_random_tie(values[i], self.agents[k].rng)
+        return actions
+
+    def indices(self, rows: np.ndarray) -> np.ndarray:
+        """``(K', S)`` every arm's index in episodes ``rows`` (all at one round), as the agents compute them."""
+        agent = self.first
+        n = self.counts[rows]  # (K', S) int64
+        h = np.floor(agent.epsilon * n).astype(np.int64)  # (K', S)
+        empty = h == 0
+        safe = np.where(empty, 1, h)  # a window of one pull where there is none: computed, then replaced by inf
+        p = self.prefix[rows]  # (K', S, τ + 1)
+        q = self.weighted[rows]
+
+        def at(table: np.ndarray, index: np.ndarray) -> np.ndarray:  # table[k, s, index[k, s]]
+            return np.take_along_axis(table, index[:, :, None], axis=2)[:, :, 0]
+
+        lo, mid = np.maximum(n - 2 * safe, 0), np.maximum(n - safe, 0)
+        a = at(p, n) - at(p, mid)
+        b = at(p, mid) - at(p, lo)
+        t = agent.round
+        scale = agent.sigma * np.sqrt(10.0 * agent.alpha * np.log(max(t, 2)) / safe**3)  # bonus_scale(h)
+        if isinstance(agent, RisingUCBAgent):
+            la = at(q, n) - at(q, mid)
+            lb = at(q, mid) - at(q, lo) + safe * b
+            estimate = a / safe + (t * (a - b) - (la - lb)) / safe**2
+            index = estimate + (t - n + safe - 1) * scale
+        else:
+            slope = np.maximum(0.0, (a - b) / safe**2)
+            level = a / safe + slope * (safe - 1) / 2.0
+            remaining = max(agent.horizon - t + 1, 1)
+            first, step = level + slope + scale * safe, slope + scale
+            index = _capped_linear_sums(first, step, remaining, agent.reward_max) / remaining
+        return np.where(empty, np.inf, index)
+
+    def observe_batch(
+        self,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        obs: np.ndarray,
+        infos: Sequence[dict[str, Any]],
+        active: np.ndarray,
+    ) -> None:
+        """Each active episode's prefix sums of the arm it pulled, updated together."""
+        if not self.shared:
+            return super().observe_batch(actions, rewards, obs, infos, active)
+        rows = np.flatnonzero(active)
+        reward = np.array([check_reward(rewards[k]) for k in rows])  # (K',)
+        arms = np.asarray(actions)[rows]
+        n = self.counts[rows, arms] + 1  # (K',) this pull's 1-based index
+        self.prefix[rows, arms, n] = self.prefix[rows, arms, n - 1] + reward
+        self.weighted[rows, arms, n] = self.weighted[rows, arms, n - 1] + n * reward
+        self.counts[rows, arms] = n
+        for k in rows:
+            self.agents[k].round += 1
+        return None
+
+
+def _capped_linear_sums(first: np.ndarray, step: np.ndarray, count: int, cap: float | None) -> np.ndarray:
+    """:func:`_capped_linear_sum` elementwise over arrays ``first`` and ``step`` (same operations per branch)."""
+    uncapped = count * first + step * count * (count - 1) / 2.0
+    if cap is None:
+        return uncapped
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = np.floor((cap - first) / step) + 1  # terms under the cap (used only where the cap binds)
+    below = np.where(np.isfinite(below), below, 0).astype(np.int64)
+    partial = below * first + step * below * (below - 1) / 2.0 + (count - below) * cap
+    return np.where(first + step * (count - 1) <= cap, uncapped, np.where(first >= cap, count * cap, partial))

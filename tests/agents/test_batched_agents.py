@@ -14,6 +14,7 @@ from tradeoff_gym.agents.base import EpisodeBatch, batch_agent
 from tradeoff_gym.agents.curve_model import CurveModel
 from tradeoff_gym.agents.meta_learner import LATE_ONSET, MetaLearnerAgent, MetaLearnerBatch
 from tradeoff_gym.agents.registry import make_agent
+from tradeoff_gym.agents.rising import _capped_linear_sum, _capped_linear_sums
 from tradeoff_gym.agents.sagiv import fit_logistic_map
 from tradeoff_gym.agents.svgd import SVGD, _lower_median
 from tradeoff_gym.benchmarks.run_loop import run_episodes
@@ -50,6 +51,11 @@ BATCHED = [
     ("ucb1", {"exploration": 0.0}),  # ties between equal means: each episode's own tie-break draws
     ("epsilon-greedy", {"epsilon": 0.3}),
     ("gaussian-ts", {}),
+    ("r-ed-ucb", {}),
+    ("r-ed-ucb", {"epsilon": 0.5, "sigma": 0.0}),
+    ("cure-ucb", {}),
+    ("cure-ucb", {"reward_max": None, "epsilon": 0.25}),
+    ("cure-ucb", {"reward_max": 0.3, "sigma": 0.5}),  # the cap binds
     ("navigator", {}),
     ("navigator", {"n_particles": 256, "n_posterior": 64, "n_hypotheses": 16}),
     ("navigator", {"n_particles": 128, "n_posterior": 32, "n_hypotheses": 8, "block": 0.05, "early_look": True,
@@ -194,7 +200,7 @@ def test_svgd_bandwidth_median_is_torchs_median(dtype):
 
 
 @pytest.mark.parametrize(("name", "settings"), [
-    ("meta-learner", {"n_particles": 8}), ("sagiv", {}), ("ucb1", {}), ("gaussian-ts", {}),
+    ("meta-learner", {"n_particles": 8}), ("sagiv", {}), ("ucb1", {}), ("gaussian-ts", {}), ("cure-ucb", {}),
     ("navigator", {"n_particles": 128, "n_posterior": 32, "n_hypotheses": 8}),
 ])
 def test_batch_equals_one_by_one_when_episodes_end_at_different_trials(name, settings):
@@ -212,3 +218,14 @@ def test_batch_equals_one_by_one_when_episodes_end_at_different_trials(name, set
     assert [len(frame) for frame in together] == horizons
     for one, other in zip(alone, together):
         pd.testing.assert_frame_equal(one, other)
+
+
+def test_capped_linear_sums_equal_the_scalar_sum_in_every_branch():
+    rng = np.random.default_rng(1)
+    first = rng.uniform(-0.5, 1.5, size=2000)
+    step = np.where(rng.random(2000) < 0.1, 0.0, rng.uniform(0, 0.01, size=2000))
+    for cap in (None, 1.0, 0.3):
+        for count in (1, 7, 400):
+            got = _capped_linear_sums(first, step, count, cap)
+            want = np.array([_capped_linear_sum(f, s, count, cap) for f, s in zip(first, step)])
+            assert np.array_equal(got, want), (cap, count)
