@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import gymnasium as gym
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ from scipy.special import expit
 
 import tradeoff_gym  # noqa: F401  (registers the ids)
 from tradeoff_gym.agents.base import EpisodeBatch, batch_agent
-from tradeoff_gym.agents.curve_model import CurveModel
+from tradeoff_gym.agents.curve_model import PAPER_PRIOR, CurveModel, CurvePrior
 from tradeoff_gym.agents.meta_learner import LATE_ONSET, MetaLearnerAgent, MetaLearnerBatch
 from tradeoff_gym.agents.registry import make_agent
 from tradeoff_gym.agents.rising import _capped_linear_sum, _capped_linear_sums
@@ -64,9 +66,29 @@ BATCHED = [
 
 
 def play(name: str, settings: dict, envs: gym.vector.VectorEnv, seeds: list[int], batched: bool) -> list[pd.DataFrame]:
+    return play_with_agents(name, settings, envs, seeds, batched)[0]
+
+
+def play_with_agents(
+    name: str, settings: dict, envs: gym.vector.VectorEnv, seeds: list[int], batched: bool
+) -> tuple[list[pd.DataFrame], list]:
     sub_envs = getattr(envs, "envs", None)
     agents = [make_agent(name, sub_envs[k] if sub_envs else envs.sub_env(k), **settings) for k in range(len(seeds))]
-    return run_episodes(envs, agents, seeds, batched=batched)
+    return run_episodes(envs, agents, seeds, batched=batched), agents
+
+
+# What each agent has learned at the end of an episode: a batch must leave it bit for bit as the agent alone does
+# (equal actions could hide a last-bit difference that a longer episode would act on).
+LEARNED = {
+    "meta-learner": lambda agent: [agent.model.particles.numpy(), agent.model.sigma],
+    "sagiv": lambda agent: [agent.beta],
+    "navigator": lambda agent: [agent.logw, agent.theta, agent.stats],
+    "ucb1": lambda agent: [agent.means],
+    "epsilon-greedy": lambda agent: [agent.means],
+    "gaussian-ts": lambda agent: [agent.means],
+    "r-ed-ucb": lambda agent: [agent.prefix, agent.weighted],
+    "cure-ucb": lambda agent: [agent.prefix, agent.weighted],
+}
 
 
 @pytest.mark.parametrize(("name", "settings"), BATCHED)
@@ -75,13 +97,16 @@ def test_batch_plays_the_actions_of_the_agents_played_one_by_one(name, settings,
     calls = []
     original = EpisodeBatch.reset_batch
     monkeypatch.setattr(EpisodeBatch, "reset_batch", lambda self, *a: (calls.append(type(self)), original(self, *a)))
-    alone = play(name, settings, noisy_vector_env(), seeds, batched=False)
+    alone, alone_agents = play_with_agents(name, settings, noisy_vector_env(), seeds, batched=False)
     assert calls == []
-    together = play(name, settings, noisy_vector_env(), seeds, batched=True)
+    together, batch_agents = play_with_agents(name, settings, noisy_vector_env(), seeds, batched=True)
     assert len(calls) == 1 and calls[0] is not EpisodeBatch  # the agent's own batch ran, not the fallback
     assert len({tuple(frame.action) for frame in alone}) > 1  # the episodes differ from one another
     for one, other in zip(alone, together):
         pd.testing.assert_frame_equal(one, other)
+    for one, other in zip(alone_agents, batch_agents):
+        for mine, theirs in zip(LEARNED[name](one), LEARNED[name](other), strict=True):
+            assert np.array_equal(mine, theirs)
 
 
 def test_meta_learner_batch_runs_the_episodes_refits_as_one_svgd_program(monkeypatch):
@@ -229,3 +254,25 @@ def test_capped_linear_sums_equal_the_scalar_sum_in_every_branch():
             got = _capped_linear_sums(first, step, count, cap)
             want = np.array([_capped_linear_sum(f, s, count, cap) for f, s in zip(first, step)])
             assert np.array_equal(got, want), (cap, count)
+
+
+def test_fit_together_moves_every_model_as_its_own_fit_does():
+    rng = np.random.default_rng(0)
+    for family, prior in (("shape", CurvePrior()), ("paper", PAPER_PRIOR)):
+        models = []
+        for _ in range(7):
+            model = CurveModel(
+                8, 1500, n_particles=16, svgd=SVGD(steps=5), family=family, prior=prior,
+                generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))),
+            )
+            for _ in range(int(rng.integers(1, 200))):  # picks up to a random count: data of different widths
+                model.observe(np.arange(8), int(rng.integers(0, int(rng.integers(1, 1500)))),
+                              np.where(rng.random(8) < 0.2, np.nan, rng.random(8)))
+            models.append(model)
+        alone = copy.deepcopy(models)
+        for model in alone:
+            model.fit()
+        CurveModel.fit_together(models)
+        assert len({model._binned_data()[0].shape[-1] for model in models}) > 2
+        for one, other in zip(alone, models):
+            assert torch.equal(one.particles, other.particles)
