@@ -22,9 +22,9 @@ from tradeoff_gym.envs.learning_curves import LearningCurvesConfig
 from tradeoff_gym.envs.sequential import SequentialTasksConfig
 from tradeoff_gym.envs.serial_parallel import NOISY_INPUT_NOISE, SerialParallelConfig
 
-LC, SP, NOISY, SEQ, MT = (
+LC, SP, NOISY, SEQ, MT, CC = (
     "tradeoff/LearningCurves-v0", "tradeoff/SerialParallel-v0", "tradeoff/SerialParallelNoisy-v0",
-    "tradeoff/SequentialTasks-v0", "tradeoff/Multitask-v0",
+    "tradeoff/SequentialTasks-v0", "tradeoff/Multitask-v0", "tradeoff/CoupledCurves-v0",
 )
 TORCH_IDS = [SP, NOISY, SEQ, MT]
 _SMALL_NET = dict(
@@ -33,6 +33,7 @@ _SMALL_NET = dict(
 #: Small settings so every id runs in well under a second.
 SMALL: dict[str, dict] = {
     LC: {"horizon": 50},
+    CC: {"horizon": 50},
     SP: {"horizon": 20, **_SMALL_NET},
     NOISY: {"horizon": 20, **_SMALL_NET},
     MT: {"horizon": 20, "sonar_size": 8, "sonar_units": 8, **_SMALL_NET},
@@ -42,13 +43,14 @@ SMALL: dict[str, dict] = {
 #: The setting that sets each id's episode length, and its default.
 HORIZON = {
     LC: ("horizon", 1000), SP: ("horizon", 5000), NOISY: ("horizon", 5000), SEQ: ("max_trials", 1500),
-    MT: ("horizon", 5000),
+    MT: ("horizon", 5000), CC: ("horizon", 5000),
 }
 #: Every id at its defaults, and every preset by name. The neural defaults train full-size networks: slow.
 DEFAULTS_AND_PRESETS = [
     pytest.param(LC, {}, id="LearningCurves"),
     pytest.param(LC, {"preset": "default"}, id="LearningCurves-default"),
     pytest.param(LC, {"preset": "sagiv2018"}, id="LearningCurves-sagiv2018"),
+    pytest.param(CC, {}, id="CoupledCurves"),
     pytest.param(SP, {}, id="SerialParallel", marks=pytest.mark.slow),
     pytest.param(SP, {"preset": "noisy"}, id="SerialParallel-noisy", marks=pytest.mark.slow),
     pytest.param(SP, {"preset": "balanced"}, id="SerialParallel-balanced", marks=pytest.mark.slow),
@@ -285,7 +287,7 @@ def test_check_settings_refuses_what_gym_make_refuses_with_the_same_message(env_
 @pytest.mark.parametrize(
     ("env_id", "settings", "message"),
     [
-        ("tradeoff/Nope-v0", {}, r"env_id must be one of \['tradeoff/LearningCurves-v0', "),
+        ("tradeoff/Nope-v0", {}, r"env_id must be one of \['tradeoff/CoupledCurves-v0', "),
         (LC, {"max_episode_steps": 0}, "max_episode_steps must be None, -1"),
         (LC, {"disable_env_checker": "yes"}, "disable_env_checker must be None, True or False"),
     ],
