@@ -22,7 +22,6 @@ from gymnasium.envs.registration import register, registry
 #: Every id this package registers, with its entry point.
 ENV_IDS: dict[str, str] = {
     "tradeoff/CoupledCurves-v0": "tradeoff_gym.envs.coupled_curves:CoupledCurvesEnv",
-    "tradeoff/CoupledCurves-v0": "tradeoff_gym.envs.coupled_curves:CoupledCurvesEnv",
     "tradeoff/LearningCurves-v0": "tradeoff_gym.envs.learning_curves:LearningCurvesEnv",
     "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_multitask",
     "tradeoff/SequentialTasks-v0": "tradeoff_gym.envs.sequential:SequentialTasksEnv",
@@ -39,7 +38,6 @@ VECTOR_ENTRY_POINTS: dict[str, str] = {
 
 #: Each id's config builder ``make_config(preset=..., config=None, **settings)``: what its constructor calls.
 CONFIG_BUILDERS: dict[str, str] = {
-    "tradeoff/CoupledCurves-v0": "tradeoff_gym.envs.coupled_curves:make_config",
     "tradeoff/CoupledCurves-v0": "tradeoff_gym.envs.coupled_curves:make_config",
     "tradeoff/LearningCurves-v0": "tradeoff_gym.envs.learning_curves:make_config",
     "tradeoff/Multitask-v0": "tradeoff_gym.envs.multitask:make_config",
