@@ -230,6 +230,35 @@ class CurveModel:
         grad = torch.stack((d_log_k, d_log_m, d_lo, d_hi), dim=-1)  # (C, N, 4)
         return grad.sub_((theta - self.prior_mean) * self.prior_precision)
 
+    def _blocked_score(
+        self, theta: torch.Tensor, blocks: list[tuple], padded: tuple[torch.Tensor, ...]
+    ) -> torch.Tensor:
+        """:meth:`score` of stacked models whose data differ in width, the same floats as each block's own score.
+
+        The elementwise work runs once over all rows with the data zero-padded to the widest block (``padded``:
+        x, count, Σy, 1/σ², each ``(ΣC, 1, B_max)`` or ``(ΣC, 1, 1)``); every sum over bins runs per block over
+        its own width only, so no sum meets a padded bin.
+        """
+        x, count, sy, inv_var = padded
+        f, u, z = _forward(theta, x)  # (ΣC, N, B_max) each
+        g = torch.addcmul(sy, count, f, value=-1.0).mul_(inv_var)  # (ΣC, N, B_max): ∂ log lik / ∂ f
+        lo, hi = torch.sigmoid(theta[..., 2:3]), torch.sigmoid(theta[..., 3:4])  # (ΣC, N, 1): floor, ceiling
+        gu = g * u
+        g1 = (gu - gu * u).mul_(hi - lo)  # (ΣC, N, B_max)
+        g1z = g1 * z
+
+        def sums(t: torch.Tensor) -> torch.Tensor:  # (ΣC, N): each block's rows summed over its own bins
+            return torch.cat([t[a:b, :, : data[0].shape[-1]].sum(-1) for a, b, data, _ in blocks])
+
+        sum_gu = sums(gu)
+        d_hi = sum_gu * (hi - hi * hi)[..., 0]  # (ΣC, N)
+        d_lo = (sums(g) - sum_gu) * (lo - lo * lo)[..., 0]
+        d_log_k = sums(g1z)
+        km = torch.exp(theta[..., 0].clamp(*LOG_CLAMP) + theta[..., 1].clamp(*LOG_CLAMP))  # (ΣC, N): k·m
+        d_log_m = -km * sums(g1)
+        grad = torch.stack((d_log_k, d_log_m, d_lo, d_hi), dim=-1)  # (ΣC, N, 4)
+        return grad.sub_((theta - self.prior_mean) * self.prior_precision)
+
     def _paper_score(self, theta: torch.Tensor, data: tuple[torch.Tensor, ...], inv_var: torch.Tensor) -> torch.Tensor:
         """The ``paper`` family's score by autograd: particles are independent, so ∇ of the summed log
         posterior is each particle's own gradient."""
@@ -286,8 +315,9 @@ class CurveModel:
         """:meth:`fit` every model, their SVGD runs stacked into one tensor program.
 
         The same particles as fitting each model alone, bit for bit: SVGD treats the leading axis as independent
-        problems, and the score (the only part that reads the data) is computed for the models of one data width
-        together, never padded (a reduction over more bins would sum in another order). All models must share the
+        problems, and in the score (the only part that reads the data) every sum over bins runs per data width over
+        that width only — the elementwise terms may run over data padded to the widest model, but no sum ever meets
+        a padded bin (a sum over more bins would add in another order). All models must share the
         SVGD settings, prior and family (the meta-learner's batch of episodes, docs/agents/index.md#batched-agents).
         """
         first = models[0]
@@ -312,7 +342,11 @@ class CurveModel:
             row += rows
 
         def score(theta: torch.Tensor) -> torch.Tensor:  # (ΣC, N, 4): each width's score on its own rows
+            if first.family == "shape" and len(blocks) > 1:
+                return first._blocked_score(theta, blocks, padded)
             return torch.cat([first.score(theta[a:b], data, inv_var) for a, b, data, inv_var in blocks])
+
+        padded = _pad_blocks(blocks) if first.family == "shape" and len(blocks) > 1 else None
 
         particles = torch.cat([models[i].particles for i in order])  # (ΣC, N, 4)
         new = first.svgd.run(particles, score=score)  # the kernel and the steps: one program for all models
@@ -355,6 +389,20 @@ class CurveModel:
         return curve_values(
             self.particles.double().numpy(), np.asarray(n, dtype=np.float64) / self.horizon, self.family
         )
+
+
+def _pad_blocks(blocks: list[tuple]) -> tuple[torch.Tensor, ...]:
+    """x, count, Σy ``(ΣC, 1, B_max)`` of stacked blocks, zero-padded to the widest (x by its last bin), and 1/σ²."""
+    width = max(data[0].shape[-1] for _, _, data, _ in blocks)
+
+    def pad(t: torch.Tensor, mode: str) -> torch.Tensor:
+        return torch.nn.functional.pad(t, (0, width - t.shape[-1]), mode=mode)
+
+    x = torch.cat([pad(data[0], "replicate") for _, _, data, _ in blocks])  # past a block's width: its last x
+    count = torch.cat([pad(data[1], "constant") for _, _, data, _ in blocks])  # 0: no data there
+    sy = torch.cat([pad(data[2], "constant") for _, _, data, _ in blocks])
+    inv_var = torch.cat([inv for _, _, _, inv in blocks])  # (ΣC, 1, 1)
+    return x, count, sy, inv_var
 
 
 def _forward(theta: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

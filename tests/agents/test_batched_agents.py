@@ -110,16 +110,16 @@ def test_batch_plays_the_actions_of_the_agents_played_one_by_one(name, settings,
 
 
 def test_meta_learner_batch_runs_the_episodes_refits_as_one_svgd_program(monkeypatch):
-    runs, scores = [], []
-    run, score = SVGD.run, CurveModel.score
+    runs, widths = [], []
+    run, blocked = SVGD.run, CurveModel._blocked_score
     monkeypatch.setattr(SVGD, "run", lambda self, particles, *a, **kw: (
         runs.append(particles.shape[0]), run(self, particles, *a, **kw))[1])
-    monkeypatch.setattr(CurveModel, "score", lambda self, theta, *a: (scores.append(theta.shape[0]), score(
-        self, theta, *a))[1])
+    monkeypatch.setattr(CurveModel, "_blocked_score", lambda self, theta, blocks, padded: (
+        widths.append(len(blocks)), blocked(self, theta, blocks, padded))[1])
     play("meta-learner", {"n_particles": 8}, noisy_vector_env(), list(range(K)), batched=True)
     curves = 2 * 4  # strategies × tasks of one episode
     assert set(runs) == {K * curves}  # every refit: all K episodes in one SVGD run
-    assert min(scores) < K * curves  # the score per data width: these episodes' picks differ
+    assert max(widths) > 2  # episodes whose data differ in width: their sums over bins apart
 
 
 def test_meta_learner_batch_on_the_serial_parallel_vector_env():
