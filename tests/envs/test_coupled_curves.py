@@ -99,6 +99,8 @@ def test_settings_and_parameters_validate_and_a_calibration_file_loads(tmp_path)
         gym.make(ENV_ID, plateau=1.5)
     with pytest.raises(ValueError, match="preset"):
         gym.make(ENV_ID, preset="nowhere")
+    balanced = gym.make(ENV_ID, preset="balanced").unwrapped.config
+    assert balanced.calibration == "balanced" and balanced.params != DEFAULT
     cfg = check_settings(ENV_ID, escape_at=123.0, horizon=10)
     assert isinstance(cfg, CoupledCurvesConfig) and cfg.params.escape_at == 123.0 and cfg.horizon == 10
     path = tmp_path / "mine.json"
