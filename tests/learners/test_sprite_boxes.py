@@ -3,31 +3,8 @@
 import pytest
 import torch
 
+from tradeoff_gym.benchmarks.scripts.bench_sprite_boxes import full_canvas_paste  # the reference: whole canvases
 from tradeoff_gym.learners.drone import DroneWorld, DroneWorldConfig
-
-
-def full_canvas_paste(
-    world: DroneWorld,
-    background: torch.Tensor,
-    top: torch.Tensor,
-    left: torch.Tensor,
-    alpha: torch.Tensor,
-    value: torch.Tensor,
-) -> torch.Tensor:
-    """The reference: scatter every sprite onto a zero canvas padded by the largest overhang, blend every pixel."""
-    cfg = world.config
-    n, size, s = background.shape[0], cfg.image_size, cfg.sprite_size
-    pad = s // 2 + cfg.jitter + 1
-    side = size + 2 * pad
-    offs = torch.arange(s)
-    offsets = (offs[:, None] * side + offs[None, :]).reshape(-1)  # (S*S,)
-    index = ((top + pad) * side + (left + pad))[:, None] + offsets[None, :]  # (n, S*S)
-    canvas = torch.zeros(2, n, side * side)
-    canvas[0].scatter_(1, index, alpha)
-    canvas[1].scatter_(1, index, value)
-    a, v = canvas.view(2, n, side, side)[:, :, pad : pad + size, pad : pad + size]
-    return torch.lerp(background, v, a)
-
 
 SETTINGS = [
     {},
