@@ -112,6 +112,10 @@ def test_wheel_installs_one_top_level_name(wheel: Path):
     for folder in FOLDERS:  # every module of the tree is in the wheel, under the namespace
         for source in (REPO / folder).rglob("*.py"):
             assert f"tradeoff_gym/{source.relative_to(REPO).as_posix()}" in names, source
+    data = [path for path in (REPO / "envs" / "data").rglob("*") if path.is_file()]
+    assert data  # what the envs read at run time (families' c*, the surrogate's calibrations) ships with them
+    for path in data:
+        assert f"tradeoff_gym/{path.relative_to(REPO).as_posix()}" in names, path
 
 
 EPISODE = """
