@@ -166,16 +166,16 @@ def test_a_package_is_shipped_whole_and_installed_modules_are_not(tmp_path, monk
     package = tmp_path / "shippkg"
     (package / "__pycache__").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "agents.py").write_text("from shippkg import data  # noqa: F401\n")
+    (package / "policies.py").write_text("from shippkg import data  # noqa: F401\n")
     (package / "data.py").write_text("")
     (package / "table.json").write_text("{}")
-    (package / "__pycache__" / "agents.cpython-311.pyc").write_bytes(b"stale")
+    (package / "__pycache__" / "policies.cpython-311.pyc").write_bytes(b"stale")
     monkeypatch.syspath_prepend(str(tmp_path))
-    shipped = cluster.modules_to_ship(["shippkg.agents", "json", "numpy", "tradeoff_gym.agents"])
+    shipped = cluster.modules_to_ship(["shippkg.policies", "json", "numpy", "tradeoff_gym.agents"])
     assert shipped == {"shippkg": package.resolve()}
     payload = cluster.pack_modules(shipped)
     names = zipfile.ZipFile(BytesIO(payload)).namelist()
-    assert sorted(names) == ["shippkg/__init__.py", "shippkg/agents.py", "shippkg/data.py", "shippkg/table.json"]
+    assert sorted(names) == ["shippkg/__init__.py", "shippkg/data.py", "shippkg/policies.py", "shippkg/table.json"]
     assert cluster.pack_modules(shipped) == payload  # same content, same bytes: the worker unpacks it once
 
 
