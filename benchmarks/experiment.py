@@ -252,6 +252,13 @@ def canonical_agent(text: str) -> str:
     return name + (json.dumps(kwargs, sort_keys=True, separators=(",", ":")) if kwargs else "")
 
 
+def agent_label(text: str) -> str:
+    """The label runs of an agent spec carry (their ``agent`` column): the settings' ``name`` if given, else the
+    canonical spec (:func:`canonical_agent`), or the bare name of a spec without settings."""
+    name, kwargs = parse_agent(text)
+    return (kwargs.get("name") or canonical_agent(text)) if kwargs else name
+
+
 def resolve_agents(specs: list[RunSpec], named: Any = ()) -> list[RunSpec]:
     """Specs whose ``agent`` is a spec with settings (``navigator{"block":0.05}``) as the run loop builds them.
 
@@ -272,7 +279,8 @@ def resolve_agents(specs: list[RunSpec], named: Any = ()) -> list[RunSpec]:
             label = own if isinstance(own, str) and own and not spec.label else spec.label
             resolved.append(dataclasses.replace(spec, label=label) if label != spec.label else spec)
             continue
-        label = kwargs.pop("name", None) or canonical_agent(spec.agent)
+        label = agent_label(spec.agent)
+        kwargs.pop("name", None)
         segments = [label if part in (spec.agent, canonical_agent(spec.agent)) else part
                     for part in spec.run_id.split("/")]
         resolved.append(dataclasses.replace(spec, agent=name, agent_kwargs={**spec.agent_kwargs, **kwargs},

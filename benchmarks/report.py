@@ -100,7 +100,7 @@ def _write_scores(root: Path, manifest: dict, frame: pd.DataFrame) -> None:
     """``scores.npz`` (agent → per-run scores ``(n_seeds, n_conditions)``, rliable's score_dict) and
     ``scores_columns.json`` (the conditions, the seeds), written atomically; removed when nothing is scored."""
     experiment = experiment_from_manifest(manifest)
-    grid = [c for c in (manifest.get("settings") or {}).get(GRID_KEY) or {} if c in frame.columns]
+    grid = _grid_columns(manifest, frame)
     try:  # one part per env-grid setting, never pooled: its conditions are tasks of their own
         run_scores = join_conditions([(setting_heading(setting), experiment_run_scores(experiment, part))
                                       for setting, part in setting_groups(frame, grid)])
@@ -154,7 +154,7 @@ def _report(store: ResultStore, figures: Path) -> tuple[list[str], pd.DataFrame,
         lines += ["", "No completed runs to analyse."]
     else:
         lines.append("- data: `results.parquet` (one row per trial), `runs.csv` (one row per run)")
-        grid = [c for c in (manifest.get("settings") or {}).get(GRID_KEY) or {} if c in frame.columns]
+        grid = _grid_columns(manifest, frame)
         for setting, part in setting_groups(frame, grid):  # never pool runs of different env settings
             folder = figures / setting_slug(setting) if setting else figures
             folder.mkdir(parents=True, exist_ok=True)
@@ -196,6 +196,11 @@ def provenance_lines(manifest: dict) -> list[str]:
         lines.append(f"- session {session.get('session', '?')}, started {session.get('started', '?')}: "
                      f"{describe_provenance(session)}")
     return lines
+
+
+def _grid_columns(manifest: dict, frame: pd.DataFrame) -> list[str]:
+    """The env-grid settings of the sweep that the results have as columns: the report splits by them."""
+    return [c for c in (manifest.get("settings") or {}).get(GRID_KEY) or {} if c in frame.columns]
 
 
 def _tag_columns(manifest: dict) -> set[str]:

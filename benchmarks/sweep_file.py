@@ -46,10 +46,10 @@ from tradeoff_gym.benchmarks.experiment import (
     GRID_KEY,
     ReportItem,
     RunSpec,
+    agent_label,
     canonical_agent,
     check_seeds,
     cost_runs,
-    parse_agent,
 )
 from tradeoff_gym.benchmarks.stats import RunScores
 
@@ -124,7 +124,7 @@ class SweepExperiment:
         self.FIXED_AGENTS = tuple(self._analysis.fixed)
         self.SCORE = self._analysis.score_text
         for scale, settings in self.SCALES.items():
-            labels = {_label(agent) for agent in settings["agents"]}
+            labels = {agent_label(agent) for agent in settings["agents"]}
             missing = [agent for agent in self.FIXED_AGENTS if agent not in labels]
             if missing:
                 self._fail(f"scale {scale!r}: the reference agent {missing[0]!r} (fixed_agents) is not among its "
@@ -297,7 +297,7 @@ class SweepExperiment:
                 specs.append(canonical_agent(agent))
             except ValueError as error:
                 self._fail(f"{scale}: {error}")
-        labels = [_label(spec) for spec in specs]
+        labels = [agent_label(spec) for spec in specs]
         repeated = [label for i, label in enumerate(labels) if label in labels[:i]]
         if repeated:
             self._fail(f"{scale}: two agents are labelled {repeated[0]!r}; give each a name = \"…\" of its own")
@@ -357,12 +357,6 @@ def _family_sets_cost(family: Any) -> bool:
 def is_sweep_file(reference: str) -> bool:
     """Whether an experiment reference names a sweep file (it ends in ``.toml``)."""
     return reference.lower().endswith(".toml")
-
-
-def _label(spec: str) -> str:
-    """The label a run of this agent spec carries (the ``agent`` column): its ``name`` setting, else the spec."""
-    name, settings = parse_agent(spec)
-    return (settings.get("name") or canonical_agent(spec)) if settings else name
 
 
 def _is_number(value: Any) -> bool:
