@@ -57,6 +57,10 @@ class WorldFamily:
     train_seeds: range = range(0, 100)
     test_seeds: range = range(1000, 1100)
     family_seed: int = 0
+    #: The serialization costs a benchmark sweeps on this family's worlds (where the worlds leave the cost open,
+    #: as SerialParallel's do); empty where every world draws its own cost. The generalization experiment and the
+    #: frontier scripts read it, so the frontier is chosen on the costs it is scored on.
+    costs: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -75,6 +79,11 @@ class WorldFamily:
                 raise ValueError(f"{name} must be a non-empty range, got {getattr(self, name)!r}")
         if set(self.train_seeds) & set(self.test_seeds):
             raise ValueError(f"train_seeds {self.train_seeds} and test_seeds {self.test_seeds} overlap")
+        costs = tuple(self.costs)
+        if any(isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not 0 <= c < math.inf for c in costs) \
+                or len(set(costs)) != len(costs):
+            raise ValueError(f"costs must be distinct finite numbers >= 0, got {costs!r}")
+        object.__setattr__(self, "costs", tuple(float(c) for c in costs))
 
     @property
     def size(self) -> int:
@@ -133,6 +142,8 @@ SP_MIXED_STRATA: tuple[dict[str, Any], ...] = (
     {"label": "plateau-3", "beta": (14.0, 20.0), "region_match": (0.0, 0.15), "lr": (7e-4, 1.2e-3),
      "input_noise": (0.0, 0.15), "sonar_size": 24},
 )
+#: The costs benchmarks sweep on sp-mixed: dense where the worlds' crossovers c* lie (0–0.8), and c = 1.
+SP_MIXED_COSTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 #: Knobs drawn alike in every stratum: the minibatch and the capacity of the fully connected layers.
 SP_MIXED_BATCH_SIZES = (16, 32)
 SP_MIXED_HIDDEN_UNITS = ((32, 32), (64, 64))
@@ -268,7 +279,8 @@ FAMILIES: dict[str, WorldFamily] = {
         _family("sp-mixed", SP_ID,
                 "SerialParallel worlds over β, lr, region_match, input noise, a third input, batch and hidden "
                 "units, in three strata (world mod 3) whose crossover costs c* at τ = 5000 fall low, middle and "
-                "high in [0, 0.8]; the cost is not part of the world.", draw_sp_mixed, 24, 16),
+                "high in [0, 0.8]; the cost is not part of the world.", draw_sp_mixed, 24, 16,
+                costs=SP_MIXED_COSTS),
         WorldFamily("lc-uniform", LC_ID,
                     "bench_navigator's uniform family: two logistic arms (one early, one up to 350 picks later), "
                     "rates in [0.01, 0.06], cost uniform in [0, 1]; τ = 1000.",

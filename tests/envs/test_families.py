@@ -166,6 +166,11 @@ def test_family_validation():
         WorldFamily("x", LC, "", draw, train=(0, 1), test=(1, 2))
     with pytest.raises(ValueError, match="overlap"):
         WorldFamily("x", LC, "", draw, train=(0,), test=(1,), train_seeds=range(5), test_seeds=range(3, 9))
+    for costs in ((0.1, 0.1), (-0.1,), (float("nan"),), (True,)):
+        with pytest.raises(ValueError, match="costs must be distinct finite numbers"):
+            WorldFamily("x", LC, "", draw, train=(0,), test=(1,), costs=costs)
+    assert FAMILIES["sp-mixed"].costs == (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+    assert all(not family.costs for family in FAMILIES.values() if family.env_id == LC)
     with pytest.raises(ValueError, match="family must be one of"):
         get_family("lc")
 
