@@ -17,6 +17,7 @@ import gymnasium as gym
 from tradeoff_gym.agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from tradeoff_gym.agents.base import Agent
 from tradeoff_gym.agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent, TwoPhaseAgent
+from tradeoff_gym.agents.frontier import ETCAgent, ProbeCommitAgent
 from tradeoff_gym.agents.meta_learner import MetaLearnerAgent
 from tradeoff_gym.agents.navigator import NavigatorAgent
 from tradeoff_gym.agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent
@@ -70,6 +71,8 @@ AGENTS: dict[str, AgentEntry] = {
     "r-ed-ucb": AgentEntry(RisingUCBAgent),
     "cure-ucb": AgentEntry(CumulativeRisingUCBAgent),
     "navigator": AgentEntry(NavigatorAgent),
+    "etc": AgentEntry(ETCAgent),
+    "probe-commit": AgentEntry(ProbeCommitAgent),
     **{
         f"sb3-{algo}": AgentEntry(
             "tradeoff_gym.agents.sb3:SB3Agent",

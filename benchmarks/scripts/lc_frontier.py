@@ -20,8 +20,10 @@ oracle (per test world the best rule in hindsight) and the allocation bound (:fu
 any policy, cost-blind or not, can expect in a world; it is also the information bound of cost-blind policies on
 LearningCurves — why: docs/findings/frontier.md).
 
-Writes ``DIR/lc_frontier_<family>.csv`` (one row per split, world, seed and rule or fixed strategy) and prints
-the family's table in markdown::
+The rules and their agent (:class:`~tradeoff_gym.agents.frontier.ETCAgent`, registry name ``etc``) live in
+:mod:`tradeoff_gym.agents.frontier`. Writes ``DIR/lc_frontier_<family>.csv`` (one row per split, world, seed and
+rule or fixed strategy) and prints the family's table in markdown; ``--record`` writes the chosen rule into the
+shipped ``envs/data/frontier.json`` (:func:`~tradeoff_gym.agents.frontier.frontier_agent` reads it)::
 
     python -m tradeoff_gym.benchmarks.scripts.lc_frontier --family lc-balanced --train-seeds 20 --test-seeds 20
 """
@@ -29,9 +31,9 @@ the family's table in markdown::
 from __future__ import annotations
 
 import argparse
-import math
+import shlex
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,13 @@ import numpy as np
 import pandas as pd
 from gymnasium.utils import seeding
 
-from tradeoff_gym.agents.base import BaseAgent
+from tradeoff_gym.agents.frontier import (
+    STATISTICS,
+    ETCAgent,  # noqa: F401  (re-exported: the rule's agent lived here)
+    ETCRule,
+    commit_choice,
+    record_frontier,
+)
 from tradeoff_gym.benchmarks.run_loop import split_seed
 from tradeoff_gym.envs.common import draw_cost
 from tradeoff_gym.envs.families import FAMILIES, LC_ID, get_family
@@ -47,90 +55,12 @@ from tradeoff_gym.envs.learning_curves import LearningCurvesConfig, make_config
 
 #: Exploration lengths M of the default grid (picks per strategy before the commit).
 EXPLORE = (1, 2, 3, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300)
-#: The commit statistics: ``mean`` over all M observed rewards of a strategy, ``recent`` over its last ceil(M/4).
-STATISTICS = ("mean", "recent")
 LC_FAMILIES = tuple(name for name, family in FAMILIES.items() if family.env_id == LC_ID)
-
-
-@dataclass(frozen=True)
-class ETCRule:
-    """Explore-then-commit: ``explore`` picks of each strategy round robin, then the best by ``statistic``.
-
-    ``explore`` ≥ 1 picks per strategy; ``statistic`` ``"mean"`` (all of them) or ``"recent"`` (the last
-    ``ceil(explore/4)``). Why a class of rules: a documented, cost-blind reference (docs/findings/frontier.md).
-    """
-
-    explore: int
-    statistic: str = "mean"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.explore, bool) or not isinstance(self.explore, (int, np.integer)) or self.explore < 1:
-            raise ValueError(f"explore must be an integer >= 1 (picks per strategy), got {self.explore!r}")
-        if self.statistic not in STATISTICS:
-            raise ValueError(f"statistic must be one of {STATISTICS}, got {self.statistic!r}")
-        object.__setattr__(self, "explore", int(self.explore))
-
-    @property
-    def window(self) -> int:
-        """How many of a strategy's last observed exploration rewards the commit compares."""
-        return self.explore if self.statistic == "mean" else math.ceil(self.explore / 4)
-
-    @property
-    def name(self) -> str:
-        """``etc-M`` or ``etc-M-recent``: the rule's identity in results."""
-        return f"etc-{self.explore}" + ("" if self.statistic == "mean" else f"-{self.statistic}")
-
-    @classmethod
-    def parse(cls, name: str) -> ETCRule:
-        """The rule named ``etc-M`` or ``etc-M-recent``; a ValueError naming the forms otherwise."""
-        parts = str(name).strip().split("-")
-        try:
-            if parts[0] != "etc" or len(parts) not in (2, 3):
-                raise ValueError
-            return cls(int(parts[1]), parts[2] if len(parts) == 3 else "mean")
-        except ValueError:
-            raise ValueError(f"a rule must be named etc-M or etc-M-recent (M >= 1), got {name!r}") from None
 
 
 def default_rules() -> tuple[ETCRule, ...]:
     """The default grid: every M of :data:`EXPLORE` with each of :data:`STATISTICS`."""
     return tuple(ETCRule(m, s) for s in STATISTICS for m in EXPLORE)
-
-
-def commit_choice(rewards: np.ndarray) -> np.ndarray:
-    """The committed strategy: ``(..., S, w)`` observed rewards → ``(...)`` index of the highest mean over ``w``.
-
-    Ties go to the first strategy in table order. The replay and :class:`ETCAgent` both decide through here, so
-    they decide alike to the last bit.
-    """
-    return np.argmax(np.mean(rewards, axis=-1), axis=-1)
-
-
-class ETCAgent(BaseAgent):
-    """An :class:`ETCRule` played through the run loop (for checking the replay against the env)."""
-
-    name = "etc"
-
-    def __init__(self, rule: ETCRule) -> None:
-        self.rule = rule
-
-    def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
-        """Start an episode: no rewards seen, no commitment."""
-        super().reset(info, rng)
-        self.seen: list[list[float]] = [[] for _ in range(self.n_actions)]
-        self.trial, self.committed = 0, -1
-
-    def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
-        """Round robin until every strategy has ``explore`` picks, then the committed strategy."""
-        return self.trial % self.n_actions if self.committed < 0 else self.committed
-
-    def observe(self, action: int, reward: float, obs: np.ndarray, info: dict[str, Any]) -> None:
-        """Record the reward; commit once the exploration is complete."""
-        self.seen[action].append(float(reward))
-        self.trial += 1
-        m, w = self.rule.explore, self.rule.window
-        if self.committed < 0 and self.trial == m * self.n_actions:
-            self.committed = int(commit_choice(np.asarray([seen[m - w:m] for seen in self.seen])))
 
 
 def world_config(family: str, world: int) -> LearningCurvesConfig:
@@ -319,6 +249,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train-worlds", type=int, default=None, help="the first N train worlds (default all)")
     parser.add_argument("--test-worlds", type=int, default=None, help="the first N test worlds (default all)")
     parser.add_argument("--out", default="results/lc_frontier")
+    parser.add_argument("--record", action="store_true",
+                        help="write the rule chosen on train into the shipped frontier file (envs/data/frontier.json)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     family = get_family(args.family)
     try:
@@ -346,7 +279,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("\n| rule | train | test |\n| --- | --- | --- |")
     for name in means.index:
         print(f"| `{name}` | {train_means[name]:.3f} | {means[name]:.3f} |")
+    if args.record:
+        chosen = ETCRule.parse(row["chosen"])
+        print(record_frontier(family.name, {
+            "agent": chosen.agent_spec, "rule": chosen.name, "train_score": round(row["train_mean"], 6),
+            "train": f"train worlds {span(train_worlds)} × train seeds {span(train_seeds)}",
+            "command": shlex.join(["python", "-m", "tradeoff_gym.benchmarks.scripts.lc_frontier", *argv]),
+        }))
     return row
+
+
+def span(values: Sequence[int]) -> str:
+    """``0–47 (48)``: a list of integers by its first, last and count (consecutive or not)."""
+    return f"{values[0]}–{values[-1]} ({len(values)})"
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def test_replay_equals_env_play_through_the_run_loop(family, world):
     for r, rule in enumerate(RULES):
         for i, seed in enumerate(seeds):
             env = gym.make(ENV_ID, family=family, world=world)
-            frame = run_episode(env, ETCAgent(rule), seed)
+            frame = run_episode(env, ETCAgent.from_rule(rule), seed)
             actions = frame.action.to_numpy()
             picks = frame.groupby("action").cumcount().to_numpy()  # the pick count of each trial's strategy
             # every trial pays exactly the deck's reward of its (strategy, pick count)
