@@ -22,6 +22,8 @@ reward rate ÷ the best fixed strategy's, with each row's worst cost. It assumes
 below t (the navigator also drops serial there whenever that ratio is ≥ its ``drop_ratio``, 0.4, which holds
 for every look measured; a seed below it is counted and reported).
 
+The schedules (:class:`LookSchedule`, with probes of any length: ``stay@T+L``), their play and the replay
+(:func:`probe_rates`) are shared with ``sp_frontier`` (the frontier on a world family's splits).
 Trajectories are played on the vector env from the fig5 sweep's root seeds (seed s here is seed s there) and
 kept per schedule (``DIR/<world>_h<horizon>_s<first>-<last>_<schedule>.npz``: per-task accuracies and actions at
 c = 0) as soon as its batch ends, so a stopped study resumes and new looks, thresholds or cost modes reuse what was
@@ -48,6 +50,7 @@ import pandas as pd
 
 from tradeoff_gym import envs  # noqa: F401  (registers the ids)
 from tradeoff_gym.agents.base import BaseAgent
+from tradeoff_gym.agents.frontier import probe_switches
 from tradeoff_gym.agents.navigator import NavigatorAgent
 from tradeoff_gym.benchmarks.analysis import save_figure
 from tradeoff_gym.benchmarks.run_loop import run_episodes
@@ -59,26 +62,52 @@ COSTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # f
 NAVIGATOR = NavigatorAgent.__init__.__kwdefaults__  # the defaults this study replays
 
 
+def schedule_name(kind: str, at: int = 0, length: int = 1) -> str:
+    """A scripted episode's name: ``parallel``, ``serial``, ``switch@T``, ``stay@T`` (L = 1) or ``stay@T+L``."""
+    if kind in ("parallel", "serial"):
+        return kind
+    if kind == "switch":
+        return f"switch@{at}"
+    if kind == "stay":
+        return f"stay@{at}" if length == 1 else f"stay@{at}+{length}"
+    raise ValueError(f"kind must be parallel, serial, stay or switch, got {kind!r}")
+
+
 class LookSchedule(BaseAgent):
-    """A scripted episode: ``parallel``, ``serial``, ``stay@T`` (serial at trial T only) or ``switch@T``."""
+    """A scripted episode: ``parallel``, ``serial``, ``switch@T`` (parallel until trial T, serial from T on) or
+    ``stay@T+L`` (parallel, serial for trials T … T+L−1, parallel after; ``stay@T`` is L = 1).
+
+    Trials are 0-based. The serial strategy is the first whose serial flag (reset info ``serial``) is True, the
+    parallel one the first whose flag is False. Why scripted: a probe-then-commit rule's episode is one of these
+    (docs/findings/frontier.md), so every rule replays from them.
+    """
 
     name = "look-schedule"
 
     def __init__(self, schedule: str) -> None:
-        self.kind, _, at = schedule.partition("@")
-        if self.kind not in ("parallel", "serial", "stay", "switch") or bool(at) != (self.kind in ("stay", "switch")):
-            raise ValueError(f"schedule must be parallel, serial, stay@T or switch@T, got {schedule!r}")
-        self.at = int(at) if at else 0
+        self.kind, _, where = schedule.partition("@")
+        at, plus, length = where.partition("+")
+        try:
+            if self.kind not in ("parallel", "serial", "stay", "switch") \
+                    or bool(where) != (self.kind in ("stay", "switch")) or (plus and self.kind != "stay"):
+                raise ValueError
+            self.at = int(at) if at else 0
+            self.length = int(length) if plus else 1
+            if self.at < 0 or self.length < 1:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"schedule must be parallel, serial, switch@T, stay@T or stay@T+L (T >= 0, L >= 1), "
+                             f"got {schedule!r}") from None
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
-        flags = info[SERIAL_FLAGS]
+        flags = tuple(bool(f) for f in info[SERIAL_FLAGS])
         if all(flags) or not any(flags):
             raise ValueError(f"a look schedule needs a serial and a parallel strategy, got serial flags {flags}")
         self.serial, self.parallel = flags.index(True), flags.index(False)
         self.trial = 0
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:
-        serial = (self.kind == "serial" or (self.kind == "stay" and self.trial == self.at)
+        serial = (self.kind == "serial" or (self.kind == "stay" and self.at <= self.trial < self.at + self.length)
                   or (self.kind == "switch" and self.trial >= self.at))
         return self.serial if serial else self.parallel
 
@@ -90,10 +119,12 @@ class LookSchedule(BaseAgent):
 Trajectory = tuple[np.ndarray, np.ndarray]
 
 
-def play(world: str, schedule: str, seeds: Sequence[int], horizon: int, path: Path) -> Path:
-    """One schedule's episodes at c = 0 (every payoff 1: the per-task rewards are the accuracies), one vector batch;
-    per-task accuracies and actions saved to ``path``."""
-    vector = gym.make_vec(ENV_ID, num_envs=len(seeds), vectorization_mode="vector_entry_point", preset=world,
+def play(settings: dict[str, Any], schedule: str, seeds: Sequence[int], horizon: int, path: Path) -> Path:
+    """One schedule's episodes at c = 0 (every payoff 1: the per-task rewards are the accuracies), one vector batch
+    of ``tradeoff/SerialParallel-v0`` with env keywords ``settings`` (``{"preset": "noisy"}``, ``{"family": "sp-mixed",
+    "world": 24}``); per-task accuracies ``(seeds, trials, n_tasks)`` and actions ``(seeds, trials)`` saved to
+    ``path`` atomically (a stopped study never leaves a half-written schedule behind)."""
+    vector = gym.make_vec(ENV_ID, num_envs=len(seeds), vectorization_mode="vector_entry_point", **settings,
                           horizon=horizon, cost=0.0)
     frames = run_episodes(vector, [LookSchedule(schedule) for _ in seeds], list(seeds), env_id=ENV_ID)
     vector.close()
@@ -103,7 +134,7 @@ def play(world: str, schedule: str, seeds: Sequence[int], horizon: int, path: Pa
     temporary = path.with_suffix(".tmp.npz")
     np.savez(temporary, seeds=np.asarray(seeds), accuracy=np.stack([f[columns].to_numpy() for f in frames]),
              action=np.stack([f.action.to_numpy() for f in frames]))
-    temporary.replace(path)  # a stopped study never leaves a half-written schedule behind
+    temporary.replace(path)
     return path
 
 
@@ -123,15 +154,29 @@ def look_ratios(rewards: np.ndarray, at: int, recent: int) -> np.ndarray:
     return rewards[:, at] / rewards[:, at - recent:at].mean(axis=1)
 
 
+def probe_rates(rule: RewardRule, trajectories: dict[str, Trajectory], at: int, length: int, threshold: float,
+                cost: float, recent: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(seeds,)`` reward rates of the probe-then-commit rule (first serial trial ``at``, probe ``length``,
+    ``threshold``, baseline ``recent``) at ``cost``, and ``(seeds,)`` whether it switched.
+
+    A seed's episode is ``switch@at`` if the probe decides so (:func:`tradeoff_gym.agents.frontier.probe_switches`
+    on ``switch@at``'s rewards: the probe's trials are the same in both episodes), else ``stay@at+length``: exactly
+    what :class:`~tradeoff_gym.agents.frontier.ProbeCommitAgent` plays.
+    """
+    switch_name, stay_name = schedule_name("switch", at), schedule_name("stay", at, length)
+    rewards = trial_rewards(rule, trajectories[switch_name], cost)  # (seeds, trials)
+    switched = probe_switches(rewards[:, at - recent:at], rewards[:, at:at + length], threshold)
+    rates = np.where(switched, rewards.mean(axis=1), reward_rates(rule, trajectories[stay_name], cost))
+    return rates, switched
+
+
 def replay(rule: RewardRule, trajectories: dict[str, Trajectory], at: int, threshold: float,
-           costs: Sequence[float], recent: int) -> np.ndarray:
+           costs: Sequence[float], recent: int, length: int = 1) -> np.ndarray:
     """``(costs,)`` the look rule's mean reward rate over seeds ÷ the best fixed strategy's, per cost."""
     out = []
     for cost in costs:
         best = max(reward_rates(rule, trajectories[name], cost).mean() for name in ("serial", "parallel"))
-        switch = look_ratios(trial_rewards(rule, trajectories[f"switch@{at}"], cost), at, recent) >= threshold
-        rates = np.where(switch, reward_rates(rule, trajectories[f"switch@{at}"], cost),
-                         reward_rates(rule, trajectories[f"stay@{at}"], cost))
+        rates, _ = probe_rates(rule, trajectories, at, length, threshold, cost, recent)
         out.append(rates.mean() / best)
     return np.asarray(out)
 
@@ -240,7 +285,8 @@ def main(argv: list[str] | None = None) -> None:
         # forkserver: a worker forked after torch ran can hang (docs/environments/vector.md)
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context) as pool:
-            futures = [pool.submit(play, args.world, name, seeds, args.horizon, paths[name]) for name in missing]
+            futures = [pool.submit(play, {"preset": args.world}, name, seeds, args.horizon, paths[name])
+                       for name in missing]
             for future in futures:
                 print(f"  kept {future.result()}", flush=True)
     trajectories = load(paths)

@@ -33,9 +33,11 @@ def test_schedules_play_the_serial_strategy_where_they_say_whatever_its_index():
     assert actions("stay@3", (F, T), 6) == [0, 0, 0, 1, 0, 0]
     assert actions("parallel", (F, T), 3) == [0, 0, 0]
     assert actions("serial", (F, T), 3) == [1, 1, 1]
+    assert actions("stay@2+3", (T, F), 7) == [1, 1, 0, 0, 0, 1, 1]
+    assert actions("stay@2+1", (T, F), 4) == actions("stay@2", (T, F), 4)
 
 
-@pytest.mark.parametrize("bad", ["stay", "switch@", "parallel@3", "look@3"])
+@pytest.mark.parametrize("bad", ["stay", "switch@", "parallel@3", "look@3", "switch@3+2", "stay@3+0", "stay@x"])
 def test_a_malformed_schedule_is_refused_by_name(bad):
     with pytest.raises(ValueError, match="schedule must be"):
         LookSchedule(bad)
@@ -69,7 +71,8 @@ def test_replay_matches_hand_computed_rates():
 
 def test_a_stay_episode_is_always_parallel_until_its_look(tmp_path):
     seeds = [0, 1]
-    paths = {name: play("default", name, seeds, 24, tmp_path / f"{name}.npz") for name in ("parallel", "stay@12")}
+    paths = {name: play({"preset": "default"}, name, seeds, 24, tmp_path / f"{name}.npz")
+             for name in ("parallel", "stay@12")}
     assert all(complete(path) for path in paths.values())
     data = {name: np.load(path) for name, path in paths.items()}
     parallel, stay = data["parallel"]["accuracy"], data["stay@12"]["accuracy"]  # seeds, trials, tasks
