@@ -8,11 +8,11 @@ agent sees (serial trials already discounted by the hidden cost c), so every rul
 
 **Replay.** The network's training never depends on c, so a rule's episode is one of two trajectories fixed per
 (world, seed): ``switch@T`` (parallel until T, serial from T on) or ``stay@T+L`` (the probe, then parallel). Each
-is played once at c = 0 (per-task accuracies and actions kept, ``look_frontier``'s :func:`play`), and every rule
+is played once at c = 0 (per-task accuracies and actions kept, ``look_frontier``'s :func:`play_many`), and every rule
 is replayed for every cost from them (:func:`~tradeoff_gym.benchmarks.scripts.look_frontier.probe_rates`: the
 env's reward rule applied to the accuracies; tests check that it reproduces the agent played through the run
-loop). Per (world, schedule) the split's seeds play in one vector batch, saved
-(``DIR/<family>_w<world>_h<τ>_s<first>-<last>_<schedule>.npz``) as soon as it ends: a stopped run resumes.
+loop). A world's missing schedules × the split's seeds play in one vector batch, each schedule saved
+(``DIR/<family>_w<world>_h<τ>_s<first>-<last>_<schedule>.npz``) as soon as the batch ends: a stopped run resumes.
 
 **Protocol.** A run's normalised return is its reward rate ÷ the best fixed strategy's on the same seed, the best
 fixed strategy of a (world, cost) being the one of serial/parallel with the highest mean rate over the split's
@@ -52,7 +52,7 @@ from tradeoff_gym.benchmarks.scripts.look_frontier import (
     Trajectory,
     complete,
     load,
-    play,
+    play_many,
     probe_rates,
     reward_rates,
     schedule_name,
@@ -82,26 +82,33 @@ def trajectory_path(out: Path, family: str, world: int, seeds: Sequence[int], ho
     return out / f"{family}_w{world}_h{horizon}_s{seeds[0]}-{seeds[-1]}_{schedule}.npz"
 
 
-def play_one(family: str, world: int, schedule: str, seeds: Sequence[int], horizon: int, path: Path) -> Path:
-    """Play one (world, schedule) batch in a worker with one torch thread."""
+def play_world(family: str, world: int, paths: dict[str, Path], seeds: Sequence[int], horizon: int) -> list[Path]:
+    """Play one world's missing schedules in one vector batch (:func:`look_frontier.play_many`), one torch thread."""
     torch.set_num_threads(1)
-    return play({"family": family, "world": world}, schedule, seeds, horizon, path)
+    return list(play_many({"family": family, "world": world}, paths, seeds, horizon).values())
 
 
 def play_missing(jobs: list[tuple[str, int, str, list[int], int, Path]], workers: int) -> None:
-    """Play every ``(family, world, schedule, seeds, horizon, path)`` whose file is not complete (resume)."""
+    """Play every ``(family, world, schedule, seeds, horizon, path)`` whose file is not complete (resume): one
+    batch per world holding all of its missing schedules."""
     todo = [job for job in jobs if not complete(job[-1])]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} (world, schedule) batches kept; playing {len(todo)}", flush=True)
-    if not todo:
+    by_world: dict[tuple[str, int, tuple[int, ...], int], dict[str, Path]] = {}
+    for family, world, schedule, seeds, horizon, path in todo:
+        by_world.setdefault((family, world, tuple(seeds), horizon), {})[schedule] = path
+    batches = [(family, world, paths, list(seeds), horizon)
+               for (family, world, seeds, horizon), paths in by_world.items()]
+    if not batches:
         return
     if workers <= 1:
-        for job in todo:
-            print(f"  kept {play_one(*job)}", flush=True)
+        for batch in batches:
+            print(f"  kept world {batch[1]}: {', '.join(map(str, play_world(*batch)))}", flush=True)
         return
     # forkserver: a worker forked after torch ran can hang (docs/environments/vector.md)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-        for future in as_completed([pool.submit(play_one, *job) for job in todo]):
-            print(f"  kept {future.result()}", flush=True)
+        futures = {pool.submit(play_world, *batch): batch[1] for batch in batches}
+        for future in as_completed(futures):
+            print(f"  kept world {futures[future]}: {len(future.result())} schedules", flush=True)
 
 
 def rule_grid(looks: Sequence[int], lengths: Sequence[int],
@@ -290,7 +297,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--recent", type=int, default=50, help="parallel trials before T the probe is compared with")
     parser.add_argument("--costs", default=None, help="comma-separated costs (default the family's costs)")
     parser.add_argument("--horizon", type=int, default=5000)
-    parser.add_argument("--jobs", type=int, default=1, help="(world, schedule) batches played at once")
+    parser.add_argument("--jobs", type=int, default=1, help="worlds played at once (one batch each)")
     parser.add_argument("--out", default="results/sp_frontier")
     parser.add_argument("--record", action="store_true",
                         help="write the rule chosen on train into the shipped frontier file (envs/data/frontier.json)")

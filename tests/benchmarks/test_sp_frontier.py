@@ -109,8 +109,8 @@ def test_the_bound_dominates_every_rule_and_fixed_strategy_per_world(run):
 def test_a_stopped_run_resumes_without_replaying_kept_files(run, monkeypatch):
     out, row, _ = run
     played = []
-    original = sp_frontier.play_one
-    monkeypatch.setattr(sp_frontier, "play_one", lambda *job: played.append(job[2]) or original(*job))
+    original = sp_frontier.play_world
+    monkeypatch.setattr(sp_frontier, "play_world", lambda *batch: played.extend(batch[2]) or original(*batch))
     assert main([*ARGS, "--out", str(out)]) == row  # everything kept: nothing played
     assert played == []
     (out / "sp-mixed_w24_h40_s1000-1001_stay@20+3.npz").unlink()
