@@ -659,19 +659,22 @@ AGGREGATE_NAMES = {"mean": "mean", "median": "median", "iqm": "IQM", "optimality
 
 
 def normalised_score_runs(
-    frame: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS
+    frame: pd.DataFrame, by: Sequence[str], fixed: Sequence[str] = FIXED_AGENTS, agents: Sequence[str] | None = None
 ) -> run_stats.RunScores | None:
     """The per-run normalised returns of :func:`normalised_score` in rliable's score_dict layout.
 
     Per agent an array ``(n_seeds, n_conditions)``: a condition is one combination of the ``by`` tags (e.g. one
     cost), named ``"cost=0.3"``; its value the run's reward rate ÷ the best fixed strategy's
     (:func:`normalised_returns`). Only conditions every agent has are kept; a seed missing a kept condition's score
-    (NaN: no reference there, or the reference rate ≤ 0) is left out and counted in ``dropped``. None when nothing
-    can be scored.
+    (NaN: no reference there, or the reference rate ≤ 0) is left out and counted in ``dropped``. ``agents``: the
+    agents scored (default every agent; the references are read from all of ``frame`` either way), e.g. without
+    references that exist in some conditions only. None when nothing can be scored.
     """
     frame = frame[~frame.agent.isin(SCHEDULE_AGENTS)]
     by = list(by)
     runs = normalised_returns(run_summary(frame, by), by, fixed)
+    if agents is not None:
+        runs = runs[runs.agent.isin(list(agents))]
     means = runs.groupby(["agent", "seed", *by], dropna=False).normalised.mean()
     table = means.unstack(by)  # (agent, seed) × conditions
     if table.empty:
