@@ -192,6 +192,10 @@ def test_score_ranks_agents_by_the_overall_mean_and_score_runs_pairs_held_out_se
     assert scores.score.is_monotonic_decreasing
     row = scores.set_index("agent").loc["x"]
     assert row.score == pytest.approx(0.91875) and row.n == 3
+    assert "mixed-1" not in set(scores.agent)  # a reference of one lc-wide world: in the tables only
+    overall = scoreboard(normalised_runs(hand_made()))
+    overall = overall[overall.family == "all"]
+    assert overall.agent.iloc[-1] == "mixed-1"  # listed after the agents played everywhere, whatever its mean
     runs = score_runs(hand_made())
     # Conditions: every (family, world, cost); agents: those played in all of them (not lc-wide's mixed-1).
     assert len(runs.conditions) == 5 and all(c.startswith("family=") for c in runs.conditions)

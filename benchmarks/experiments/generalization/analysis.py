@@ -46,14 +46,17 @@ from tradeoff_gym.benchmarks.analysis import (
 )
 from tradeoff_gym.benchmarks.experiment import ReportItem
 
-__all__ = ["FIXED_AGENTS", "FRONTIER", "CONDITIONS", "SCORE", "analyze", "score", "score_runs", "normalised_runs",
-           "scoreboard", "world_cstar", "cstar_table"]
+__all__ = ["FIXED_AGENTS", "SCHEDULES", "FRONTIER", "CONDITIONS", "SCORE", "analyze", "score", "score_runs",
+           "normalised_runs", "scoreboard", "world_cstar", "cstar_table"]
 
 #: The tags one cell of the scoreboard is: runs are paired and normalised within one (family, world, cost).
 CONDITIONS = ("family", "world", "cost")
 #: Every strategy name a world family's table uses (lc-wide's 3–7 strategies: serial, mixed-1 … mixed-5, parallel):
 #: the fixed agents whose best per cell is the reference. Ordered as figures colour them (serial blue, parallel orange).
 FIXED_AGENTS: tuple[str, ...] = ("serial", "parallel", *(f"mixed-{j}" for j in range(1, 6)))
+#: The fixed strategies that only some worlds have (lc-wide's intermediate schedules; ``mixed-j`` differs between
+#: tables of different sizes): listed in the tables, left out of :func:`score`.
+SCHEDULES: tuple[str, ...] = tuple(a for a in FIXED_AGENTS if a not in ("serial", "parallel"))
 #: The label of each family's frontier rule's runs (the rule itself: the tag ``frontier_rule``).
 FRONTIER = "frontier"
 #: The quantile the worst decile reports.
@@ -71,7 +74,8 @@ SCORE = (
     "on the same seed (the best of every strategy of the world's table at that world and cost, by mean over seeds); "
     "mean over costs and seeds per world, then over a family's test worlds, then over families (each family "
     "counts the same); 95 % CI: bootstrap over worlds within each family. n = worlds. 1 = as good as the best fixed "
-    "strategy of every world; higher is better. Fixed strategies and the frontier rule are listed too."
+    "strategy of every world; higher is better. serial, parallel and the frontier rule are listed too (lc-wide's "
+    "intermediate schedules, references of some worlds only, in the report's tables)."
 )
 
 
@@ -139,8 +143,10 @@ def scoreboard(runs: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["family", "agent", "mean", "ci_low", "ci_high", "worst_decile",
                                         "at_least_best", "worlds_at_least_best", "worlds", "frontier_share",
                                         "families"])
-    return table.sort_values(["family", "mean", "agent"], ascending=[True, False, True], kind="stable") \
-        .reset_index(drop=True)
+    # Overall, the intermediate schedules (played in some lc-wide worlds only) come after the agents played everywhere.
+    table["_partial"] = (table.family == "all") & table.agent.isin(SCHEDULES)
+    return table.sort_values(["family", "_partial", "mean", "agent"], ascending=[True, True, False, True],
+                             kind="stable").drop(columns="_partial").reset_index(drop=True)
 
 
 def _stratified_ci(groups: list[np.ndarray], agent: str) -> tuple[float, float]:
@@ -156,9 +162,10 @@ def _stratified_ci(groups: list[np.ndarray], agent: str) -> tuple[float, float]:
 
 
 def score(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n = worlds)."""
+    """One row per agent, best first: :data:`SCORE` (columns agent, score, ci_low, ci_high, n = worlds); lc-wide's
+    intermediate schedules (:data:`SCHEDULES`, references of some worlds only) are in the report's tables only."""
     table = scoreboard(normalised_runs(frame))
-    overall = table[table.family == "all"]
+    overall = table[(table.family == "all") & ~table.agent.isin(SCHEDULES)]
     out = pd.DataFrame({"agent": overall.agent, "score": overall["mean"], "ci_low": overall.ci_low,
                         "ci_high": overall.ci_high, "n": overall.worlds})
     return out.sort_values(["score", "agent"], ascending=[False, True], kind="stable").reset_index(drop=True)
@@ -272,7 +279,8 @@ def analyze(frame: pd.DataFrame, out_dir: Path) -> list[ReportItem]:
         "c* of a LearningCurves world is computed from its curves (the cost at which the best serial-type and the "
         "best parallel fixed returns are equal); of an sp-mixed world it is the measured value at τ = 5000 "
         "(envs/data/sp-mixed_cstar.csv)" + _horizon_note(frame) + "." + note + " The second figure puts the cost "
-        "the world was played at beside it: left of 0 serial is the better fixed strategy, right of 0 parallel."
+        "the world was played at beside it: left of 0 a serial-type strategy (serial, or one of lc-wide's schedules) "
+        "is the best fixed strategy, right of 0 parallel."
         "\n\n" + _cstar_text(cstar),
         figures))
     return items
@@ -302,7 +310,8 @@ def _definitions(frame: pd.DataFrame) -> str:
         "at least 1 (mean over families; in brackets the worlds, summed). **share of frontier**: the agent's mean ÷ "
         "the frontier rule's over the runs both have (families with a frontier). Fixed strategies (serial, "
         "parallel, lc-wide's mixed-j) and the frontier are listed too; each row says in how many families it was "
-        "played. Per-family tables follow."
+        "played (the mixed-j schedules, in some lc-wide worlds only, last; the score leaves them out). Per-family "
+        "tables follow."
     )
 
 
@@ -416,12 +425,12 @@ def ratio_figure(cells: pd.DataFrame, x: str, label: str, path: Path, families: 
     fig.supxlabel(label, y=0.02 if rows_ > 1 else -0.04)
     for row in axes:
         row[0].set_ylabel("normalised return\n(÷ best fixed strategy)")
-    handles, names = [], []
+    drawn: dict[str, object] = {}
     for axis in axes.flat:
         for handle, name in zip(*axis.get_legend_handles_labels()):
-            if name not in names:
-                handles.append(handle)
-                names.append(name)
+            drawn.setdefault(name, handle)
+    names = [agent for agent in agents if agent in drawn]  # the frontier first, then agents, then references
+    handles = [drawn[name] for name in names]
     fig.legend(handles, names, title="agent", loc="center left", bbox_to_anchor=(0.91, 0.5), frameon=False)
     fig.suptitle("Held-out worlds: normalised return per (world, cost), mean over seeds", y=1.0)
     return save_figure(fig, path)
