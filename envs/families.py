@@ -80,8 +80,8 @@ class WorldFamily:
         if set(self.train_seeds) & set(self.test_seeds):
             raise ValueError(f"train_seeds {self.train_seeds} and test_seeds {self.test_seeds} overlap")
         costs = tuple(self.costs)
-        if any(isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not 0 <= c < math.inf for c in costs) \
-                or len(set(costs)) != len(costs):
+        numbers = all(not isinstance(c, bool) and isinstance(c, (int, float, np.number)) for c in costs)
+        if not numbers or not all(0 <= c < math.inf for c in costs) or len(set(costs)) != len(costs):
             raise ValueError(f"costs must be distinct finite numbers >= 0, got {costs!r}")
         object.__setattr__(self, "costs", tuple(float(c) for c in costs))
 
