@@ -37,7 +37,8 @@ from tradeoff_gym.envs.common import (
     step_info,
 )
 
-#: Shipped calibrations (``preset=NAME`` reads ``NAME.json``), each fitted on the SerialParallel preset of its name.
+#: Shipped calibrations (``preset=NAME`` reads ``NAME.json``), each fitted on the SerialParallel preset of its name
+#: (``default``, ``balanced``) or on world ``i`` of a world family (``sp-mixed-w<i>``: sp-mixed's train worlds).
 CALIBRATION_DIR = Path(__file__).parent / "data" / "coupled"
 
 #: Action indices of the two strategies (the SerialParallel table: 0 = serial, 1 = parallel).
@@ -125,7 +126,9 @@ def load_calibration(source: str | Path | dict | CoupledParams) -> tuple[Coupled
     """A calibration: a shipped name (``"default"``), a JSON file path, a dict or params; returns (params, meta).
 
     A calibration file is a JSON object ``{"params": {name: value, …}, …}`` (what ``fit_coupled`` writes: the rest —
-    data, scale, fidelity — is returned as ``meta``); a bare ``{name: value}`` object is read as the params.
+    data, scale, fidelity — is returned as ``meta``; its optional ``env`` object holds the settings the neural world
+    fixes, e.g. ``{"n_tasks": 6, "batch_size": 16}``, which :func:`make_config` uses as defaults); a bare
+    ``{name: value}`` object is read as the params.
     """
     if isinstance(source, CoupledParams):
         return source, {}
@@ -273,10 +276,12 @@ def make_config(
     """The config of ``tradeoff/CoupledCurves-v0``: a calibration plus settings and parameter overrides by name.
 
     ``preset`` names a shipped calibration (:data:`CALIBRATION_DIR`; ``"default"``: fitted on SerialParallel's
-    default world); ``calibration`` (instead) a calibration file path, a dict or :class:`CoupledParams`.
-    ``settings`` may name any :class:`CoupledCurvesConfig` field (``horizon``, ``cost``, ``cost_mode``, ``n_tasks``,
-    ``batch_size``, ``noise``) or any :class:`CoupledParams` parameter (``escape_at=3000``), which overrides the
-    calibration's. A ready ``config`` is taken as it is. Unknown names or bad values raise a ValueError naming them.
+    default world; ``"sp-mixed-w3"``: on world 3 of the sp-mixed family); ``calibration`` (instead) a calibration
+    file path, a dict or :class:`CoupledParams`. The calibration's ``env`` settings (a family world's ``n_tasks``
+    and ``batch_size``) are the defaults. ``settings`` may name any :class:`CoupledCurvesConfig` field
+    (``horizon``, ``cost``, ``cost_mode``, ``n_tasks``, ``batch_size``, ``noise``) or any :class:`CoupledParams`
+    parameter (``escape_at=3000``), which overrides the calibration's. A ready ``config`` is taken as it is.
+    Unknown names or bad values raise a ValueError naming them.
     """
     if config is not None:
         return given_config(config, CoupledCurvesConfig, preset, "default", settings)
@@ -286,8 +291,12 @@ def make_config(
     if isinstance(source, str) and not source.endswith(".json"):
         shipped = sorted(p.stem for p in CALIBRATION_DIR.glob("*.json"))
         check_choice(source, tuple(shipped), "preset" if calibration is None else "calibration")
-    params, _ = load_calibration(source)
+    params, meta = load_calibration(source)
     own = {f.name for f in dataclasses.fields(CoupledCurvesConfig) if f.init} - {"params", "calibration"}
+    fixed = meta.get("env", {})
+    if not isinstance(fixed, dict) or set(fixed) - own:
+        raise ValueError(f"a calibration's env must be an object of settings among {sorted(own)}, got {fixed!r}")
+    settings = {**fixed, **settings}
     param_names = set(CoupledParams.names())
     unknown = sorted(set(settings) - own - param_names)
     if unknown:

@@ -1,7 +1,10 @@
 """Fit the coupled-learner surrogate (``tradeoff/CoupledCurves-v0``) to schedules played on a neural world; report
 its fidelity on held-out seeds and held-out schedules.
 
-Reads what ``coupled_data`` wrote (per-trial ``accuracy``; or a block file that ``--save-blocks`` wrote), fits
+Reads what ``coupled_data`` wrote (per-trial ``accuracy``; or a block file that ``--save-blocks`` wrote), or, with
+``--trajectories DIR/<world>_h<τ>_s<first>-<last>``, the per-schedule files ``look_frontier`` and ``sp_frontier``
+keep for one world, seed range and horizon (:func:`trajectory_arrays`: each trial's mean accuracy over tasks, as
+``coupled_data`` stores it; schedule names as theirs, ``switch@T`` = ``ps@T``, ``stay@T+L``). It fits
 :class:`tradeoff_gym.envs.coupled_curves.CoupledParams` by ``scipy.optimize.least_squares`` on the per-block
 (``--fit-block`` trials) mean accuracy of the fit schedules, averaged over the fit seeds, and estimates the per-trial
 noise from the spread of trials inside blocks. Then it reports, on the test seeds (and for held-out schedules also
@@ -10,24 +13,31 @@ on the fit seeds):
 * per schedule, the R² of the surrogate's expected per-block (``--report-block``, 250) accuracy against the neural
   mean over seeds;
 * c* = S̄ / P̄ − 1 of the surrogate against the neural world's (always-serial vs always-parallel, ÷ (1 + c));
-* the Spearman rank correlation of a set of one-look rules' returns (look at T, switch to serial if the look's
-  reward ÷ the mean of the ``recent`` trials before it is ≥ threshold; replayed over a cost grid exactly as
-  ``look_frontier`` does; the surrogate's looks are drawn with its own per-trial noise).
+* the Spearman rank correlation of a set of look rules' returns (look at T, probe L serial trials (``--lengths``;
+  L = 1 the one-look rule), switch to serial if the probe's mean reward ÷ the mean of the ``recent`` trials before
+  T is ≥ threshold; replayed over a cost grid exactly as ``look_frontier`` does, from ``switch@T`` and
+  ``stay@T+L``; the surrogate's episodes are drawn with its own per-trial noise).
 
-Writes the calibration (``--out``, JSON: ``params`` plus the data, scale, fit and fidelity it came from); a
-calibration copied to ``envs/data/coupled/NAME.json`` ships as ``preset=NAME``. See
+Writes the calibration (``--out``, JSON: ``params``, ``env`` — the settings the world fixes: ``n_tasks`` and a
+family world's ``batch_size`` — plus the data, scale, fit and fidelity it came from); a calibration copied to
+``envs/data/coupled/NAME.json`` ships as ``preset=NAME``. See
 docs/environments/coupled-curves.md and docs/findings/coupled-curves.md.
 
     python -m tradeoff_gym.benchmarks.scripts.fit_coupled --data results/coupled/default_h5000.npz \\
         --out results/coupled/default.json --test-seeds 2 --test-schedules sp@500,sp@2000,ps@900,ps@2500
+    python -m tradeoff_gym.benchmarks.scripts.fit_coupled --trajectories results/sp_frontier/sp-mixed_w3_h5000_s0-1 \
+        --out results/coupled/sp-mixed/sp-mixed-w3.json --start default,balanced --escape-starts "" \
+        --test-seeds 1 --test-schedules switch@1000,stay@1000 --looks 250,1000 --lengths 1,20
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +45,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
-from tradeoff_gym.benchmarks.scripts.look_frontier import COSTS, replay
+from tradeoff_gym.benchmarks.scripts.look_frontier import COSTS, replay, schedule_name
 from tradeoff_gym.envs.coupled_curves import PARALLEL_ACTION, SERIAL_ACTION, CoupledParams, simulate
 from tradeoff_gym.envs.interface import RewardRule
 
@@ -44,20 +54,90 @@ NOT_FITTED = ("noise_examples",)
 
 
 def schedule_actions(name: str, horizon: int) -> np.ndarray:
-    """``(τ,)`` int8 actions of a schedule name (``serial``, ``parallel``, ``sp@T``, ``ps@T``, ``stay@T``)."""
-    kind, _, at = name.partition("@")
+    """``(τ,)`` int8 actions of a schedule name: ``serial``, ``parallel``, ``sp@T`` (serial for T trials, then
+    parallel), ``ps@T`` or ``switch@T`` (parallel, then serial from trial T: look_frontier's name), ``stay@T``
+    (parallel, one serial trial at T) or ``stay@T+L`` (serial for trials T … T+L−1); trials are 0-based."""
+    kind, _, where = name.partition("@")
+    at, plus, length = where.partition("+")
+    try:
+        start = int(at) if where else 0
+        span = int(length) if plus else 1
+        if kind not in ("serial", "parallel", "sp", "ps", "switch", "stay") or bool(where) != (
+                kind not in ("serial", "parallel")) or (plus and kind != "stay") or not 0 <= start < horizon \
+                or span < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"schedule must be serial, parallel, sp@T, ps@T, switch@T, stay@T or stay@T+L "
+                         f"(0 <= T < horizon={horizon}, L >= 1), got {name!r}") from None
     actions = np.full(horizon, PARALLEL_ACTION, dtype=np.int8)
     if kind == "serial":
         actions[:] = SERIAL_ACTION
     elif kind == "sp":
-        actions[: int(at)] = SERIAL_ACTION
-    elif kind == "ps":
-        actions[int(at):] = SERIAL_ACTION
+        actions[:start] = SERIAL_ACTION
+    elif kind in ("ps", "switch"):
+        actions[start:] = SERIAL_ACTION
     elif kind == "stay":
-        actions[int(at)] = SERIAL_ACTION
-    elif kind != "parallel":
-        raise ValueError(f"schedule must be serial, parallel, sp@T, ps@T or stay@T, got {name!r}")
+        actions[start:start + span] = SERIAL_ACTION
     return actions
+
+
+def look_trial(name: str) -> int | None:
+    """The first serial trial after parallel ones (the look) of ``ps@T``, ``switch@T``, ``stay@T(+L)``; ``sp@T``'s
+    switch trial T; else None."""
+    kind, _, where = name.partition("@")
+    return int(where.partition("+")[0]) if kind in ("sp", "ps", "switch", "stay") else None
+
+
+#: The name of a look_frontier / sp_frontier trajectory file: ``<world>_h<τ>_s<first>-<last>_<schedule>.npz``.
+TRAJECTORY_FILE = re.compile(r"^(?P<stem>(?P<world>.+)_h(?P<horizon>\d+)_s(?P<first>\d+)-(?P<last>\d+))_"
+                             r"(?P<schedule>[a-z]+(@\d+(\+\d+)?)?)\.npz$")
+
+
+def trajectory_arrays(prefix: str | Path) -> dict[str, np.ndarray]:
+    """The schedules ``look_frontier``/``sp_frontier`` kept for one (world, seeds, horizon), as ``coupled_data``'s
+    arrays.
+
+    ``prefix`` is ``DIR/<world>_h<τ>_s<first>-<last>`` (``<world>`` a SerialParallel preset, or
+    ``<family>_w<i>`` for a family world); every ``PREFIX_<schedule>.npz`` is read (``accuracy`` ``(seeds, τ,
+    n_tasks)`` per-task accuracies at c = 0, ``action`` ``(seeds, τ)``). Returns ``accuracy`` ``(seeds,
+    schedules, τ)`` float32, each trial's mean over tasks (SerialParallel's ``raw_accuracy``: every task is
+    performed; at c = 0 a task's reward is its accuracy), ``action`` ``(seeds, schedules, τ)`` int8,
+    ``schedules`` (names as in the files: ``switch@T``, ``stay@T+L``), ``seeds``, ``horizon``, ``n_tasks`` and
+    ``settings`` (JSON: ``{"family": …, "world": i}`` or ``{"preset": …}``).
+    """
+    prefix = Path(prefix)
+    match = TRAJECTORY_FILE.match(prefix.name + "_x.npz")
+    if match is None:
+        raise ValueError(f"trajectories must be DIR/<world>_h<horizon>_s<first>-<last>, got {str(prefix)!r}")
+    found = sorted(prefix.parent.glob(f"{glob.escape(prefix.name)}_*.npz"))
+    files = {m["schedule"]: path for path in found
+             if (m := TRAJECTORY_FILE.match(path.name)) and m["stem"] == prefix.name}
+    if not files:
+        raise ValueError(f"no trajectory files {str(prefix)}_<schedule>.npz")
+    order = {"serial": 0, "parallel": 1}
+    names = sorted(files, key=lambda n: (order.get(n, 2), look_trial(n) or 0, n))
+    horizon = int(match["horizon"])
+    accuracy, action, seeds = [], [], None
+    for name in names:
+        with np.load(files[name]) as data:
+            if seeds is None:
+                seeds = data["seeds"].astype(np.int64)
+            elif not np.array_equal(seeds, data["seeds"]):
+                raise ValueError(f"{files[name]}: seeds {data['seeds'].tolist()} differ from the other schedules' "
+                                 f"{seeds.tolist()}")
+            tasks = data["accuracy"]
+            if tasks.ndim != 3 or tasks.shape[:2] != (len(seeds), horizon):
+                raise ValueError(f"{files[name]}: accuracy must be (seeds={len(seeds)}, horizon={horizon}, "
+                                 f"n_tasks), got {tasks.shape}")
+            accuracy.append(tasks.mean(axis=2))
+            action.append(data["action"])
+    world = match["world"]
+    family = re.fullmatch(r"(?P<family>.+)_w(?P<index>\d+)", world)
+    settings = {"family": family["family"], "world": int(family["index"])} if family else {"preset": world}
+    return {"accuracy": np.stack(accuracy, axis=1).astype(np.float32),
+            "action": np.stack(action, axis=1).astype(np.int8), "schedules": np.asarray(names),
+            "seeds": seeds, "horizon": np.asarray(horizon), "n_tasks": np.asarray(tasks.shape[2]),
+            "settings": np.asarray(json.dumps(settings))}
 
 
 def block_means(values: np.ndarray, block: int) -> np.ndarray:
@@ -69,29 +149,37 @@ def block_means(values: np.ndarray, block: int) -> np.ndarray:
 class Data:
     """Schedules played on a neural world: ``blocks`` ``(seeds, schedules, τ // block)`` mean accuracy per block of
     ``block`` trials, ``spread`` the same shape's within-block variance of per-trial accuracy, ``trials``
-    ``(seeds, schedules, τ)`` per-trial accuracy when the file has it (else None); ``names``, ``seeds``,
-    ``horizon``, ``settings`` (the env settings, JSON text)."""
+    ``(seeds, schedules, τ)`` per-trial accuracy when the source has it (else None); ``names``, ``seeds``,
+    ``horizon``, ``settings`` (the env settings, JSON text), ``n_tasks`` (tasks per trial, None when the source
+    does not say). ``source``: a ``coupled_data`` or ``--save-blocks`` file, or the same arrays by name
+    (:func:`trajectory_arrays`)."""
 
-    def __init__(self, path: str | Path) -> None:
-        with np.load(path) as data:
-            self.names = [str(n) for n in data["schedules"]]
-            self.seeds = [int(s) for s in data["seeds"]]
-            self.horizon = int(data["horizon"])
-            self.settings = str(data["settings"])
-            if "accuracy" in data.files:
-                self.trials: np.ndarray | None = data["accuracy"].astype(np.float64)
-                self.block = 1
-                self.blocks = self.trials
-                self.spread = np.zeros_like(self.trials)
-                if "action" in data.files:  # the names must say what was played
-                    for r, name in enumerate(self.names):
-                        if not np.array_equal(data["action"][0, r], schedule_actions(name, self.horizon)):
-                            raise ValueError(f"{path}: schedule {name!r} does not play what its name says")
-            else:
-                self.trials = None
-                self.block = int(data["block"])
-                self.blocks = data["block_accuracy"].astype(np.float64)
-                self.spread = data["block_spread"].astype(np.float64)
+    def __init__(self, source: str | Path | Mapping[str, np.ndarray]) -> None:
+        if isinstance(source, Mapping):
+            data, path = source, "the arrays"
+        else:
+            with np.load(source) as npz:
+                data, path = {key: npz[key] for key in npz.files}, str(source)
+        self.names = [str(n) for n in data["schedules"]]
+        self.seeds = [int(s) for s in data["seeds"]]
+        self.horizon = int(data["horizon"])
+        self.settings = str(data["settings"])
+        self.n_tasks: int | None = int(data["n_tasks"]) if "n_tasks" in data else (
+            int(data["task_accuracy"].shape[-1]) if "task_accuracy" in data else None)
+        if "accuracy" in data:
+            self.trials: np.ndarray | None = np.asarray(data["accuracy"], dtype=np.float64)
+            self.block = 1
+            self.blocks = self.trials
+            self.spread = np.zeros_like(self.trials)
+            if "action" in data:  # the names must say what was played
+                for r, name in enumerate(self.names):
+                    if not np.array_equal(data["action"][0, r], schedule_actions(name, self.horizon)):
+                        raise ValueError(f"{path}: schedule {name!r} does not play what its name says")
+        else:
+            self.trials = None
+            self.block = int(data["block"])
+            self.blocks = np.asarray(data["block_accuracy"], dtype=np.float64)
+            self.spread = np.asarray(data["block_spread"], dtype=np.float64)
 
     def at_block(self, block: int) -> tuple[np.ndarray, np.ndarray]:
         """(means, within-block variances) ``(seeds, schedules, τ // block)`` at ``block`` trials (a multiple of the
@@ -168,15 +256,17 @@ def crossover(serial: float, parallel: float) -> float:
 
 def look_scores(
     rule: RewardRule, accuracy: dict[str, np.ndarray], looks: Sequence[int], thresholds: Sequence[float],
-    recent: int, costs: Sequence[float] = COSTS,
-) -> dict[tuple[int, float], float]:
-    """Each one-look rule's mean over ``costs`` of its reward rate ÷ the best fixed strategy's (look_frontier's
-    replay); ``accuracy`` schedule name → ``(episodes, τ)`` raw accuracy per trial."""
+    recent: int, costs: Sequence[float] = COSTS, lengths: Sequence[int] = (1,),
+) -> dict[tuple[int, int, float], float]:
+    """Each probe-then-commit rule's (look T, probe length L, threshold t) mean over ``costs`` of its reward rate ÷
+    the best fixed strategy's (look_frontier's replay; L = 1 is the one-look rule); ``accuracy`` look_frontier
+    schedule name (``serial``, ``parallel``, ``switch@T``, ``stay@T``, ``stay@T+L``) → ``(episodes, τ)`` raw
+    accuracy per trial."""
     horizon = next(iter(accuracy.values())).shape[1]
-    trajectories = {name: (acc[..., None], schedule_actions(name.replace("switch", "ps"), horizon)[None].repeat(
-        len(acc), 0)) for name, acc in accuracy.items()}
-    return {(at, t): float(np.mean(replay(rule, trajectories, at, t, costs, recent)))
-            for at in looks for t in thresholds}
+    trajectories = {name: (acc[..., None], schedule_actions(name, horizon)[None].repeat(len(acc), 0))
+                    for name, acc in accuracy.items()}
+    return {(at, length, t): float(np.mean(replay(rule, trajectories, at, t, costs, recent, length)))
+            for at in looks for length in lengths for t in thresholds}
 
 
 def surrogate_trials(params: CoupledParams, names: Sequence[str], horizon: int, episodes: int, n_tasks: int,
@@ -190,6 +280,19 @@ def surrogate_trials(params: CoupledParams, names: Sequence[str], horizon: int, 
     return {n: np.clip(noisy[r], 0.0, 1.0) for r, n in enumerate(names)}
 
 
+def environment(settings: dict[str, Any], n_tasks: int) -> dict[str, Any]:
+    """The surrogate's env settings that mirror the neural world (a calibration's ``env``, the defaults its preset
+    builds with): ``n_tasks``, and a family world's ``batch_size`` (examples per task)."""
+    env: dict[str, Any] = {"n_tasks": int(n_tasks)}
+    if "family" in settings and "world" in settings:
+        from tradeoff_gym.envs.families import world_settings
+
+        drawn = world_settings(settings["family"], int(settings["world"]))
+        if "batch_size" in drawn:
+            env["batch_size"] = int(drawn["batch_size"])
+    return env
+
+
 def parse_list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
@@ -197,17 +300,24 @@ def parse_list(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Fit, report, write the calibration."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="coupled_data's .npz (or a --save-blocks file)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="coupled_data's .npz (or a --save-blocks file)")
+    source.add_argument("--trajectories", help="instead: look_frontier/sp_frontier files DIR/<world>_h<τ>_s<a>-<b> "
+                        "(every DIR/<world>_h<τ>_s<a>-<b>_<schedule>.npz is read)")
     parser.add_argument("--out", required=True, help="the calibration JSON")
     parser.add_argument("--test-seeds", default="", help="held-out seeds (default: the file's last seed)")
     parser.add_argument("--test-schedules", default="", help="held-out schedules (default: none)")
     parser.add_argument("--fit-block", type=int, default=25, help="trials per block of the least-squares fit")
     parser.add_argument("--report-block", type=int, default=250, help="trials per block of the R² report")
     parser.add_argument("--looks", default="500,900,1500,2500", help="look trials of the look rules")
+    parser.add_argument("--lengths", default="1", help="probe lengths L of the look rules (stay@T+L schedules)")
+    parser.add_argument("--costs", default=",".join(f"{c:g}" for c in COSTS), help="costs the rules are scored on")
     parser.add_argument("--thresholds", default="0.8,0.85,0.9,0.95,1.0,1.05")
     parser.add_argument("--recent", type=int, default=50)
-    parser.add_argument("--n-tasks", type=int, default=4, help="tasks per trial of the world")
-    parser.add_argument("--start", default=None, help="a calibration JSON to start the fit from")
+    parser.add_argument("--n-tasks", type=int, default=None,
+                        help="tasks per trial of the world (default: the data's, else 4)")
+    parser.add_argument("--start", default=None, help="calibrations (shipped names or JSON files, comma-separated) "
+                        "to start the fit from: one fit per start × escape start, the best kept")
     parser.add_argument("--max-nfev", type=int, default=400)
     parser.add_argument("--look-weight", type=float, default=5.0,
                         help="weight of each switch's first trial (mean over fit seeds) beside the block means")
@@ -218,7 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from tradeoff_gym.envs.coupled_curves import load_calibration
 
-    data = Data(args.data)
+    data = Data(args.data if args.data else trajectory_arrays(args.trajectories))
+    n_tasks = args.n_tasks or data.n_tasks or 4
     if args.save_blocks:
         data.save_blocks(args.save_blocks, args.save_block)
     test_seeds = [int(s) for s in parse_list(args.test_seeds)] or data.seeds[-1:]
@@ -236,25 +347,27 @@ def main(argv: list[str] | None = None) -> None:
     means, _ = data.at_block(args.fit_block)
     target = means[fit_index][:, fit_rows].mean(axis=0)
     actions = np.stack([schedule_actions(n, horizon) for n in fit_names])
-    start = load_calibration(args.start)[0] if args.start else CoupledParams()
+    starts = {name: load_calibration(name)[0] for name in parse_list(args.start or "")} or {"built-in": CoupledParams()}
     points = []  # each switch's first trial (the look), mean over the fit seeds, when the data has single trials
     if data.block == 1:
         for r, name in enumerate(fit_names):
-            kind, _, at = name.partition("@")
-            if kind in ("ps", "sp", "stay"):
+            at = look_trial(name)
+            if at is not None:
                 row = data.names.index(name)
-                points.append((r, int(at), float(data.trials[fit_index, row, int(at)].mean())))
+                points.append((r, at, float(data.trials[fit_index, row, at].mean())))
     clock = time.perf_counter()
     params, result = None, None
-    for fraction in [float(x) for x in parse_list(args.escape_starts)] or [None]:
-        begin = start if fraction is None else start.replace(escape_at=fraction * horizon)
-        candidate, outcome = fit(target, actions, args.fit_block, begin, max_nfev=args.max_nfev, points=points,
-                                 point_weight=args.look_weight)
-        print(f"  start escape_at {begin.escape_at:.0f}: cost {outcome.cost:.5f} after {outcome.nfev} evaluations",
-              flush=True)
-        if result is None or outcome.cost < result.cost:
-            params, result = candidate, outcome
-    noise = noise_examples(data, args.n_tasks, args.fit_block) if data.trials is not None or data.block > 1 else 32.0
+    chosen = ""
+    for label, start in starts.items():
+        for fraction in [float(x) for x in parse_list(args.escape_starts)] or [None]:
+            begin = start if fraction is None else start.replace(escape_at=fraction * horizon)
+            candidate, outcome = fit(target, actions, args.fit_block, begin, max_nfev=args.max_nfev, points=points,
+                                     point_weight=args.look_weight)
+            print(f"  start {label}, escape_at {begin.escape_at:.0f}: cost {outcome.cost:.5f} after {outcome.nfev} "
+                  f"evaluations", flush=True)
+            if result is None or outcome.cost < result.cost:
+                params, result, chosen = candidate, outcome, label
+    noise = noise_examples(data, n_tasks, args.fit_block) if data.trials is not None or data.block > 1 else 32.0
     params = params.replace(noise_examples=min(max(noise, 1.0), 1e6))
     seconds = time.perf_counter() - clock
     rmse = float(np.sqrt(np.mean(result.fun**2)))
@@ -283,34 +396,47 @@ def main(argv: list[str] | None = None) -> None:
     neural_all = crossover(mean_acc[:, s].mean(), mean_acc[:, p].mean())
     model_cstar = crossover(predicted[s].mean(), predicted[p].mean())
     print(f"c*: surrogate {model_cstar:.3f}, neural test seeds {neural_test:.3f}, all seeds {neural_all:.3f}")
-    # look rules
-    looks = [int(t) for t in parse_list(args.looks) if f"stay@{t}" in data.names and f"ps@{t}" in data.names]
+    # look rules: (look T, probe length L, threshold) replayed from switch@T (or ps@T) and stay@T+L
+    lengths = [int(x) for x in parse_list(args.lengths)]
+    costs = [float(x) for x in parse_list(args.costs)]
+
+    def played_as(at: int) -> str | None:
+        return next((n for n in (f"switch@{at}", f"ps@{at}") if n in data.names), None)
+
+    looks = [int(t) for t in parse_list(args.looks)
+             if played_as(int(t)) and all(schedule_name("stay", int(t), n) in data.names for n in lengths)]
     thresholds = [float(t) for t in parse_list(args.thresholds)]
     spearman: dict[str, float] = {}
-    if looks and data.trials is not None:
+    if not looks or data.trials is None:
+        print(f"look rules: none (needs per-trial data with switch@T and stay@T+L for L in {lengths}, T in --looks)")
+    else:
         rule = RewardRule()
-        need = ["serial", "parallel", *(f"{k}@{t}" for t in looks for k in ("stay", "ps"))]
-        surrogate = surrogate_trials(params, need, horizon, 200, args.n_tasks, np.random.default_rng(0))
-        model_scores = look_scores(rule, {n.replace("ps@", "switch@"): a for n, a in surrogate.items()}, looks,
-                                   thresholds, args.recent)
+        need = {"serial": "serial", "parallel": "parallel", **{f"switch@{t}": played_as(t) for t in looks},
+                **{schedule_name("stay", t, n): schedule_name("stay", t, n) for t in looks for n in lengths}}
+        surrogate = surrogate_trials(params, list(need), horizon, 200, n_tasks, np.random.default_rng(0))
+        model_scores = look_scores(rule, surrogate, looks, thresholds, args.recent, costs, lengths)
         for label, index in (("all seeds", list(range(len(data.seeds)))), ("test seeds", test_index)):
-            neural = {n.replace("ps@", "switch@"): data.trials[index, data.names.index(n)] for n in need}
-            scores = look_scores(rule, neural, looks, thresholds, args.recent)
+            neural = {k: data.trials[index, data.names.index(v)] for k, v in need.items()}
+            scores = look_scores(rule, neural, looks, thresholds, args.recent, costs, lengths)
             keys = sorted(scores)
             rho = float(spearmanr([scores[k] for k in keys], [model_scores[k] for k in keys]).statistic)
             spearman[label] = rho
-            print(f"look rules ({len(keys)}: looks {looks} × thresholds {thresholds}), Spearman vs neural {label}: "
-                  f"{rho:.3f}")
+            print(f"look rules ({len(keys)}: looks {looks} × lengths {lengths} × thresholds {thresholds}), Spearman "
+                  f"vs neural {label}: {rho:.3f}")
             for k in keys:
-                print(f"    look {k[0]:>5} threshold {k[1]:.2f}: neural {scores[k]:.4f}  "
+                print(f"    look {k[0]:>5} length {k[1]:>3} threshold {k[2]:.2f}: neural {scores[k]:.4f}  "
                       f"surrogate {model_scores[k]:.4f}")
     document = {
         "params": params.to_json(),
-        "data": str(args.data), "settings": json.loads(data.settings), "horizon": horizon,
+        "env": environment(json.loads(data.settings), n_tasks),
+        "data": str(args.data or args.trajectories), "settings": json.loads(data.settings), "horizon": horizon,
         "fit": {"seeds": fit_seeds, "schedules": fit_names, "block": args.fit_block, "rmse": rmse,
-                "evaluations": int(result.nfev), "seconds": round(seconds, 1)},
+                "evaluations": int(result.nfev), "seconds": round(seconds, 1),
+                "start": chosen, "max_nfev": args.max_nfev},
         "fidelity": {"test_seeds": test_seeds, "report_block": args.report_block, "r2": rows,
                      "c_star": {"surrogate": model_cstar, "neural_test_seeds": neural_test, "neural_all": neural_all},
+                     "look_rules": {"looks": looks, "lengths": lengths, "thresholds": thresholds, "costs": costs,
+                                    "recent": args.recent},
                      "look_rules_spearman": spearman},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
