@@ -22,7 +22,7 @@ import numpy as np
 
 from tradeoff_gym.agents.base import BaseAgent, check_reward
 from tradeoff_gym.envs.families import DATA_DIR
-from tradeoff_gym.envs.interface import SERIAL_FLAGS
+from tradeoff_gym.envs.interface import SERIAL_FLAGS, STRATEGIES
 from tradeoff_gym.learners.checks import check_int, check_number
 
 #: The commit statistics: ``mean`` over all M observed rewards of a strategy, ``recent`` over its last ceil(M/4).
@@ -138,6 +138,17 @@ def probe_switches(baseline: np.ndarray, probe: np.ndarray, threshold: float) ->
     return ratio >= threshold
 
 
+def serial_and_parallel(info: dict[str, Any], who: str) -> tuple[int, int]:
+    """The indices of the first serial-type and the first parallel-type strategy of the reset ``info``'s table
+    (its ``serial`` flags); a ValueError naming ``who`` and the flags when the table lacks either. Why: the frontier's
+    agents and scripted schedules play exactly these two."""
+    flags = tuple(bool(f) for f in info[SERIAL_FLAGS])
+    if True not in flags or False not in flags:
+        raise ValueError(f"{who} needs a serial and a parallel strategy in the table, got serial flags {flags} for "
+                         f"strategies {info.get(STRATEGIES)}")
+    return flags.index(True), flags.index(False)
+
+
 class ProbeCommitAgent(BaseAgent):
     """Probe-then-commit on a serial/parallel table: parallel until trial ``at``, a serial probe, then commit.
 
@@ -173,11 +184,7 @@ class ProbeCommitAgent(BaseAgent):
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: find the serial and parallel strategies; nothing seen, nothing decided."""
         super().reset(info, rng)
-        flags = tuple(bool(f) for f in info[SERIAL_FLAGS])
-        if True not in flags or False not in flags:
-            raise ValueError(f"probe-commit needs a serial and a parallel strategy in the table, got serial flags "
-                             f"{flags} for strategies {self.strategies}")
-        self.serial, self.parallel = flags.index(True), flags.index(False)
+        self.serial, self.parallel = serial_and_parallel(info, self.name)
         self.rewards: list[float] = []
         self.switched: bool | None = None  # None until the probe ends
 

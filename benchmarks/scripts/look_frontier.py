@@ -50,11 +50,11 @@ import pandas as pd
 
 from tradeoff_gym import envs  # noqa: F401  (registers the ids)
 from tradeoff_gym.agents.base import BaseAgent
-from tradeoff_gym.agents.frontier import probe_switches
+from tradeoff_gym.agents.frontier import probe_switches, serial_and_parallel
 from tradeoff_gym.agents.navigator import NavigatorAgent
 from tradeoff_gym.benchmarks.analysis import save_figure
 from tradeoff_gym.benchmarks.run_loop import run_episodes
-from tradeoff_gym.envs.interface import COST_MODES, SERIAL_FLAGS, RewardRule
+from tradeoff_gym.envs.interface import COST_MODES, RewardRule
 from tradeoff_gym.envs.serial_parallel import PRESETS
 
 ENV_ID = "tradeoff/SerialParallel-v0"  # the worlds are its presets
@@ -100,10 +100,7 @@ class LookSchedule(BaseAgent):
                              f"got {schedule!r}") from None
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
-        flags = tuple(bool(f) for f in info[SERIAL_FLAGS])
-        if all(flags) or not any(flags):
-            raise ValueError(f"a look schedule needs a serial and a parallel strategy, got serial flags {flags}")
-        self.serial, self.parallel = flags.index(True), flags.index(False)
+        self.serial, self.parallel = serial_and_parallel(info, "a look schedule")
         self.trial = 0
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:

@@ -46,6 +46,7 @@ import torch
 
 from tradeoff_gym import envs
 from tradeoff_gym.agents.frontier import probe_agent_spec, probe_rule_name, record_frontier
+from tradeoff_gym.benchmarks.scripts import look_frontier
 from tradeoff_gym.benchmarks.scripts.lc_frontier import normalise, span, worst_decile, write_csv
 from tradeoff_gym.benchmarks.scripts.look_frontier import (
     ENV_ID,
@@ -273,11 +274,9 @@ def parse_ints(text: str, option: str, low: int) -> list[int]:
 
 
 def parse_floats(text: str, option: str) -> list[float]:
-    """Comma-separated positive numbers; a SystemExit naming ``option`` otherwise."""
-    try:
-        values = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise SystemExit(f"{option} must be comma-separated numbers, got {text!r}") from None
+    """Comma-separated finite numbers ≥ 0 (``look_frontier``'s parser, then checked), repeats dropped; a SystemExit
+    naming ``option`` otherwise."""
+    values = look_frontier.parse_floats(text, option)
     if any(not np.isfinite(v) or v < 0 for v in values):
         raise SystemExit(f"{option} must be finite numbers >= 0, got {text!r}")
     return list(dict.fromkeys(values))

@@ -24,7 +24,7 @@ different families are never pooled into one cell (:func:`check_not_pooled` on :
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -324,10 +324,10 @@ def _family_text(frame: pd.DataFrame, family: str) -> str:
     costs = sorted(rows.cost.unique())
     fam = get_family(family)
     drawn = "cost" in fam.settings(int(worlds[0]))
-    text = (f"{len(worlds)} test world{'s' * (len(worlds) > 1)} ({_ranges(worlds)}), held-out seeds "
-            f"{_ranges(seeds)}, " + (f"each world at its own drawn cost ({min(costs):.3g}–{max(costs):.3g})"
+    text = (f"{len(worlds)} test world{'s' * (len(worlds) > 1)} ({ranges(worlds)}), held-out seeds "
+            f"{ranges(seeds)}, " + (f"each world at its own drawn cost ({min(costs):.3g}–{max(costs):.3g})"
                                      if drawn else f"costs {', '.join(f'{c:g}' for c in costs)}")
-            + f", τ = {_ranges(sorted(rows.groupby('run_id').trial.max().add(1).unique()))} trials.")
+            + f", τ = {ranges(sorted(rows.groupby('run_id').trial.max().add(1).unique()))} trials.")
     if "frontier_rule" in rows.columns and rows.frontier_rule.notna().any():
         rules = sorted(rows.frontier_rule.dropna().unique())
         text += f" Frontier rule (chosen on the train split): {', '.join(rules)}."
@@ -336,7 +336,8 @@ def _family_text(frame: pd.DataFrame, family: str) -> str:
     return text
 
 
-def _ranges(values: list) -> str:
+def ranges(values: Sequence[int]) -> str:
+    """Integers as runs of consecutive values: ``[24, 25, 26, 30]`` → ``24–26, 30``; for the report and messages."""
     values = [int(v) for v in values]
     parts, start = [], None
     for i, v in enumerate(values):

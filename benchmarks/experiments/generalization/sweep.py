@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradeoff_gym.benchmarks.experiment import RunSpec, agent_label, parse_agent
-from tradeoff_gym.benchmarks.experiments.generalization.analysis import FIXED_AGENTS, FRONTIER
+from tradeoff_gym.benchmarks.experiments.generalization.analysis import FIXED_AGENTS, FRONTIER, ranges
 
 NAME = "generalization"
 #: The label of a fixed strategy that has no registry name of its own (lc-wide's ``mixed-j`` schedules) is its
@@ -132,7 +132,7 @@ def held_out_worlds(family: str, spec: Any, max_worlds: Any = None) -> list[int]
     train = [w for w in worlds if w in set(fam.train)]
     if train:
         raise ValueError(f"worlds {spec!r} names train world {train[0]} of family {family!r}: the generalization "
-                         f"experiment plays held-out worlds only; its test worlds are {span(fam.test)}")
+                         f"experiment plays held-out worlds only; its test worlds are {ranges(fam.test)}")
     limit = max_worlds.get(family) if isinstance(max_worlds, dict) else max_worlds
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -178,14 +178,3 @@ def frontier_spec(family: str) -> tuple[str, dict[str, Any], str] | None:
     rule = label[len("frontier ("):-1] if label.startswith("frontier (") and label.endswith(")") else label
     return name, kwargs, rule
 
-
-def span(worlds: tuple[int, ...]) -> str:
-    """World indices as ranges: ``(24, 25, …, 39)`` → ``24–39``; ``(0, 1, 5)`` → ``0–1, 5``."""
-    parts, start = [], None
-    for i, w in enumerate(worlds):
-        if start is None:
-            start = w
-        if i + 1 == len(worlds) or worlds[i + 1] != w + 1:
-            parts.append(f"{start}" if start == w else f"{start}–{w}")
-            start = None
-    return ", ".join(parts)
