@@ -45,7 +45,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import spearmanr
 
-from tradeoff_gym.benchmarks.scripts.look_frontier import COSTS, replay, schedule_name
+from tradeoff_gym.benchmarks.scripts.look_frontier import COSTS, parse_schedule, replay, schedule_name
 from tradeoff_gym.envs.coupled_curves import PARALLEL_ACTION, SERIAL_ACTION, CoupledParams, simulate
 from tradeoff_gym.envs.interface import RewardRule
 
@@ -53,19 +53,18 @@ from tradeoff_gym.envs.interface import RewardRule
 NOT_FITTED = ("noise_examples",)
 
 
+#: The schedule kinds this script reads: look_frontier's, plus ``sp@T`` and ``ps@T`` (coupled_data's names).
+SCHEDULE_KINDS = ("serial", "parallel", "sp", "ps", "switch", "stay")
+
+
 def schedule_actions(name: str, horizon: int) -> np.ndarray:
     """``(τ,)`` int8 actions of a schedule name: ``serial``, ``parallel``, ``sp@T`` (serial for T trials, then
     parallel), ``ps@T`` or ``switch@T`` (parallel, then serial from trial T: look_frontier's name), ``stay@T``
     (parallel, one serial trial at T) or ``stay@T+L`` (serial for trials T … T+L−1); trials are 0-based."""
-    kind, _, where = name.partition("@")
-    at, plus, length = where.partition("+")
     try:
-        start = int(at) if where else 0
-        span = int(length) if plus else 1
-        if kind not in ("serial", "parallel", "sp", "ps", "switch", "stay") or bool(where) != (
-                kind not in ("serial", "parallel")) or (plus and kind != "stay") or not 0 <= start < horizon \
-                or span < 1:
-            raise ValueError
+        kind, start, span = parse_schedule(name, SCHEDULE_KINDS)
+        if start >= horizon:
+            raise ValueError(name)
     except ValueError:
         raise ValueError(f"schedule must be serial, parallel, sp@T, ps@T, switch@T, stay@T or stay@T+L "
                          f"(0 <= T < horizon={horizon}, L >= 1), got {name!r}") from None

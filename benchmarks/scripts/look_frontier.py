@@ -73,6 +73,21 @@ def schedule_name(kind: str, at: int = 0, length: int = 1) -> str:
     raise ValueError(f"kind must be parallel, serial, stay or switch, got {kind!r}")
 
 
+def parse_schedule(name: str, kinds: Sequence[str] = ("parallel", "serial", "switch", "stay")) -> tuple[str, int, int]:
+    """A schedule name → ``(kind, T, L)``: ``parallel`` and ``serial`` take no trial (T = 0), the other ``kinds`` take
+    ``@T`` (T ≥ 0), and ``stay`` also ``+L`` (L ≥ 1; 1 when absent). A bare ValueError on any other name (callers
+    word the message: they know which kinds they take)."""
+    kind, _, where = name.partition("@")
+    at, plus, length = where.partition("+")
+    bare = kind in ("parallel", "serial")
+    if kind not in kinds or bool(where) == bare or (plus and kind != "stay"):
+        raise ValueError(name)
+    start, span = int(at) if where else 0, int(length) if plus else 1  # ValueError on non-integers
+    if start < 0 or span < 1:
+        raise ValueError(name)
+    return kind, start, span
+
+
 class LookSchedule(BaseAgent):
     """A scripted episode: ``parallel``, ``serial``, ``switch@T`` (parallel until trial T, serial from T on) or
     ``stay@T+L`` (parallel, serial for trials T … T+L−1, parallel after; ``stay@T`` is L = 1).
@@ -85,16 +100,8 @@ class LookSchedule(BaseAgent):
     name = "look-schedule"
 
     def __init__(self, schedule: str) -> None:
-        self.kind, _, where = schedule.partition("@")
-        at, plus, length = where.partition("+")
         try:
-            if self.kind not in ("parallel", "serial", "stay", "switch") \
-                    or bool(where) != (self.kind in ("stay", "switch")) or (plus and self.kind != "stay"):
-                raise ValueError
-            self.at = int(at) if at else 0
-            self.length = int(length) if plus else 1
-            if self.at < 0 or self.length < 1:
-                raise ValueError
+            self.kind, self.at, self.length = parse_schedule(schedule)
         except ValueError:
             raise ValueError(f"schedule must be parallel, serial, switch@T, stay@T or stay@T+L (T >= 0, L >= 1), "
                              f"got {schedule!r}") from None
