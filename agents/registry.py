@@ -20,6 +20,7 @@ from tradeoff_gym.agents.baselines import FixedAgent, MixedAgent, OracleAgent, R
 from tradeoff_gym.agents.frontier import ETCAgent, ProbeCommitAgent
 from tradeoff_gym.agents.meta_learner import MetaLearnerAgent
 from tradeoff_gym.agents.navigator import NavigatorAgent
+from tradeoff_gym.agents.planner import PlannerAgent
 from tradeoff_gym.agents.rising import CumulativeRisingUCBAgent, RisingUCBAgent
 from tradeoff_gym.agents.sagiv import SagivAgent
 
@@ -71,6 +72,7 @@ AGENTS: dict[str, AgentEntry] = {
     "r-ed-ucb": AgentEntry(RisingUCBAgent),
     "cure-ucb": AgentEntry(CumulativeRisingUCBAgent),
     "navigator": AgentEntry(NavigatorAgent),
+    "planner": AgentEntry(PlannerAgent),
     "etc": AgentEntry(ETCAgent),
     "probe-commit": AgentEntry(ProbeCommitAgent),
     **{

@@ -1,0 +1,74 @@
+"""Fit the planner's prior to a LearningCurves family's train worlds (empirical Bayes) and save it as JSON.
+
+The saved file is what ``planner{"prior": "PATH"}`` reads (:class:`tradeoff_gym.agents.planner.PlannerPrior`): one
+component per world — its strategies' rates k·τ, midpoints m/τ and discounts — and the kernel widths (Scott's rule
+over those worlds unless given). Only train worlds may be fitted (``--worlds`` is checked against the train split);
+a family's name as the prior (``planner{"prior": "lc-balanced"}``) fits its whole train split on the fly. Why:
+docs/findings/planner.md::
+
+    python -m tradeoff_gym.benchmarks.scripts.fit_planner --family lc-balanced --out lc-balanced-prior.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from tradeoff_gym.agents.planner import fit_prior
+from tradeoff_gym.benchmarks.scripts.lc_frontier import LC_FAMILIES
+from tradeoff_gym.envs.families import get_family, worlds
+
+
+def _bandwidth(text: str) -> str | tuple[float, float, float]:
+    if text == "scott":
+        return text
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be scott or three widths > 0 (log rate, midpoint, discount), got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--family", required=True, help=f"one of {list(LC_FAMILIES)}")
+    parser.add_argument("--worlds", default="train",
+                        help="train worlds to fit: train (default), a range 0-23 or a list")
+    parser.add_argument("--bandwidth", type=_bandwidth, default="scott",
+                        help="scott (default) or three kernel widths: log rate, midpoint (÷ τ), discount")
+    parser.add_argument("--out", type=Path, required=True, help="the prior file to write (JSON)")
+    args = parser.parse_args(argv)
+    if args.family not in LC_FAMILIES:
+        parser.error(f"--family must be a LearningCurves family {list(LC_FAMILIES)}, got {args.family!r}")
+    family = get_family(args.family)
+    try:
+        chosen = worlds(family, args.worlds)
+    except ValueError as err:
+        parser.error(f"--worlds: {err}")
+    outside = sorted(set(chosen) - set(family.train))
+    if outside:
+        parser.error(f"--worlds must be train worlds of {args.family} (a prior is never fitted on test worlds), "
+                     f"got {outside[:5]}")
+    if len(chosen) < 2:
+        parser.error(f"--worlds needs at least 2 worlds, got {len(chosen)}")
+    if args.out.exists():
+        parser.error(f"--out {args.out} exists; choose another path")
+    prior = fit_prior(args.family, chosen, args.bandwidth)
+    words = sys.argv[1:] if argv is None else list(argv)
+    prior = replace(prior, source="python -m tradeoff_gym.benchmarks.scripts.fit_planner " + shlex.join(words))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    prior.save(args.out)
+    print(f"{args.out}: {len(prior.worlds)} worlds of {args.family}, bandwidth "
+          f"{tuple(round(b, 4) for b in prior.bandwidth)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
