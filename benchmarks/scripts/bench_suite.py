@@ -5,9 +5,10 @@ Usage: python -m tradeoff_gym.benchmarks.scripts.bench_suite RESULTS_DIR [--scal
 Reads the completion records of RESULTS_DIR (seconds per run, trials per run) to get each agent's measured
 seconds per trial, then projects the wall time of the same experiment at ``--scale`` on ``--jobs`` workers:
 Σ over that scale's runs of trials × (agent's seconds per trial) ÷ jobs. Reward-independent agents are
-counted once per seed (they are re-discounted for every cost). The projection assumes trial costs do not
-depend on the cost or the seed; for adaptive agents the share of serial (slower) trials does, so treat it
-as an estimate and say so.
+counted once per seed (they are re-discounted for every cost). An episode without a fixed horizon (it ends on
+a criterion, as seq_tasks' streams do) is costed at the agent's measured seconds per episode instead. The
+projection assumes trial costs do not depend on the cost or the seed; for adaptive agents the share of serial
+(slower) trials does, so treat it as an estimate and say so.
 """
 
 from __future__ import annotations
@@ -22,43 +23,54 @@ from tradeoff_gym.benchmarks.runner import plan_units
 from tradeoff_gym.benchmarks.store import ResultStore
 
 
-def seconds_per_trial(store: ResultStore) -> dict[str, float]:
-    """Agent name -> measured seconds per trial of the episodes actually played (a reused episode once)."""
+def measured_costs(store: ResultStore) -> tuple[dict[str, float], dict[str, float]]:
+    """(agent name -> measured seconds per trial, agent name -> seconds per episode) of the episodes actually
+    played (a reused episode once)."""
     seconds: dict[str, float] = defaultdict(float)
     trials: dict[str, float] = defaultdict(float)
+    episodes: dict[str, float] = defaultdict(float)
     for record_path in store.runs_dir.glob("*.json"):
         record = json.loads(record_path.read_text())
         agent, shared_by = record["spec"]["agent"], int(record.get("shared_by", 1))
         seconds[agent] += record["seconds"] / shared_by
         trials[agent] += record["rows"] / shared_by
-    return {agent: seconds[agent] / trials[agent] for agent in seconds}
+        episodes[agent] += 1.0 / shared_by
+    return ({agent: seconds[agent] / trials[agent] for agent in seconds},
+            {agent: seconds[agent] / episodes[agent] for agent in seconds})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results_dir")
     parser.add_argument("--scale", default="paper")
     parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     store = ResultStore(args.results_dir)
     manifest = store.manifest()
-    per_trial = seconds_per_trial(store)
+    per_trial, per_episode = measured_costs(store)
     measured = sum(store.run_seconds().values())
     print(f"{manifest['experiment']} at scale {manifest['scale']!r}: {len(store.run_seconds())} runs, "
           f"{measured:.0f} s of worker time")
     for agent, value in sorted(per_trial.items()):
         note = " (played once per seed, re-discounted per cost)" if is_reward_independent(agent) else ""
-        print(f"  {agent:<16} {1000 * value:7.2f} ms per trial{note}")
+        print(f"  {agent:<16} {1000 * value:7.2f} ms per trial, {per_episode[agent]:.1f} s per episode{note}")
     module = experiment_from_manifest(manifest)
     specs = module.runs(experiment_settings(module, args.scale))
     missing = sorted({s.agent for s in specs} - set(per_trial))
     units = plan_units(specs)
-    total = 0.0
+    total, by_episode = 0.0, 0
     for unit in units:
-        horizon = int(unit.spec.env_kwargs.get("horizon", 0))
-        total += horizon * per_trial.get(unit.spec.agent, max(per_trial.values()))
+        horizon = unit.spec.env_kwargs.get("horizon")
+        if horizon is None:  # the episode ends on a criterion: cost it per episode
+            by_episode += 1
+            total += per_episode.get(unit.spec.agent, max(per_episode.values()))
+        else:
+            total += int(horizon) * per_trial.get(unit.spec.agent, max(per_trial.values()))
     print(f"projected {manifest['experiment']} --scale {args.scale}: {len(specs)} runs in {len(units)} episodes, "
-          f"{total / 3600:.1f} h of worker time, {total / args.jobs / 3600:.1f} h wall on {args.jobs} workers")
+          f"{total:.1f} s ({total / 3600:.1f} h) of worker time, {total / args.jobs / 3600:.1f} h wall on "
+          f"{args.jobs} workers")
+    if by_episode:
+        print(f"  ({by_episode} episodes without a fixed horizon, costed at the measured seconds per episode)")
     if missing:
         print(f"  (agents not measured here, costed at the slowest measured rate: {missing})")
 
