@@ -418,6 +418,9 @@ def world_of(settings: dict[str, Any]) -> World:
     """The planner's view of a LearningCurves world's settings (``curves`` logistic, ``cost`` a number)."""
     from tradeoff_gym.envs.learning_curves import LearningCurvesConfig, LogisticCurve
 
+    missing = [k for k in ("curves", "cost") if k not in settings]
+    if missing:
+        raise ValueError(f"a fitted world needs LearningCurves settings with {missing}, got {sorted(settings)}")
     keep = {k: v for k, v in settings.items() if k in ("horizon", "curves", "strategies", "cost")}
     config = LearningCurvesConfig(**keep)
     if not isinstance(config.cost, (int, float)):
@@ -449,9 +452,12 @@ def fit_prior(family: str, worlds: Sequence[int] | None = None,
               bandwidth: tuple[float, float, float] | str = "scott") -> PlannerPrior:
     """Empirical Bayes: a prior whose components are ``family``'s train worlds (or the given ``worlds``);
     ``bandwidth`` the kernel widths or ``"scott"`` (:func:`scott_bandwidth`)."""
-    from tradeoff_gym.envs.families import get_family
+    from tradeoff_gym.envs.families import LC_ID, get_family
 
     fam = get_family(family)
+    if fam.env_id != LC_ID:
+        raise ValueError(f"the planner fits LearningCurves families (env {LC_ID}); {family!r} is a family of "
+                         f"{fam.env_id}, which it does not model yet")
     chosen = fam.train if worlds is None else tuple(worlds)
     centres = tuple(world_of(fam.settings(w)) for w in chosen)
     width = scott_bandwidth(centres) if bandwidth == "scott" else tuple(bandwidth)

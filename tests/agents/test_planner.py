@@ -133,6 +133,7 @@ def test_fit_prior_round_trips_and_resolves_family_names(tmp_path):
 
 @pytest.mark.parametrize("bad, match", [
     ("no-such-family", "family name"),
+    ("sp-mixed", "does not model yet"),
     ("missing.json", "does not exist"),
     (42, "PlannerPrior"),
 ])
@@ -165,6 +166,8 @@ def test_a_world_must_be_consistent():
         World((True, False), (10.0,), (0.1, 0.2), (0.5, 0.0))
     with pytest.raises(ValueError, match="pays no discount"):
         World((True, False), (10.0, 10.0), (0.1, 0.2), (0.5, 0.3))
+    with pytest.raises(ValueError, match="needs LearningCurves settings"):
+        world_of({"beta": 15.0, "lr": 0.001})
     with pytest.raises(ValueError, match="fixed cost"):
         world_of({"horizon": 100, "curves": (LogisticCurve(0.1, 10.0), LogisticCurve(0.1, 20.0)), "cost": (0.0, 1.0)})
 
