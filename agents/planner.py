@@ -11,9 +11,10 @@ docs/findings/planner.md.
 
 **Model.** Strategy ``a``'s expected reward after ``n`` picks of it is ``s_a · σ(k_a (n − m_a))``: a logistic curve
 in its own pick count (rested) scaled by its payoff ``s_a = 1 / (1 + x_a)``, ``x_a`` the discount it pays (``d_a·c``;
-0 for a strategy with ``serial`` False). A trial's reward scatters around it with the variance of a mean of
-``examples`` Bernoulli trials, ``s² p (1 − p) / examples`` (``p`` the accuracy), plus ``model_noise²``: the tails
-of a curve that has not risen yet (a few correct answers in hundreds) say how soon it will.
+0 for a strategy with ``serial`` False). A trial's reward ÷ ``s_a`` is read as the share of successes among
+``examples × n_tasks`` Bernoulli trials of the accuracy ``p`` (binomial; ``likelihood="gaussian"``: a Gaussian of
+variance ``s² p (1 − p) / (examples × n_tasks) + model_noise²``): the tails of a curve that has not risen yet (a few
+correct answers in hundreds) say how soon it will.
 
 **Posterior.** Per strategy a grid over ``(k·τ, m/τ, x)`` (log-spaced rates, so a prior is per unit of τ and carries
 over to any horizon) holding the log-likelihood of that strategy's rewards. The prior is a mixture of components,
@@ -24,10 +25,12 @@ component), and each strategy's posterior is the component-weighted kernel × li
 strategies together: what one strategy's rewards say about the world moves the others' curves.
 
 **Decision** (every ``block·τ`` trials, at least one). Draw ``n_particles`` joint worlds from the posterior; the
-first ``n_truths`` of them play the truth. The value of "commit to the posterior's best strategy" and, for each
-other strategy ``b`` and ``L`` in ``looks`` blocks, of "probe ``b`` for ``L`` trials, then commit to the strategy the
-posterior reweighted by the probe's expected rewards prefers" are averaged over the truths (common random
-numbers). Play the first block of the best plan.
+first ``n_truths`` of them play the truth. The values of "commit to ``a``" for every strategy and, for every strategy
+``b`` and ``L`` in ``looks`` blocks, of "probe ``b`` for ``L`` trials, then commit to the strategy the particles,
+reweighted by the probe's expected rewards under that truth, prefer" are averaged over the truths (common random
+numbers). The first decision plays the best plan's first action; later ones leave the strategy being played only
+when the best plan's gain over the best plan that keeps it exceeds ``margin`` standard errors of the paired
+difference over the truths.
 
 Cost-blind: reads rewards and the reset info (``strategies``, ``serial``, ``horizon``, ``n_tasks``) only.
 """
@@ -175,8 +178,7 @@ class _Strategy:
         self.s = 1.0 / (1.0 + x)
         self.shape = (self.k.size, self.m.size, self.s.size)
         self.ll = np.zeros(self.shape)
-        rates = np.log([w.rate[a] for w in worlds]) if worlds else np.zeros(0)
-        kk = _kernel(np.log(RATE_GRID), rates, bandwidth[0])
+        kk = _kernel(np.log(RATE_GRID), np.log(np.array([w.rate[a] for w in worlds], dtype=float)), bandwidth[0])
         km = _kernel(MIDPOINT_GRID, np.array([w.midpoint[a] for w in worlds]), bandwidth[1])
         discounts = np.array([w.discount[a] for w in worlds])
         kx = _kernel(x, discounts, bandwidth[2]) if serial else np.ones((len(worlds), 1))
@@ -211,13 +213,16 @@ class _Strategy:
         log_choose = gammaln(examples + 1.0) - gammaln(x + 1.0) - gammaln(examples - x + 1.0)
         return log_choose + x * np.log(p) + (examples - x) * np.log1p(-p) - LOG_IMPOSSIBLE * over
 
-    def values(self, picks: float, remaining: float) -> np.ndarray:
-        """Expected reward of the next ``remaining`` picks from ``picks`` on, per grid point (midpoint rule)."""
+    def values_at(self, flat: np.ndarray, picks: float, remaining: float) -> np.ndarray:
+        """Expected reward of the next ``remaining`` picks from ``picks`` on, at grid points ``flat`` (flat indices;
+        midpoint rule)."""
         if remaining <= 0:
-            return np.zeros(self.shape)
-        hi = _softplus(self.K * (picks + remaining - 0.5 - self.M))
-        lo = _softplus(self.K * (picks - 0.5 - self.M))
-        return np.broadcast_to(self.S * (hi - lo) / self.K, self.shape)
+            return np.zeros(flat.size)
+        k, m, x = np.unravel_index(flat, self.shape)
+        rate, mid = self.k[k], self.m[m]
+        hi = _softplus(rate * (picks + remaining - 0.5 - mid))
+        lo = _softplus(rate * (picks - 0.5 - mid))
+        return self.s[x] * (hi - lo) / rate
 
     def evidence(self) -> tuple[np.ndarray, np.ndarray]:
         """(log Z per component ``(I+1,)``, the likelihood ``exp(ll − max)``): Z_i = Σ_g kernel_i(g) L(g)."""
@@ -313,8 +318,6 @@ class PlannerAgent(BaseAgent):
         worlds = self.prior.matching(serial)
         self.log_pi = np.log(np.append(np.full(len(worlds), (1.0 - self.broad) / max(len(worlds), 1)),
                                        self.broad if worlds else 1.0))
-        if not worlds:
-            self.log_pi = np.array([0.0])
         broad = (self.prior.broad_rate, self.prior.broad_midpoint)
         self.arms = [_Strategy(s, self.horizon, worlds, a, self.prior.bandwidth, broad) for a, s in enumerate(serial)]
         self.n = np.zeros(self.n_actions, dtype=np.int64)
@@ -344,10 +347,10 @@ class PlannerAgent(BaseAgent):
         rng = self.rng
         comps = rng.choice(pi.size, size=self.n_particles, p=pi)
         particles = [arm.sample(comps, like, rng) for arm, (_, like) in zip(self.arms, likes)]
-        now = np.stack([arm.values(self.n[a], remaining).ravel()[particles[a]] for a, arm in enumerate(self.arms)])
         h = self.n_truths
+        now = np.stack([arm.values_at(particles[a][:h], self.n[a], remaining) for a, arm in enumerate(self.arms)])
         # plan -> (first action, its value under each truth); "commit to a" for every strategy a
-        plans: list[tuple[int, np.ndarray]] = [(a, now[a, :h]) for a in range(self.n_actions)]
+        plans: list[tuple[int, np.ndarray]] = [(a, now[a]) for a in range(self.n_actions)]
         for b, arm in enumerate(self.arms):
             for look in self.looks:
                 length = look * self.block
@@ -370,10 +373,10 @@ class PlannerAgent(BaseAgent):
         """``(n_truths,)``: the value of "play ``b`` for ``length`` trials, then commit" under each truth."""
         h = self.n_truths
         after = np.stack([
-            other.values(self.n[a] + (length if a == b else 0), remaining - length).ravel()[particles[a]]
+            other.values_at(particles[a], self.n[a] + (length if a == b else 0), remaining - length)
             for a, other in enumerate(self.arms)
         ])
-        probe = arm.values(self.n[b], length).ravel()[particles[b]]
+        probe = arm.values_at(particles[b][:h], self.n[b], length)
         picks = self.n[b] + (np.arange(self.points) + 0.5) * length / self.points
         mu = np.clip(arm.means_at(particles[b], picks), 1e-9, 1.0 - 1e-9)  # (Np, P)
         q = mu[:h]
@@ -386,7 +389,7 @@ class PlannerAgent(BaseAgent):
         w = np.exp(logw)
         w /= w.sum(axis=1, keepdims=True)
         pick = np.argmax(w @ after.T, axis=1)  # (h,) the commitment after the probe
-        return probe[:h] + after[pick, np.arange(h)]
+        return probe + after[pick, np.arange(h)]
 
     # ----------------------------------------------------------------------------------------------- protocol
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from tradeoff_gym.agents.frontier import frontier_agent
-from tradeoff_gym.agents.planner import fit_prior
+from tradeoff_gym.agents.planner import PlannerPrior, fit_prior
 from tradeoff_gym.agents.registry import load_agent_class, make_agent
 from tradeoff_gym.benchmarks.experiment import parse_agent, split_top_level
 from tradeoff_gym.benchmarks.run_loop import run_episode
@@ -48,6 +49,12 @@ def split_train(family: str, limit: int | None = None) -> tuple[tuple[int, ...],
     return fam.train[:half], played, seeds
 
 
+@cache
+def _fitted(family: str) -> PlannerPrior:
+    """The prior fitted on the fit half of ``family``'s train split, once per process."""
+    return fit_prior(family, split_train(family)[0])
+
+
 def _play(job: tuple[str, str, int, int]) -> dict[str, Any]:
     family, spec, world, seed = job
     settings = get_family(family).settings(world)
@@ -58,7 +65,7 @@ def _play(job: tuple[str, str, int, int]) -> dict[str, Any]:
     name, kwargs = parse_agent(spec)
     kwargs.pop("name", None)
     if kwargs.get("prior") == FIT:
-        kwargs["prior"] = fit_prior(family, split_train(family)[0])
+        kwargs["prior"] = _fitted(family)
     frame = run_episode(env, make_agent(name, env, **kwargs), seed)
     expected = env.unwrapped.config.expected_fixed_returns(settings["cost"])
     return {"family": family, "agent": label, "world": world, "seed": seed,
