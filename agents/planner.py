@@ -61,6 +61,8 @@ DEFAULT_BANDWIDTH = (0.15, 0.03, 0.05)
 LOG_IMPOSSIBLE = 50.0
 #: How a reward is read: the share of successes of binomial trials, or a Gaussian with that variance + model noise.
 LIKELIHOODS = ("binomial", "gaussian")
+#: How a prior's worlds meet an episode's table: same serial flags only, or any size mapped by position.
+TABLE_RULES = ("exact", "position")
 #: What a saved prior file says it is.
 PRIOR_KIND = "tradeoff-gym planner prior"
 
@@ -117,9 +119,18 @@ class PlannerPrior:
                 raise ValueError(f"{name} must be a (low, high) range holding a grid value "
                                  f"({grid[0]:.3g} … {grid[-1]:.3g}), got {getattr(self, name)!r}")
 
-    def matching(self, serial: Sequence[bool]) -> list[World]:
-        """The worlds whose strategy table has exactly these serial flags."""
-        return [w for w in self.worlds if w.serial == tuple(serial)]
+    def matching(self, serial: Sequence[bool], tables: str = "exact") -> list[World]:
+        """The components for a table with these serial flags: with ``tables="exact"`` the worlds whose table has
+        exactly these flags; with ``"position"`` also every world whose first and last strategies' flags are the
+        table's, mapped onto it by position (:func:`map_by_position`). Why: a family whose tables differ in size
+        (lc-wide) otherwise informs each episode with only the few fit worlds of its size."""
+        serial = tuple(bool(s) for s in serial)
+        if tables not in TABLE_RULES:
+            raise ValueError(f"tables must be one of {TABLE_RULES}, got {tables!r}")
+        if tables == "exact":
+            return [w for w in self.worlds if w.serial == serial]
+        return [map_by_position(w, serial) for w in self.worlds
+                if w.serial == serial or (w.serial[0] == serial[0] and w.serial[-1] == serial[-1])]
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": PRIOR_KIND, "source": self.source, "bandwidth": list(self.bandwidth),
@@ -153,6 +164,23 @@ class PlannerPrior:
         except json.JSONDecodeError as err:
             raise ValueError(f"planner prior file {str(path)!r} is not JSON: {err}") from err
         return cls.from_dict(data, where=f"planner prior file {str(path)!r}")
+
+
+def map_by_position(world: World, serial: Sequence[bool]) -> World:
+    """``world``'s strategies carried onto a table with the flags ``serial`` by their relative position in the
+    table (strategy ``j`` of ``S`` at ``j / (S − 1)``): log rate, midpoint and discount interpolated linearly
+    between the world's strategies at their own positions; a strategy that is not serial pays no discount. The
+    same table is returned unchanged. Why: tables ordered from most to least serial (schedules paying a falling
+    share of the cost) keep their order's meaning at any size."""
+    serial = tuple(bool(s) for s in serial)
+    if world.serial == serial:
+        return world
+    here = np.linspace(0.0, 1.0, len(serial)) if len(serial) > 1 else np.zeros(1)
+    there = np.linspace(0.0, 1.0, len(world.serial)) if len(world.serial) > 1 else np.zeros(1)
+    rate = np.exp(np.interp(here, there, np.log(world.rate)))
+    midpoint = np.interp(here, there, world.midpoint)
+    discount = np.where(serial, np.interp(here, there, world.discount), 0.0)
+    return World(serial, tuple(map(float, rate)), tuple(map(float, midpoint)), tuple(map(float, discount)))
 
 
 def _kernel(grid: np.ndarray, centres: np.ndarray, width: float) -> np.ndarray:
@@ -273,7 +301,10 @@ class PlannerAgent(BaseAgent):
     decision interval as a fraction of τ (0.01); ``looks`` probe lengths in blocks (1, 2, 4, …, 64);
     ``n_particles`` joint worlds drawn per decision (512), the first ``n_truths`` (64) taken as the truth;
     ``points`` evaluation points of a probe (6); ``examples`` Bernoulli trials a reward averages (per task:
-    ``examples × n_tasks``; 64); ``model_noise`` reward noise beyond the binomial (0.003).
+    ``examples × n_tasks``; 64); ``model_noise`` reward noise beyond the binomial (0.003); ``margin`` standard
+    errors a plan's gain needs before the planner leaves its strategy (2); ``likelihood`` ``"binomial"`` or
+    ``"gaussian"``; ``tables`` how a fitted prior's worlds meet the episode's table (``"position"``: worlds of
+    other sizes mapped by position, :meth:`PlannerPrior.matching`; ``"exact"``: the same serial flags only).
     """
 
     name = "planner"
@@ -292,6 +323,7 @@ class PlannerAgent(BaseAgent):
         model_noise: float = 0.003,
         margin: float = 2.0,
         likelihood: str = "binomial",
+        tables: str = "position",
     ) -> None:
         self.prior = resolve_prior(prior)
         self.broad = check_number(broad, "broad", 0.0, 1.0, low_open=True)
@@ -310,12 +342,15 @@ class PlannerAgent(BaseAgent):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         self.likelihood = likelihood
+        if tables not in TABLE_RULES:
+            raise ValueError(f"tables must be one of {TABLE_RULES}, got {tables!r}")
+        self.tables = tables
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: grids for every strategy, the prior's matching worlds as components."""
         super().reset(info, rng)
         serial = tuple(bool(s) for s in info[SERIAL_FLAGS])
-        worlds = self.prior.matching(serial)
+        worlds = self.prior.matching(serial, self.tables)
         self.log_pi = np.log(np.append(np.full(len(worlds), (1.0 - self.broad) / max(len(worlds), 1)),
                                        self.broad if worlds else 1.0))
         broad = (self.prior.broad_rate, self.prior.broad_midpoint)

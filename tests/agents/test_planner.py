@@ -13,6 +13,7 @@ from tradeoff_gym.agents.planner import (
     PlannerPrior,
     World,
     fit_prior,
+    map_by_position,
     resolve_prior,
     scott_bandwidth,
     world_of,
@@ -154,7 +155,7 @@ def test_a_malformed_prior_file_is_refused(tmp_path):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"block": 0.0}, "block"), ({"looks": ()}, "looks"), ({"n_truths": 600}, "n_truths"),
-    ({"broad": 0.0}, "broad"), ({"margin": -1.0}, "margin"),
+    ({"broad": 0.0}, "broad"), ({"margin": -1.0}, "margin"), ({"tables": "size"}, "tables"),
 ])
 def test_bad_settings_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -186,6 +187,21 @@ def test_fitted_components_tie_the_strategies_together():
         agent.observe(0, reward, obs, {})
     pi, _ = agent._posterior()
     assert pi[0] > 0.95  # the first world; the broad component and the reverse world lose
+
+
+def test_worlds_of_another_table_size_are_mapped_by_position():
+    # a 3-strategy world onto a 5-strategy table: log rates, midpoints and discounts interpolated by position
+    three = World((True, True, False), (10.0, 40.0, 160.0), (0.1, 0.3, 0.5), (0.8, 0.4, 0.0))
+    five = map_by_position(three, (True, True, True, True, False))
+    assert five.rate == pytest.approx((10.0, 20.0, 40.0, 80.0, 160.0))
+    assert five.midpoint == pytest.approx((0.1, 0.2, 0.3, 0.4, 0.5))
+    assert five.discount == pytest.approx((0.8, 0.6, 0.4, 0.2, 0.0))
+    assert map_by_position(three, three.serial) is three
+    prior = PlannerPrior((three, World((False, True), (10.0, 10.0), (0.1, 0.2), (0.0, 0.5))))
+    assert prior.matching((True, True, True, True, False)) == []  # exact: no world of that table
+    # position: the world whose ends match the table's; not the one ordered parallel -> serial
+    assert prior.matching((True, True, True, True, False), "position") == [five]
+    assert prior.matching((True, True, False), "position") == [three]
 
 
 def test_a_broad_range_must_hold_a_grid_value():
