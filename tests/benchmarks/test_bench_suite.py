@@ -1,6 +1,7 @@
 """bench_suite projects a scale's cost from a finished sweep, per trial or, for episodes that end on a criterion,
 per episode."""
 
+import json
 import re
 
 from tradeoff_gym.benchmarks.cli import main as cli
@@ -34,3 +35,22 @@ def test_fixed_horizon_episodes_are_projected_per_trial(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "without a fixed horizon" not in text
     assert "ms per trial" in text
+
+
+def test_episodes_are_costed_per_condition_replications_pooled(tmp_path):
+    # two conditions of one agent (colour, texture streams), two replications each: per-episode costs per condition
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for i, (dimension, seconds) in enumerate([("colour", 100.0), ("colour", 120.0), ("texture", 500.0),
+                                              ("texture", 700.0)]):
+        spec = {"agent": "fixed", "env_kwargs": {"dimension": dimension, "replication": i % 2}}
+        (runs / f"r{i}.json").write_text(json.dumps({"spec": spec, "seconds": seconds, "rows": 10}))
+
+    class Store:
+        runs_dir = runs
+
+    per_trial, per_episode, per_condition = bench_suite.measured_costs(Store())
+    assert per_episode == {"fixed": 355.0}
+    assert per_condition[bench_suite.condition("fixed", {"dimension": "colour", "replication": 7})] == 110.0
+    assert per_condition[bench_suite.condition("fixed", {"dimension": "texture"})] == 600.0
+    assert per_trial == {"fixed": 1420.0 / 40}
