@@ -55,3 +55,28 @@ def test_bad_input_exits_2_naming_it(argv, match, tmp_path, capsys):
         sp_adaptive_look.main([*argv, "--out", str(tmp_path)])
     assert exit_.value.code == 2
     assert match in capsys.readouterr().err
+
+
+def test_the_bayesian_look_switches_where_the_posterior_expects_serial_to_pay_more():
+    # one surrogate whose serial rest pays twice parallel's: serial is better iff c < 1
+    component = {"before": np.full(50, 0.5), "look": 0.8, "serial_rest": 2000.0, "parallel_rest": 1000.0,
+                 "per_trial": 1.0 / 128}
+    before = np.full((3, 50), 0.5)
+    looks = np.array([0.8 / 1.1, 0.8 / 1.9, 0.8 / 2.2])  # the look's reward at c = 0.1, 0.9, 1.2
+    switched = sp_adaptive_look.bayes_switches(before, looks, [component], 0.03, 0.02)
+    assert switched.tolist() == [True, True, False]
+    # two surrogates: the parallel rewards say which one it is, and that one's verdict wins
+    serial_world = dict(component, before=np.full(50, 0.3))
+    parallel_world = dict(component, before=np.full(50, 0.7), serial_rest=500.0)
+    for level, expected in ((0.3, True), (0.7, False)):
+        verdict = sp_adaptive_look.bayes_switches(np.full((1, 50), level), np.array([0.8 / 1.1]),
+                                                  [serial_world, parallel_world], 0.03, 0.5)
+        assert verdict.tolist() == [expected]
+
+
+@pytest.mark.slow
+def test_the_bayes_class_runs_on_the_shipped_surrogates(played, capsys):
+    out, _ = played
+    assert sp_adaptive_look.main(["--worlds", "0,1", "--looks", "10,20", "--recent", str(RECENT),
+                                  "--horizon", str(HORIZON), "--out", str(out), "--bayes"]) == 0
+    assert "| bayes | 18 |" in capsys.readouterr().out
