@@ -24,7 +24,6 @@ from tradeoff_gym.benchmarks.experiments import experiment_from_manifest, experi
 from tradeoff_gym.benchmarks.runner import plan_units
 from tradeoff_gym.benchmarks.store import ResultStore
 
-
 #: Env settings that tell episodes of one condition apart and do not change what an episode costs.
 REPLICATE_KEYS = ("replication", "seed")
 

@@ -218,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--worlds: {error}")
     test = [w for w in chosen if w not in fam.train]
     if test:
-        parser.error(f"--worlds names {test}, outside {fam.name}'s train split: rules are designed on train worlds only")
+        parser.error(f"--worlds names {test}, outside {fam.name}'s train split: rules are designed on train "
+                     f"worlds only")
     if len(chosen) < 2:
         parser.error(f"leave-one-world-out needs at least 2 worlds, got {chosen}")
     if args.seeds < 1:
