@@ -17,6 +17,7 @@ import gymnasium as gym
 from tradeoff_gym.agents.bandits import EpsilonGreedyAgent, GaussianThompsonAgent, SlidingWindowUCBAgent, UCB1Agent
 from tradeoff_gym.agents.base import Agent
 from tradeoff_gym.agents.baselines import FixedAgent, MixedAgent, OracleAgent, RandomAgent, TwoPhaseAgent
+from tradeoff_gym.agents.coupled_look import CoupledLookAgent
 from tradeoff_gym.agents.frontier import ETCAgent, ProbeCommitAgent
 from tradeoff_gym.agents.meta_learner import MetaLearnerAgent
 from tradeoff_gym.agents.navigator import NavigatorAgent
@@ -75,6 +76,7 @@ AGENTS: dict[str, AgentEntry] = {
     "planner": AgentEntry(PlannerAgent),
     "etc": AgentEntry(ETCAgent),
     "probe-commit": AgentEntry(ProbeCommitAgent),
+    "coupled-look": AgentEntry(CoupledLookAgent),
     **{
         f"sb3-{algo}": AgentEntry(
             "tradeoff_gym.agents.sb3:SB3Agent",

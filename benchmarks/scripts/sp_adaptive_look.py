@@ -10,20 +10,20 @@ parallel trials before the look; ``level`` = their mean reward) from the frontie
 * ``linear``: the same with the threshold t = a + b · level;
 * ``split``: look at the first T if level there < h with threshold t₁, else skip it and look at the last T with
   threshold t₂;
-* ``bayes`` (``--bayes``): a Bayesian look at T whose prior is the *other* train worlds' coupled surrogates
-  (``tradeoff/CoupledCurves-v0`` presets ``sp-mixed-w<k>``) × a grid of costs: the parallel rewards before T (in
-  blocks of 25 trials) weigh the surrogates, the look's reward weighs (surrogate, cost), and the look switches to
-  serial for good iff the posterior expects serial's rest of the episode to pay more than parallel's (each
-  surrogate's expected accuracies along ``switch@T`` and ``stay@T``). Its settings: T, the model noise of a block
-  mean and the look's relative noise.
+* ``bayes`` (``--bayes``): the ``coupled-look`` agent's decision (:mod:`tradeoff_gym.agents.coupled_look`), a
+  Bayesian look at T whose prior is the *other* train worlds' coupled surrogates (``tradeoff/CoupledCurves-v0``
+  presets ``sp-mixed-w<k>``) × a grid of costs. Its settings: T, the model noise of a block mean and the look's
+  relative noise.
 
 For each class it prints the best rule on all the given train worlds (in-sample) and the **leave-one-world-out**
 score: each world scored by the rule the class chooses on the other worlds. Scores are normalised returns as in
-``sp_frontier`` (÷ the best fixed strategy's, per seed and cost), averaged over worlds × costs × seeds. Train
-worlds only (a test world is refused); the schedules must have been played by ``sp_frontier``::
+``sp_frontier`` (÷ the best fixed strategy's, per seed and cost), averaged over worlds × costs × seeds. The classes
+are designed on train worlds only (a test world in ``--worlds`` is refused); ``--test WORLDS`` then scores the
+rule each class chose on all the train worlds, once, on test worlds with the test seeds (the final table). The
+schedules must have been played by ``sp_frontier``::
 
-    python -m tradeoff_gym.benchmarks.scripts.sp_adaptive_look --family sp-mixed --worlds 0-11 --seeds 2 \\
-        --looks 250,1000 --out results/sp_frontier --bayes
+    python -m tradeoff_gym.benchmarks.scripts.sp_adaptive_look --family sp-mixed --worlds 0-23 --seeds 2 \\
+        --looks 250,1000 --out results/sp_frontier --bayes --test 24-39
 """
 
 from __future__ import annotations
@@ -36,29 +36,23 @@ from pathlib import Path
 import numpy as np
 
 from tradeoff_gym import envs
+from tradeoff_gym.agents.coupled_look import look_switches, surrogate
 from tradeoff_gym.agents.frontier import probe_switches
 from tradeoff_gym.benchmarks.scripts.lc_frontier import normalise
 from tradeoff_gym.benchmarks.scripts.look_frontier import ENV_ID, complete, load, schedule_name, trial_rewards
 from tradeoff_gym.benchmarks.scripts.sp_frontier import SP_FAMILIES, parse_ints, trajectory_path
-from tradeoff_gym.envs.coupled_curves import (
-    CALIBRATION_DIR,
-    PARALLEL_ACTION,
-    SERIAL_ACTION,
-    load_calibration,
-    simulate,
-)
+from tradeoff_gym.envs.coupled_curves import CALIBRATION_DIR
 from tradeoff_gym.envs.families import get_family, worlds
 
 #: The thresholds of the fixed and split classes, and the intercepts and slopes of the linear one.
 THRESHOLDS = np.round(np.arange(0.5, 1.301, 0.025), 3)
 INTERCEPTS = np.round(np.arange(0.0, 2.001, 0.05), 3)
 SLOPES = np.round(np.arange(-3.0, 3.001, 0.25), 3)
-#: The Bayesian look's settings: model noise of a 25-trial block mean, the look's noise relative to its mean.
+#: The Bayesian look's settings (agents.coupled_look): model noise of a 25-trial block mean, the look's relative noise.
 MODEL_NOISES = (0.02, 0.03, 0.05)
 LOOK_NOISES = (0.1, 0.15, 0.2)
-#: Its cost grid (uniform prior) and the block its parallel rewards are read in.
-COST_GRID = np.linspace(0.0, 1.2, 25)
-BLOCK = 25
+#: A bayes rule's name → its (look, model noise, look noise), filled as the class is built.
+BAYES_CHOICES: dict[str, tuple[int, float, float]] = {}
 
 
 def episodes(family: str, world_list: Sequence[int], seeds: Sequence[int], looks: Sequence[int], recent: int,
@@ -81,7 +75,8 @@ def episodes(family: str, world_list: Sequence[int], seeds: Sequence[int], looks
         for cost in fam.costs:
             rewards = {name: trial_rewards(rule, trajectories[name], cost) for name in names}
             fixed = np.stack([rewards["serial"].mean(axis=1), rewards["parallel"].mean(axis=1)], axis=1)
-            row: dict[str, np.ndarray] = {"world": np.full(len(seeds), world, dtype=float)}
+            row: dict[str, np.ndarray] = {"world": np.full(len(seeds), world, dtype=float),
+                                          "cost": np.full(len(seeds), cost, dtype=float)}
             for at in looks:
                 switch = rewards[schedule_name("switch", at)]
                 row[f"level{at}"] = switch[:, at - recent:at].mean(axis=1)
@@ -94,48 +89,6 @@ def episodes(family: str, world_list: Sequence[int], seeds: Sequence[int], looks
     return {key: np.asarray(value) for key, value in rows.items()}
 
 
-def surrogate(family: str, world: int, at: int, horizon: int) -> dict[str, np.ndarray | float]:
-    """World ``world``'s shipped coupled surrogate (preset ``<family>-w<world>``) along ``switch@at`` and
-    ``stay@at``: ``before`` parallel's expected accuracy at trials 0 … at−1, ``look`` serial's at trial ``at``,
-    ``serial_rest`` / ``parallel_rest`` the expected accuracy summed over trials at+1 … τ−1 of each continuation,
-    ``per_trial`` the variance factor of one trial's mean accuracy (1 ÷ (n_tasks × noise_examples))."""
-    params, meta = load_calibration(f"{family}-w{world}")
-    actions = np.full((2, horizon), PARALLEL_ACTION)
-    actions[0, at:] = SERIAL_ACTION
-    actions[1, at] = SERIAL_ACTION
-    played = simulate(params, actions, both=False)
-    n_tasks = int(meta.get("env", {}).get("n_tasks", 4))
-    return {"before": played[0, :at], "look": float(played[0, at]), "serial_rest": float(played[0, at + 1:].sum()),
-            "parallel_rest": float(played[1, at + 1:].sum()), "per_trial": 1.0 / (n_tasks * params.noise_examples)}
-
-
-def bayes_switches(before: np.ndarray, look: np.ndarray, components: list[dict], model_noise: float,
-                   look_noise: float) -> np.ndarray:
-    """Whether the Bayesian look switches: ``before`` ``(rows, T)`` parallel rewards, ``look`` ``(rows,)`` the look's
-    reward, ``components`` surrogates (:func:`surrogate`) as the prior with a uniform cost on :data:`COST_GRID`.
-
-    Block means of the parallel rewards are Gaussian around each surrogate's (variance: binomial of the block +
-    ``model_noise²``); the look is Gaussian around the surrogate's serial accuracy ÷ (1 + c) with standard deviation
-    ``look_noise`` × that accuracy; switch iff the posterior mean of serial's rest ÷ (1 + c) − parallel's rest > 0.
-    """
-    blocks = before.shape[1] // BLOCK
-    seen = before[:, :blocks * BLOCK].reshape(len(before), blocks, BLOCK).mean(axis=2)  # (rows, B)
-    expected = np.stack([c["before"][:blocks * BLOCK].reshape(blocks, BLOCK).mean(axis=1) for c in components])
-    per_trial = np.array([c["per_trial"] for c in components])[:, None]
-    variance = expected * (1.0 - expected) * per_trial / BLOCK + model_noise**2  # (K, B)
-    log_world = -0.5 * (((seen[:, None, :] - expected[None]) ** 2) / variance + np.log(variance)).sum(axis=2)
-    serial = np.array([c["look"] for c in components])  # (K,)
-    mean = serial[:, None] / (1.0 + COST_GRID[None, :])  # (K, C)
-    spread = look_noise * serial[:, None]
-    log_look = -0.5 * ((look[:, None, None] - mean[None]) / spread[None]) ** 2 - np.log(spread)[None]
-    log_post = log_world[:, :, None] + log_look  # (rows, K, C)
-    log_post -= log_post.max(axis=(1, 2), keepdims=True)
-    post = np.exp(log_post)
-    gain = (np.array([c["serial_rest"] for c in components])[:, None] / (1.0 + COST_GRID[None, :])
-            - np.array([c["parallel_rest"] for c in components])[:, None])
-    return (post * gain[None]).sum(axis=(1, 2)) > 0.0
-
-
 def bayes_class(data: dict[str, np.ndarray], family: str, looks: Sequence[int], horizon: int) -> tuple[
         list[str], np.ndarray]:
     """The ``bayes`` class: per (look, model noise, look noise) each row's normalised return, the prior of a row of
@@ -143,16 +96,17 @@ def bayes_class(data: dict[str, np.ndarray], family: str, looks: Sequence[int], 
     world = data["world"].astype(int)
     names, values = [], []
     for at in looks:
-        shipped = {w: surrogate(family, w, at, horizon) for w in np.unique(world)}
+        shipped = {w: surrogate(f"{family}-w{w}", at, horizon) for w in np.unique(world)}
         for model_noise in MODEL_NOISES:
             for look_noise in LOOK_NOISES:
                 switched = np.zeros(world.size, dtype=bool)
                 for w in shipped:
                     rows = world == w
                     others = [c for k, c in shipped.items() if k != w]
-                    switched[rows] = bayes_switches(data[f"before{at}"][rows], data[f"look{at}"][rows], others,
-                                                    model_noise, look_noise)
+                    switched[rows] = look_switches(data[f"before{at}"][rows], data[f"look{at}"][rows], others,
+                                                   model_noise, look_noise)
                 names.append(f"bayes look {at}, model noise {model_noise:g}, look noise {look_noise:g}")
+                BAYES_CHOICES[names[-1]] = (at, model_noise, look_noise)
                 values.append(np.where(switched, data[f"switch{at}"], data[f"stay{at}"]))
     return names, np.stack(values)
 
@@ -189,6 +143,19 @@ def rule_classes(data: dict[str, np.ndarray], looks: Sequence[int]) -> dict[str,
     return {name: (names, np.stack(values)) for name, (names, values) in out.items() if names}
 
 
+def test_scores(values: np.ndarray, data: dict[str, np.ndarray]) -> str:
+    """Markdown cells for one rule's ``(rows,)`` normalised returns: mean, worst decile of the (world, cost) means,
+    worlds whose mean is ≥ 1."""
+    world, cost = data["world"], data["cost"]
+    cells = {}
+    for w, c, v in zip(world, cost, values):
+        cells.setdefault((w, c), []).append(v)
+    means = np.array([np.mean(v) for v in cells.values()])
+    per_world = [np.mean(values[world == w]) for w in np.unique(world)]
+    return (f"{values.mean():.4f} | {np.quantile(means, 0.1):.3f} | "
+            f"{sum(v >= 1.0 for v in per_world)} of {len(per_world)}")
+
+
 def leave_one_world_out(values: np.ndarray, world: np.ndarray) -> float:
     """Mean over rows of the score each world gets from the rule chosen on the other worlds."""
     scores = []
@@ -208,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--recent", type=int, default=50)
     parser.add_argument("--horizon", type=int, default=5000)
     parser.add_argument("--out", type=Path, default=Path("results/sp_frontier"), help="sp_frontier's folder")
+    parser.add_argument("--test", default=None,
+                        help="test worlds to score each class's rule chosen on train on, once (the final table)")
     parser.add_argument("--bayes", action="store_true",
                         help="add the Bayesian look (its prior: the other worlds' shipped surrogates sp-mixed-w<k>)")
     args = parser.parse_args(argv)
@@ -242,11 +211,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--bayes needs a shipped surrogate of every world; none for {missing} "
                          f"(fit_coupled --trajectories, docs/findings/coupled-curves.md)")
         classes["bayes"] = bayes_class(data, fam.name, looks, args.horizon)
+    chosen_rules = {}
     for name, (names, values) in classes.items():
         means = values.mean(axis=1)
         best = int(np.argmax(means))
+        chosen_rules[name] = names[best]
         print(f"| {name} | {len(names)} | {means[best]:.4f} ({names[best]}) | "
               f"{leave_one_world_out(values, data['world']):.4f} |")
+    if args.test is not None:
+        test_worlds = list(worlds(fam, args.test))
+        test_seeds = list(fam.test_seeds)[:args.seeds]
+        try:
+            held = episodes(fam.name, test_worlds, test_seeds, looks, args.recent, args.horizon, args.out)
+        except ValueError as error:
+            parser.error(str(error))
+        print(f"\nscored once on test worlds {test_worlds}, seeds {test_seeds}: each class's rule chosen on the train "
+              f"worlds above (the bayes prior: all their surrogates)")
+        print("| class | rule chosen on train | test mean | worst decile (world × cost) | test worlds ≥ 1 |")
+        print("| --- | --- | --- | --- | --- |")
+        for name, (names, values) in rule_classes(held, looks).items():
+            if name in chosen_rules and chosen_rules[name] in names:
+                rule = chosen_rules[name]
+                print(f"| {name} | {rule} | {test_scores(values[names.index(rule)], held)} |")
+        if args.bayes:
+            at, model_noise, look_noise = BAYES_CHOICES[chosen_rules["bayes"]]
+            prior = [surrogate(f"{fam.name}-w{w}", at, args.horizon) for w in chosen]
+            switched = look_switches(held[f"before{at}"], held[f"look{at}"], prior, model_noise, look_noise)
+            values = np.where(switched, held[f"switch{at}"], held[f"stay{at}"])
+            print(f"| bayes | {chosen_rules['bayes']} | {test_scores(values, held)} |")
     return 0
 
 

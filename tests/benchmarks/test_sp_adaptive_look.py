@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradeoff_gym.agents.coupled_look import look_switches
 from tradeoff_gym.benchmarks.scripts import sp_adaptive_look, sp_frontier
 
 LOOKS, HORIZON, RECENT = (10, 20), 40, 5
@@ -63,13 +64,13 @@ def test_the_bayesian_look_switches_where_the_posterior_expects_serial_to_pay_mo
                  "per_trial": 1.0 / 128}
     before = np.full((3, 50), 0.5)
     looks = np.array([0.8 / 1.1, 0.8 / 1.9, 0.8 / 2.2])  # the look's reward at c = 0.1, 0.9, 1.2
-    switched = sp_adaptive_look.bayes_switches(before, looks, [component], 0.03, 0.02)
+    switched = look_switches(before, looks, [component], 0.03, 0.02)
     assert switched.tolist() == [True, True, False]
     # two surrogates: the parallel rewards say which one it is, and that one's verdict wins
     serial_world = dict(component, before=np.full(50, 0.3))
     parallel_world = dict(component, before=np.full(50, 0.7), serial_rest=500.0)
     for level, expected in ((0.3, True), (0.7, False)):
-        verdict = sp_adaptive_look.bayes_switches(np.full((1, 50), level), np.array([0.8 / 1.1]),
+        verdict = look_switches(np.full((1, 50), level), np.array([0.8 / 1.1]),
                                                   [serial_world, parallel_world], 0.03, 0.5)
         assert verdict.tolist() == [expected]
 
