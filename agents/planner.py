@@ -107,13 +107,16 @@ class PlannerPrior:
     #: The broad component: uniform over the grid's rates k·τ and midpoints m/τ inside these ranges.
     broad_rate: tuple[float, float] = (10.0, 100.0)
     broad_midpoint: tuple[float, float] = (-0.1, 0.7)
+    #: ... and over the grid's discounts x inside this range (a serial strategy's payoff 1 / (1 + x)).
+    broad_discount: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self) -> None:
         if len(self.bandwidth) != 3:
             raise ValueError(f"bandwidth must be (log rate, midpoint, discount), got {self.bandwidth!r}")
         for b in self.bandwidth:
             check_number(b, "bandwidth", 0.0, low_open=True)
-        for name, grid in (("broad_rate", RATE_GRID), ("broad_midpoint", MIDPOINT_GRID)):
+        for name, grid in (("broad_rate", RATE_GRID), ("broad_midpoint", MIDPOINT_GRID),
+                           ("broad_discount", DISCOUNT_GRID)):
             low, high = (check_number(v, name, -math.inf) for v in getattr(self, name))
             if low > high or not ((grid >= low - 1e-9) & (grid <= high + 1e-9)).any():
                 raise ValueError(f"{name} must be a (low, high) range holding a grid value "
@@ -135,6 +138,7 @@ class PlannerPrior:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": PRIOR_KIND, "source": self.source, "bandwidth": list(self.bandwidth),
                 "broad_rate": list(self.broad_rate), "broad_midpoint": list(self.broad_midpoint),
+                "broad_discount": list(self.broad_discount),
                 "worlds": [{"serial": list(w.serial), "rate": list(w.rate), "midpoint": list(w.midpoint),
                             "discount": list(w.discount)} for w in self.worlds]}
 
@@ -146,7 +150,8 @@ class PlannerPrior:
             worlds = tuple(World(tuple(bool(s) for s in w["serial"]), tuple(map(float, w["rate"])),
                                  tuple(map(float, w["midpoint"])), tuple(map(float, w["discount"])))
                            for w in data["worlds"])
-            broad = {key: tuple(map(float, data[key])) for key in ("broad_rate", "broad_midpoint") if key in data}
+            broad = {key: tuple(map(float, data[key])) for key in ("broad_rate", "broad_midpoint", "broad_discount")
+                     if key in data}
             return cls(worlds, tuple(map(float, data["bandwidth"])), str(data.get("source", "")), **broad)
         except (KeyError, TypeError) as err:
             raise ValueError(f"{where}: malformed planner prior ({err})") from err
@@ -199,7 +204,7 @@ class _Strategy:
     """One strategy's grid, its log-likelihood and its prior kernels (one row per component + the broad one)."""
 
     def __init__(self, serial: bool, horizon: int, worlds: list[World], a: int, bandwidth: tuple[float, float, float],
-                 broad: tuple[tuple[float, float], tuple[float, float]]):
+                 broad: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]):
         self.k = RATE_GRID / horizon  # per pick
         self.m = MIDPOINT_GRID * horizon  # picks
         x = DISCOUNT_GRID if serial else np.zeros(1)
@@ -215,7 +220,8 @@ class _Strategy:
         bm = ((MIDPOINT_GRID >= broad[1][0] - 1e-9) & (MIDPOINT_GRID <= broad[1][1] + 1e-9)).astype(float)
         self.kk = np.vstack([kk, bk / bk.sum()])
         self.km = np.vstack([km, bm / bm.sum()])
-        self.kx = np.vstack([kx, np.full((1, x.size), 1.0 / x.size)])
+        bx = ((x >= broad[2][0] - 1e-9) & (x <= broad[2][1] + 1e-9)).astype(float) if serial else np.ones(1)
+        self.kx = np.vstack([kx, bx[None, :] / bx.sum()])
         self.K = self.k[:, None, None]
         self.M = self.m[None, :, None]
         self.S = self.s[None, None, :]
@@ -353,7 +359,7 @@ class PlannerAgent(BaseAgent):
         worlds = self.prior.matching(serial, self.tables)
         self.log_pi = np.log(np.append(np.full(len(worlds), (1.0 - self.broad) / max(len(worlds), 1)),
                                        self.broad if worlds else 1.0))
-        broad = (self.prior.broad_rate, self.prior.broad_midpoint)
+        broad = (self.prior.broad_rate, self.prior.broad_midpoint, self.prior.broad_discount)
         self.arms = [_Strategy(s, self.horizon, worlds, a, self.prior.bandwidth, broad) for a, s in enumerate(serial)]
         self.n = np.zeros(self.n_actions, dtype=np.int64)
         self.t = 0

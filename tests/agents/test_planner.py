@@ -204,7 +204,23 @@ def test_worlds_of_another_table_size_are_mapped_by_position():
     assert prior.matching((True, True, False), "position") == [three]
 
 
+def test_the_broad_discount_range_round_trips_and_restricts_serial_payoffs(tmp_path):
+    prior = PlannerPrior(broad_discount=(0.0, 0.5))
+    prior.save(tmp_path / "p.json")
+    assert PlannerPrior.load(tmp_path / "p.json") == prior
+    agent = PlannerAgent(prior=prior, **FAST)
+    env = gym.make(ENV_ID, horizon=100, cost=0.2, batch_size=None,
+                   curves=(LogisticCurve(0.1, 20.0), LogisticCurve(0.1, 40.0)))
+    _, info = env.reset(seed=0)
+    agent.reset(info, np.random.default_rng(0))
+    broad = agent.arms[0].kx[-1]  # the serial strategy's broad discount weights over x = 0, 0.1, ..., 1
+    np.testing.assert_allclose(broad, np.where(np.arange(11) <= 5, 1.0 / 6, 0.0))
+    assert agent.arms[1].kx[-1].tolist() == [1.0]  # parallel pays nothing
+
+
 def test_a_broad_range_must_hold_a_grid_value():
+    with pytest.raises(ValueError, match="broad_discount"):
+        PlannerPrior(broad_discount=(0.52, 0.58))
     with pytest.raises(ValueError, match="broad_midpoint"):
         PlannerPrior(broad_midpoint=(2.0, 3.0))
     with pytest.raises(ValueError, match="broad_rate"):
