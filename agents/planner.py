@@ -106,7 +106,7 @@ class PlannerPrior:
     source: str = "universal"
     #: The broad component: uniform over the grid's rates k·τ and midpoints m/τ inside these ranges.
     broad_rate: tuple[float, float] = (10.0, 100.0)
-    broad_midpoint: tuple[float, float] = (-0.1, 0.7)
+    broad_midpoint: tuple[float, float] = (-0.1, 1.1)
     #: ... and over the grid's discounts x inside this range (a serial strategy's payoff 1 / (1 + x)).
     broad_discount: tuple[float, float] = (0.0, 1.0)
 
