@@ -49,7 +49,7 @@ from scipy.special import expit, gammaln, logsumexp
 
 from tradeoff_gym.agents.base import BaseAgent, check_reward
 from tradeoff_gym.envs.interface import SERIAL_FLAGS
-from tradeoff_gym.learners.checks import check_int, check_number
+from tradeoff_gym.learners.checks import check_choice, check_int, check_number
 
 #: The grid of every strategy's curve: rate per horizon ``k·τ`` (log-spaced), midpoint ``m/τ``, discount ``x``.
 RATE_GRID = np.geomspace(4.0, 200.0, 24)
@@ -128,9 +128,7 @@ class PlannerPrior:
         table's, mapped onto it by position (:func:`map_by_position`). Why: a family whose tables differ in size
         (lc-wide) otherwise informs each episode with only the few fit worlds of its size."""
         serial = tuple(bool(s) for s in serial)
-        if tables not in TABLE_RULES:
-            raise ValueError(f"tables must be one of {TABLE_RULES}, got {tables!r}")
-        if tables == "exact":
+        if check_choice(tables, TABLE_RULES, "tables") == "exact":
             return [w for w in self.worlds if w.serial == serial]
         return [map_by_position(w, serial) for w in self.worlds
                 if w.serial == serial or (w.serial[0] == serial[0] and w.serial[-1] == serial[-1])]
@@ -345,12 +343,8 @@ class PlannerAgent(BaseAgent):
         self.examples = check_int(examples, "examples", 1)
         self.model_noise = check_number(model_noise, "model_noise", 0.0)
         self.margin = check_number(margin, "margin", 0.0)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        self.likelihood = likelihood
-        if tables not in TABLE_RULES:
-            raise ValueError(f"tables must be one of {TABLE_RULES}, got {tables!r}")
-        self.tables = tables
+        self.likelihood = check_choice(likelihood, LIKELIHOODS, "likelihood")
+        self.tables = check_choice(tables, TABLE_RULES, "tables")
 
     def reset(self, info: dict[str, Any], rng: np.random.Generator) -> None:
         """Start an episode: grids for every strategy, the prior's matching worlds as components."""
@@ -377,7 +371,7 @@ class PlannerAgent(BaseAgent):
         for arm in self.arms:
             log_z, like = arm.evidence()
             log_post = log_post + log_z
-            likes.append((log_z, like))
+            likes.append(like)
         log_post -= logsumexp(log_post)
         return np.exp(log_post), likes
 
@@ -387,7 +381,7 @@ class PlannerAgent(BaseAgent):
         pi, likes = self._posterior()
         rng = self.rng
         comps = rng.choice(pi.size, size=self.n_particles, p=pi)
-        particles = [arm.sample(comps, like, rng) for arm, (_, like) in zip(self.arms, likes)]
+        particles = [arm.sample(comps, like, rng) for arm, like in zip(self.arms, likes)]
         h = self.n_truths
         now = np.stack([arm.values_at(particles[a][:h], self.n[a], remaining) for a, arm in enumerate(self.arms)])
         # plan -> (first action, its value under each truth); "commit to a" for every strategy a

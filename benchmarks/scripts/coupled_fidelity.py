@@ -14,7 +14,6 @@ docs/findings/coupled-curves.md::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +24,10 @@ import pandas as pd
 from tradeoff_gym.benchmarks.scripts.family_crossover import data_path
 from tradeoff_gym.benchmarks.scripts.fit_coupled import block_means, r_squared, schedule_actions, trajectory_arrays
 from tradeoff_gym.envs.coupled_curves import CALIBRATION_DIR, load_calibration, simulate
-from tradeoff_gym.envs.families import get_family, worlds
+from tradeoff_gym.envs.families import SP_MIXED_STRATA, get_family, worlds
 
 #: The report's block (trials) and the R² target.
 BLOCK, TARGET = 250, 0.9
-#: The strata of sp-mixed by world mod 3 (envs.families.SP_MIXED_STRATA's order).
-STRATA = ("escape", "plateau", "plateau-3")
 
 
 def recomputed(params, arrays: dict[str, np.ndarray], fit_seed: int, test_seed: int,
@@ -53,8 +50,7 @@ def world_row(family: str, world: int, trajectories: Path, cstar: dict[int, floa
     if not path.exists():
         raise ValueError(f"no shipped surrogate {path.name} for world {world}; fit it with fit_coupled --trajectories "
                          f"(docs/findings/coupled-curves.md)")
-    document = json.loads(path.read_text())
-    params, _ = load_calibration(path)
+    params, document = load_calibration(path)  # document: the fit's record beside the params
     fidelity, fit = document["fidelity"], document["fit"]
     r2 = {row["schedule"]: row["r2_test_seeds"] for row in fidelity["r2"]}
     held = [row["schedule"] for row in fidelity["r2"] if row["role"] == "held-out schedule"]
@@ -63,9 +59,10 @@ def world_row(family: str, world: int, trajectories: Path, cstar: dict[int, floa
     own, rmse = recomputed(params, arrays, seeds.index(fit["seeds"][0]), seeds.index(fidelity["test_seeds"][0]))
     values = list(r2.values())
     c = fidelity["c_star"]
-    spearman = document["fidelity"]["look_rules_spearman"]
+    spearman = fidelity["look_rules_spearman"]
     return {
-        "world": str(world), "stratum": STRATA[world % len(STRATA)] if family == "sp-mixed" else "",
+        "world": str(world),
+        "stratum": SP_MIXED_STRATA[world % len(SP_MIXED_STRATA)]["label"] if family == "sp-mixed" else "",
         "start (fit s)": f"{fit['start']} ({fit['seconds']:.0f})",
         "R² held-out seed: min / median (≥ 0.9 of n)": f"{min(values):.2f} / {np.median(values):.2f} "
                                                        f"({sum(v >= TARGET for v in values)} of {len(values)})",

@@ -51,8 +51,6 @@ SLOPES = np.round(np.arange(-3.0, 3.001, 0.25), 3)
 #: The Bayesian look's settings (agents.coupled_look): model noise of a 25-trial block mean, the look's relative noise.
 MODEL_NOISES = (0.02, 0.03, 0.05)
 LOOK_NOISES = (0.1, 0.15, 0.2)
-#: A bayes rule's name → its (look, model noise, look noise), filled as the class is built.
-BAYES_CHOICES: dict[str, tuple[int, float, float]] = {}
 
 
 def episodes(family: str, world_list: Sequence[int], seeds: Sequence[int], looks: Sequence[int], recent: int,
@@ -89,26 +87,33 @@ def episodes(family: str, world_list: Sequence[int], seeds: Sequence[int], looks
     return {key: np.asarray(value) for key, value in rows.items()}
 
 
+def bayes_settings(looks: Sequence[int]) -> dict[str, tuple[int, float, float]]:
+    """The ``bayes`` class's rules by name: (look, model noise, look noise), in the class's order."""
+    return {f"bayes look {at}, model noise {model_noise:g}, look noise {look_noise:g}": (at, model_noise, look_noise)
+            for at in looks for model_noise in MODEL_NOISES for look_noise in LOOK_NOISES}
+
+
+def _bayes_play(data: dict[str, np.ndarray], rows: np.ndarray, components: list[dict], at: int,
+                model_noise: float, look_noise: float) -> np.ndarray:
+    """The normalised returns of ``rows`` (a mask) when the coupled look at ``at`` over ``components`` decides."""
+    switched = look_switches(data[f"before{at}"][rows], data[f"look{at}"][rows], components, model_noise, look_noise)
+    return np.where(switched, data[f"switch{at}"][rows], data[f"stay{at}"][rows])
+
+
 def bayes_class(data: dict[str, np.ndarray], family: str, looks: Sequence[int], horizon: int) -> tuple[
         list[str], np.ndarray]:
-    """The ``bayes`` class: per (look, model noise, look noise) each row's normalised return, the prior of a row of
+    """The ``bayes`` class: per :func:`bayes_settings` rule each row's normalised return, the prior of a row of
     world w being the surrogates of the other worlds in ``data``."""
     world = data["world"].astype(int)
-    names, values = [], []
-    for at in looks:
-        shipped = {w: surrogate(f"{family}-w{w}", at, horizon) for w in np.unique(world)}
-        for model_noise in MODEL_NOISES:
-            for look_noise in LOOK_NOISES:
-                switched = np.zeros(world.size, dtype=bool)
-                for w in shipped:
-                    rows = world == w
-                    others = [c for k, c in shipped.items() if k != w]
-                    switched[rows] = look_switches(data[f"before{at}"][rows], data[f"look{at}"][rows], others,
-                                                   model_noise, look_noise)
-                names.append(f"bayes look {at}, model noise {model_noise:g}, look noise {look_noise:g}")
-                BAYES_CHOICES[names[-1]] = (at, model_noise, look_noise)
-                values.append(np.where(switched, data[f"switch{at}"], data[f"stay{at}"]))
-    return names, np.stack(values)
+    shipped = {at: {w: surrogate(f"{family}-w{w}", at, horizon) for w in np.unique(world)} for at in looks}
+    settings = bayes_settings(looks)
+    values = np.empty((len(settings), world.size))
+    for r, (at, model_noise, look_noise) in enumerate(settings.values()):
+        for w in shipped[at]:
+            rows = world == w
+            others = [c for k, c in shipped[at].items() if k != w]
+            values[r, rows] = _bayes_play(data, rows, others, at, model_noise, look_noise)
+    return list(settings), values
 
 
 def _play(data: dict[str, np.ndarray], at: int, threshold: np.ndarray) -> np.ndarray:
@@ -143,7 +148,7 @@ def rule_classes(data: dict[str, np.ndarray], looks: Sequence[int]) -> dict[str,
     return {name: (names, np.stack(values)) for name, (names, values) in out.items() if names}
 
 
-def test_scores(values: np.ndarray, data: dict[str, np.ndarray]) -> str:
+def score_cells(values: np.ndarray, data: dict[str, np.ndarray]) -> str:
     """Markdown cells for one rule's ``(rows,)`` normalised returns: mean, worst decile of the (world, cost) means,
     worlds whose mean is ≥ 1."""
     world, cost = data["world"], data["cost"]
@@ -196,6 +201,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     looks = parse_ints(args.looks, "--looks", 1)
     if any(not args.recent <= at < args.horizon for at in looks):
         parser.error(f"every look must lie in [recent, horizon) = [{args.recent}, {args.horizon}), got {args.looks}")
+    test_worlds: list[int] = []
+    if args.test is not None:
+        try:
+            test_worlds = list(worlds(fam, args.test))
+        except ValueError as error:
+            parser.error(f"--test: {error}")
+        outside = [w for w in test_worlds if w not in fam.test]
+        if outside:
+            parser.error(f"--test names {outside}, outside {fam.name}'s test split")
     seeds = list(fam.train_seeds)[:args.seeds]
     try:
         data = episodes(fam.name, chosen, seeds, looks, args.recent, args.horizon, args.out)
@@ -218,8 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen_rules[name] = names[best]
         print(f"| {name} | {len(names)} | {means[best]:.4f} ({names[best]}) | "
               f"{leave_one_world_out(values, data['world']):.4f} |")
-    if args.test is not None:
-        test_worlds = list(worlds(fam, args.test))
+    if test_worlds:
         test_seeds = list(fam.test_seeds)[:args.seeds]
         try:
             held = episodes(fam.name, test_worlds, test_seeds, looks, args.recent, args.horizon, args.out)
@@ -232,13 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, (names, values) in rule_classes(held, looks).items():
             if name in chosen_rules and chosen_rules[name] in names:
                 rule = chosen_rules[name]
-                print(f"| {name} | {rule} | {test_scores(values[names.index(rule)], held)} |")
+                print(f"| {name} | {rule} | {score_cells(values[names.index(rule)], held)} |")
         if args.bayes:
-            at, model_noise, look_noise = BAYES_CHOICES[chosen_rules["bayes"]]
+            at, model_noise, look_noise = bayes_settings(looks)[chosen_rules["bayes"]]
             prior = [surrogate(f"{fam.name}-w{w}", at, args.horizon) for w in chosen]
-            switched = look_switches(held[f"before{at}"], held[f"look{at}"], prior, model_noise, look_noise)
-            values = np.where(switched, held[f"switch{at}"], held[f"stay{at}"])
-            print(f"| bayes | {chosen_rules['bayes']} | {test_scores(values, held)} |")
+            values = _bayes_play(held, np.ones(held["world"].size, dtype=bool), prior, at, model_noise, look_noise)
+            print(f"| bayes | {chosen_rules['bayes']} | {score_cells(values, held)} |")
     return 0
 
 

@@ -50,6 +50,7 @@ def test_leave_one_world_out_scores_each_world_with_the_others_choice(played):
     (["--worlds", "24"], "outside sp-mixed's train split"),
     (["--worlds", "3"], "at least 2 worlds"),
     (["--worlds", "2,3"], "not played"),
+    (["--worlds", "2,3", "--test", "3"], "outside sp-mixed's test split"),
 ])
 def test_bad_input_exits_2_naming_it(argv, match, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
