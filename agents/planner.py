@@ -41,6 +41,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,12 @@ class _Strategy:
         return out
 
 
+@cache
+def _family_prior(family: str) -> PlannerPrior:
+    """``fit_prior(family)``, once per process (a prior is immutable; a sweep builds one agent per run)."""
+    return fit_prior(family)
+
+
 def resolve_prior(prior: PlannerPrior | str | Path | None) -> PlannerPrior:
     """A :class:`PlannerPrior` from ``prior``: None (universal), a prior, a published LearningCurves family's name
     (fitted on its train split, :func:`fit_prior`) or the path of a saved prior file."""
@@ -288,7 +295,7 @@ def resolve_prior(prior: PlannerPrior | str | Path | None) -> PlannerPrior:
         from tradeoff_gym.envs.families import FAMILIES
 
         if str(prior) in FAMILIES:
-            return fit_prior(str(prior))
+            return _family_prior(str(prior))
         if Path(prior).suffix == ".json" or Path(prior).exists():
             return PlannerPrior.load(prior)
         raise ValueError(f"prior must be a family name ({sorted(FAMILIES)}), a saved prior file (.json) or "
@@ -500,3 +507,25 @@ def fit_prior(family: str, worlds: Sequence[int] | None = None,
     centres = tuple(world_of(fam.settings(w)) for w in chosen)
     width = scott_bandwidth(centres) if bandwidth == "scott" else tuple(bandwidth)
     return PlannerPrior(centres, width, f"fit_prior({family!r}, worlds={len(chosen)} train worlds)")
+
+
+def pool_prior(families: Sequence[str], per_family: int | None = None,
+               bandwidth: tuple[float, float, float] | str = "scott") -> PlannerPrior:
+    """A prior pooled over several families: the first ``per_family`` train worlds of each (all with None), so that
+    each family weighs alike when ``per_family`` is at most the smallest train split; ``bandwidth`` as in
+    :func:`fit_prior`, over the pooled worlds. Why: a prior that has seen several kinds of world, none of them the
+    one it plays, is how a researcher without a family of their own would use the planner (docs/findings/planner.md)."""
+    from tradeoff_gym.envs.families import get_family
+
+    names = list(dict.fromkeys(families))
+    if not names:
+        raise ValueError("pool_prior needs at least one family")
+    if per_family is not None:
+        per_family = check_int(per_family, "per_family", 1)
+    centres: list[World] = []
+    for name in names:
+        train = get_family(name).train
+        centres += fit_prior(name, train[:per_family], bandwidth=DEFAULT_BANDWIDTH).worlds
+    width = scott_bandwidth(centres) if bandwidth == "scott" else tuple(bandwidth)
+    return PlannerPrior(tuple(centres), width,
+                        f"pool_prior({names!r}, per_family={per_family}: {len(centres)} train worlds)")

@@ -7,7 +7,8 @@ second half is played with the family's train seeds — and prints each agent's 
 the best fixed strategy's *expected* return in that world, the env's exact ``expected_fixed_returns``) with the
 worst decile in brackets, beside the fixed strategies and the family's frontier rule, then each agent's paired
 difference to the frontier rule with a 95 % bootstrap interval over worlds. One row per (family, agent,
-world) goes to ``--out`` (CSV)::
+world) goes to ``--out`` (CSV; for a played agent also the world's best fixed strategy ``best`` and the strategies
+it played first and last and how often it switched, as table indices)::
 
     python -m tradeoff_gym.benchmarks.scripts.planner_design --families lc-balanced,lc-short \\
         --agents 'planner,planner{"prior": "@fit"},frontier' --jobs 2 --out results/planner_design.csv
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from tradeoff_gym.agents.frontier import frontier_agent
-from tradeoff_gym.agents.planner import PlannerPrior, fit_prior
+from tradeoff_gym.agents.planner import PlannerPrior, fit_prior, pool_prior
 from tradeoff_gym.agents.registry import load_agent_class, make_agent
 from tradeoff_gym.benchmarks.experiment import parse_agent, split_top_level
 from tradeoff_gym.benchmarks.run_loop import run_episode
@@ -37,6 +38,10 @@ from tradeoff_gym.envs.families import LC_ID, get_family
 
 #: The placeholder of an agent spec's ``prior`` for the prior fitted on the fit half of the train split.
 FIT = "@fit"
+#: ... and for the prior pooled over the train splits of every *other* LearningCurves family (leave one family out).
+OTHERS = "@others"
+#: Train worlds per family in an ``@others`` prior (the smallest train split's size: each family weighs alike).
+PER_FAMILY = 48
 
 
 def split_train(family: str, limit: int | None = None) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -55,6 +60,12 @@ def _fitted(family: str) -> PlannerPrior:
     return fit_prior(family, split_train(family)[0])
 
 
+@cache
+def _others(family: str) -> PlannerPrior:
+    """The prior pooled over the other LearningCurves families' train splits, once per process."""
+    return pool_prior([f for f in LC_FAMILIES if f != family], PER_FAMILY)
+
+
 def _play(job: tuple[str, str, int, int]) -> dict[str, Any]:
     family, spec, world, seed = job
     settings = get_family(family).settings(world)
@@ -66,10 +77,14 @@ def _play(job: tuple[str, str, int, int]) -> dict[str, Any]:
     kwargs.pop("name", None)
     if kwargs.get("prior") == FIT:
         kwargs["prior"] = _fitted(family)
+    elif kwargs.get("prior") == OTHERS:
+        kwargs["prior"] = _others(family)
     frame = run_episode(env, make_agent(name, env, **kwargs), seed)
     expected = env.unwrapped.config.expected_fixed_returns(settings["cost"])
+    actions = frame.action.to_numpy()
     return {"family": family, "agent": label, "world": world, "seed": seed,
-            "normalised": float(frame.reward.sum() / expected.max())}
+            "normalised": float(frame.reward.sum() / expected.max()), "best": int(np.argmax(expected)),
+            "first": int(actions[0]), "last": int(actions[-1]), "switches": int(np.count_nonzero(np.diff(actions)))}
 
 
 def fixed_rows(family: str, worlds: Sequence[int], seeds: Sequence[int]) -> list[dict[str, Any]]:
@@ -126,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--families", default=",".join(LC_FAMILIES), help="comma-separated LearningCurves families")
     parser.add_argument("--agents", default=f'planner,planner{{"prior": "{FIT}"}},frontier',
                         help="comma-separated agent specs; frontier = the family's recorded rule; "
-                             f'"prior": "{FIT}" = the prior fitted on the fit half')
+                             f'"prior": "{FIT}" = the prior fitted on the fit half; '
+                             f'"prior": "{OTHERS}" = pooled over the other families\' train splits')
     parser.add_argument("--worlds", type=int, default=None, help="play at most this many worlds per family")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="CSV of every run")

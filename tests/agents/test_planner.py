@@ -14,6 +14,7 @@ from tradeoff_gym.agents.planner import (
     World,
     fit_prior,
     map_by_position,
+    pool_prior,
     resolve_prior,
     scott_bandwidth,
     world_of,
@@ -132,6 +133,25 @@ def test_fit_prior_round_trips_and_resolves_family_names(tmp_path):
     assert agent.prior == prior
 
 
+def test_a_pooled_prior_weighs_each_family_alike_and_round_trips(tmp_path):
+    families = ["lc-short", "lc-wide", "lc-short"]  # a repeat counts once
+    prior = pool_prior(families, per_family=5)
+    short, wide = fit_prior("lc-short"), fit_prior("lc-wide")
+    assert prior.worlds == short.worlds[:5] + wide.worlds[:5]
+    assert prior.bandwidth == pytest.approx(scott_bandwidth(prior.worlds))
+    assert "lc-short" in prior.source and "lc-wide" in prior.source
+    path = tmp_path / "pooled.json"
+    prior.save(path)
+    assert PlannerPrior.load(path) == prior
+    assert len(pool_prior(["lc-late-bloomers"]).worlds) == len(get_family("lc-late-bloomers").train)
+    with pytest.raises(ValueError, match="at least one family"):
+        pool_prior([])
+    with pytest.raises(ValueError, match="per_family"):
+        pool_prior(["lc-short"], per_family=0)
+    with pytest.raises(ValueError, match="does not model yet"):
+        pool_prior(["lc-short", "sp-mixed"])
+
+
 @pytest.mark.parametrize("bad, match", [
     ("no-such-family", "family name"),
     ("sp-mixed", "does not model yet"),
@@ -235,7 +255,12 @@ def test_fit_planner_script_writes_a_prior_of_train_worlds_only(tmp_path):
     prior = PlannerPrior.load(out)
     assert len(prior.worlds) == 10 and "fit_planner" in prior.source
     assert prior.worlds == fit_prior("lc-short", range(10)).worlds
-    for bad in (["--worlds", "48-50"], ["--family", "sp-mixed"], ["--bandwidth", "1,2"]):
+    pooled = tmp_path / "pooled.json"
+    assert fit_planner.main(["--family", "lc-short,lc-wide", "--per-family", "4", "--out", str(pooled)]) == 0
+    assert PlannerPrior.load(pooled).worlds == pool_prior(["lc-short", "lc-wide"], 4).worlds
+    for bad in (["--worlds", "48-50"], ["--family", "sp-mixed"], ["--bandwidth", "1,2"], ["--per-family", "4"],
+                ["--family", "lc-short,lc-wide", "--worlds", "0-3"], ["--family", "lc-short,sp-mixed"],
+                ["--family", "lc-short,lc-wide", "--per-family", "0"]):
         args = ["--family", "lc-short", "--out", str(tmp_path / "other.json"), *bad]
         with pytest.raises(SystemExit) as exit_info:
             fit_planner.main(args)
@@ -252,11 +277,14 @@ def test_planner_design_plays_train_worlds_only_and_prints_paired_differences(tm
     assert set(seeds) <= set(family.train_seeds)
     out = tmp_path / "design.csv"
     spec = 'planner{"prior": "@fit", "n_particles": 64, "n_truths": 16, "looks": [1, 4]}'
-    assert planner_design.main(["--families", "lc-short", "--agents", f"{spec},frontier", "--worlds", "2",
+    others = spec.replace("@fit", "@others")
+    assert planner_design.main(["--families", "lc-short", "--agents", f"{spec},{others},frontier", "--worlds", "2",
                                 "--out", str(out)]) == 0
     frame = pd.read_csv(out)
     assert set(frame.world) == set(played)
-    assert set(frame.agent) == {"serial", "parallel", spec, "frontier"}
+    assert set(frame.agent) == {"serial", "parallel", spec, others, "frontier"}
+    pooled = planner_design._others("lc-short")  # the other four families' train worlds, 48 each
+    assert len(pooled.worlds) == 4 * planner_design.PER_FAMILY and "lc-short" not in pooled.source
     fixed = frame[frame.agent.isin(["serial", "parallel"])].groupby("world").normalised.max()
     assert np.allclose(fixed, 1.0)  # the best fixed strategy is the yardstick
     text = capsys.readouterr().out

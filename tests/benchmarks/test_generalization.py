@@ -54,6 +54,25 @@ def test_runs_play_test_worlds_with_held_out_seeds_only():
     assert len({s.run_id for s in specs}) == len(specs)
 
 
+def test_a_family_placeholder_becomes_each_familys_name_under_one_label():
+    from tradeoff_gym.benchmarks.experiment import resolve_agents
+
+    agents = ["planner", 'planner{"prior": "@family", "name": "planner-fitted"}', 'etc{"explore": 2}']
+    specs = resolve_agents(module.runs(settings("smoke", families=["lc-short", "lc-wide"], agents=agents,
+                                                frontier=False)))
+    fitted = [s for s in specs if s.label == "planner-fitted"]
+    assert {s.tags["family"] for s in fitted} == {"lc-short", "lc-wide"}
+    for spec in fitted:
+        assert spec.agent == "planner" and spec.agent_kwargs == {"prior": spec.tags["family"]}
+        assert spec.run_id.split("/")[4] == "planner-fitted"
+    plain = [s for s in specs if s.agent == "planner" and s.label != "planner-fitted"]
+    assert plain and all(s.agent_kwargs == {} for s in plain)
+    assert all(s.agent_kwargs == {"explore": 2} for s in specs if s.agent == "etc")
+    from tradeoff_gym.benchmarks.experiments.generalization.sweep import family_player
+
+    assert family_player("ucb1", "lc-wide") == ("ucb1", "ucb1", {}, "", {})
+
+
 def test_costs_are_swept_where_open_and_the_worlds_own_elsewhere():
     specs = module.runs(settings("smoke", costs=[0.0, 0.5, 1.0]))
     sp = [s for s in specs if s.tags["family"] == "sp-mixed"]

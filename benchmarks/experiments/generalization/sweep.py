@@ -29,6 +29,9 @@ from tradeoff_gym.benchmarks.experiment import RunSpec, agent_label, parse_agent
 from tradeoff_gym.benchmarks.experiments.generalization.analysis import FIXED_AGENTS, FRONTIER, ranges
 
 NAME = "generalization"
+#: A learning agent's setting with this value is the played family's name in that family's runs (for instance the
+#: planner's prior fitted on the family's train split: ``planner{"prior": "@family"}``).
+FAMILY = "@family"
 #: The label of a fixed strategy that has no registry name of its own (lc-wide's ``mixed-j`` schedules) is its
 #: strategy's name; the run plays this class with ``strategy`` set.
 FIXED_CLASS = "tradeoff_gym.agents.baselines:FixedAgent"
@@ -95,7 +98,7 @@ def family_runs(family: str, settings: dict[str, Any], agents: list[str]) -> lis
             tags = {"family": family, "world": world, "cost": cost}
             prefix = f"{NAME}/{family}/w{world}/c{cost:g}"
             players: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []  # segment, agent, kw, label, tags
-            players += [(agent, agent, {}, "", {}) for agent in agents]
+            players += [family_player(agent, family) for agent in agents]
             players += [(s, s, {}, "", {}) if s in REGISTERED_FIXED else (s, FIXED_CLASS, {"strategy": s}, s, {})
                         for s in strategies]
             if frontier is not None:
@@ -108,6 +111,19 @@ def family_runs(family: str, settings: dict[str, Any], agents: list[str]) -> lis
                 for seed in seeds
             ]
     return specs
+
+
+def family_player(agent: str, family: str) -> tuple[str, str, dict[str, Any], str, dict[str, Any]]:
+    """(run id segment, agent, settings, label, tags) of a learning agent in ``family``'s runs: settings equal to
+    :data:`FAMILY` become the family's name; the label (and run id segment) stays the spec as written, so one
+    agent row spans every family. Why: empirical Bayes per family (a prior fitted on each family's train split) is
+    one agent of the report, not one per family."""
+    name, kwargs = parse_agent(agent)
+    if FAMILY not in kwargs.values():
+        return agent, agent, {}, "", {}
+    label = agent_label(agent)
+    settings = {key: family if value == FAMILY else value for key, value in kwargs.items() if key != "name"}
+    return label, name, settings, label, {}
 
 
 def held_out_worlds(family: str, spec: Any, max_worlds: Any = None) -> list[int]:
