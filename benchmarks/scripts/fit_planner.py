@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="train worlds to fit: train (default), a range 0-23 or a list")
     parser.add_argument("--bandwidth", type=_bandwidth, default="scott",
                         help="scott (default) or three kernel widths: log rate, midpoint (÷ τ), discount")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the kernel widths (Scott's or given) by this factor > 0 (default 1)")
     parser.add_argument("--out", type=Path, required=True, help="the prior file to write (JSON)")
     args = parser.parse_args(argv)
     names = [f.strip() for f in args.family.split(",") if f.strip()]
@@ -59,13 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(names) > 1 and args.worlds != "train":
         parser.error(f"--worlds picks worlds of one family; several families pool their train splits "
                      f"(--per-family N: the first N of each), got --worlds {args.worlds!r}")
+    if not args.scale > 0 or args.scale == float("inf"):
+        parser.error(f"--scale must be a finite factor > 0, got {args.scale}")
     if args.out.exists():
         parser.error(f"--out {args.out} exists; choose another path")
     words = sys.argv[1:] if argv is None else list(argv)
     source = "python -m tradeoff_gym.benchmarks.scripts.fit_planner " + shlex.join(words)
     if len(names) > 1:
         prior = replace(pool_prior(names, args.per_family, args.bandwidth), source=source)
-        return _save(prior, args.out, f"{len(prior.worlds)} train worlds of {', '.join(dict.fromkeys(names))}")
+        return _save(prior, args.out, f"{len(prior.worlds)} train worlds of {', '.join(dict.fromkeys(names))}",
+                     args.scale)
     family = get_family(names[0])
     try:
         chosen = worlds(family, args.worlds)
@@ -78,10 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(chosen) < 2:
         parser.error(f"--worlds needs at least 2 worlds, got {len(chosen)}")
     prior = replace(fit_prior(names[0], chosen, args.bandwidth), source=source)
-    return _save(prior, args.out, f"{len(prior.worlds)} worlds of {names[0]}")
+    return _save(prior, args.out, f"{len(prior.worlds)} worlds of {names[0]}", args.scale)
 
 
-def _save(prior: PlannerPrior, out: Path, what: str) -> int:
+def _save(prior: PlannerPrior, out: Path, what: str, scale: float = 1.0) -> int:
+    prior = replace(prior, bandwidth=tuple(b * scale for b in prior.bandwidth))
     out.parent.mkdir(parents=True, exist_ok=True)
     prior.save(out)
     print(f"{out}: {what}, bandwidth {tuple(round(b, 4) for b in prior.bandwidth)}")

@@ -255,12 +255,15 @@ def test_fit_planner_script_writes_a_prior_of_train_worlds_only(tmp_path):
     prior = PlannerPrior.load(out)
     assert len(prior.worlds) == 10 and "fit_planner" in prior.source
     assert prior.worlds == fit_prior("lc-short", range(10)).worlds
+    half = tmp_path / "half.json"
+    assert fit_planner.main(["--family", "lc-short", "--worlds", "0-9", "--scale", "0.5", "--out", str(half)]) == 0
+    assert PlannerPrior.load(half).bandwidth == pytest.approx(tuple(b / 2 for b in prior.bandwidth))
     pooled = tmp_path / "pooled.json"
     assert fit_planner.main(["--family", "lc-short,lc-wide", "--per-family", "4", "--out", str(pooled)]) == 0
     assert PlannerPrior.load(pooled).worlds == pool_prior(["lc-short", "lc-wide"], 4).worlds
     for bad in (["--worlds", "48-50"], ["--family", "sp-mixed"], ["--bandwidth", "1,2"], ["--per-family", "4"],
                 ["--family", "lc-short,lc-wide", "--worlds", "0-3"], ["--family", "lc-short,sp-mixed"],
-                ["--family", "lc-short,lc-wide", "--per-family", "0"]):
+                ["--family", "lc-short,lc-wide", "--per-family", "0"], ["--scale", "0"], ["--scale", "nan"]):
         args = ["--family", "lc-short", "--out", str(tmp_path / "other.json"), *bad]
         with pytest.raises(SystemExit) as exit_info:
             fit_planner.main(args)
