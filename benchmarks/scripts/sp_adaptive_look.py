@@ -10,6 +10,11 @@ parallel trials before the look; ``level`` = their mean reward) from the frontie
 * ``linear``: the same with the threshold t = a + b · level;
 * ``split``: look at the first T if level there < h with threshold t₁, else skip it and look at the last T with
   threshold t₂;
+* ``sequential`` (``--sequential``): look at the first T; switch for good if look ÷ level ≥ t₁, stay parallel for
+  good if it is < t₀ (t₀ ≤ t₁), else look again at the last T with threshold t₂. **Approximate**: an episode that
+  looks twice is replayed from the single-look schedules at the last T (``switch@T``, ``stay@T``), which lack the
+  first look's one serial trial — one trial of τ, and the network it trains at the second look differs by that one
+  serial update;
 * ``bayes`` (``--bayes``): the ``coupled-look`` agent's decision (:mod:`tradeoff_gym.agents.coupled_look`), a
   Bayesian look at T whose prior is the *other* train worlds' coupled surrogates (``tradeoff/CoupledCurves-v0``
   presets ``sp-mixed-w<k>``) × a grid of costs. Its settings: T, the model noise of a block mean and the look's
@@ -123,9 +128,11 @@ def _play(data: dict[str, np.ndarray], at: int, threshold: np.ndarray) -> np.nda
     return np.where(switched, data[f"switch{at}"], data[f"stay{at}"])
 
 
-def rule_classes(data: dict[str, np.ndarray], looks: Sequence[int]) -> dict[str, tuple[list[str], np.ndarray]]:
-    """class → (rule names, ``(rules, rows)`` normalised returns)."""
-    out: dict[str, tuple[list[str], list[np.ndarray]]] = {"fixed": ([], []), "linear": ([], []), "split": ([], [])}
+def rule_classes(data: dict[str, np.ndarray], looks: Sequence[int],
+                 sequential: bool = False) -> dict[str, tuple[list[str], np.ndarray]]:
+    """class → (rule names, ``(rules, rows)`` normalised returns); ``sequential`` adds the two-look class."""
+    out: dict[str, tuple[list[str], list[np.ndarray]]] = {"fixed": ([], []), "linear": ([], []), "split": ([], []),
+                                                          "sequential": ([], [])}
     n = data["world"].size
     for at in looks:
         for t in THRESHOLDS:
@@ -145,6 +152,16 @@ def rule_classes(data: dict[str, np.ndarray], looks: Sequence[int]) -> dict[str,
                 for t2 in THRESHOLDS:
                     out["split"][0].append(f"level{first} < {h:g}: look {first}, t {t1:g}; else look {last}, t {t2:g}")
                     out["split"][1].append(np.where(level < h, early[t1], late[t2]))
+        if sequential:
+            switch, stay = data[f"switch{first}"], data[f"stay{first}"]
+            above = {t: probe_switches(data[f"level{first}"][:, None], data[f"look{first}"][:, None], t)
+                     for t in THRESHOLDS}
+            for i, t1 in enumerate(THRESHOLDS):
+                for t0 in THRESHOLDS[:i + 1]:
+                    for t2 in THRESHOLDS:
+                        out["sequential"][0].append(f"look {first}: switch ≥ {t1:g}, stay < {t0:g}; "
+                                                    f"else look {last}, t {t2:g}")
+                        out["sequential"][1].append(np.where(above[t1], switch, np.where(above[t0], late[t2], stay)))
     return {name: (names, np.stack(values)) for name, (names, values) in out.items() if names}
 
 
@@ -182,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/sp_frontier"), help="sp_frontier's folder")
     parser.add_argument("--test", default=None,
                         help="test worlds to score each class's rule chosen on train on, once (the final table)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="add the two-look class (approximate replay: see the module docstring)")
     parser.add_argument("--bayes", action="store_true",
                         help="add the Bayesian look (its prior: the other worlds' shipped surrogates sp-mixed-w<k>)")
     args = parser.parse_args(argv)
@@ -218,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{fam.name}: train worlds {chosen}, seeds {seeds}, costs {list(fam.costs)}; normalised return")
     print("| class | rules | best in-sample (rule) | leave-one-world-out |")
     print("| --- | --- | --- | --- |")
-    classes = rule_classes(data, looks)
+    classes = rule_classes(data, looks, args.sequential)
     if args.bayes:
         missing = [w for w in chosen if not (CALIBRATION_DIR / f"{fam.name}-w{w}.json").exists()]
         if missing:
@@ -242,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"worlds above (the bayes prior: all their surrogates)")
         print("| class | rule chosen on train | test mean | worst decile (world × cost) | test worlds ≥ 1 |")
         print("| --- | --- | --- | --- | --- |")
-        for name, (names, values) in rule_classes(held, looks).items():
+        for name, (names, values) in rule_classes(held, looks, args.sequential).items():
             if name in chosen_rules and chosen_rules[name] in names:
                 rule = chosen_rules[name]
                 print(f"| {name} | {rule} | {score_cells(values[names.index(rule)], held)} |")

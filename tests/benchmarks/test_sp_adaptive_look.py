@@ -36,6 +36,32 @@ def test_the_fixed_class_replays_the_frontier_rules(played):
 
 
 @pytest.mark.slow
+def test_the_sequential_class_holds_both_single_looks_and_looks_again_in_between(played, capsys):
+    out, _ = played
+    data = sp_adaptive_look.episodes("sp-mixed", [0, 1], [0, 1], LOOKS, RECENT, HORIZON, out)
+    classes = sp_adaptive_look.rule_classes(data, LOOKS, sequential=True)
+    names, values = classes["sequential"]
+    fixed_names, fixed = classes["fixed"]
+    assert "sequential" not in sp_adaptive_look.rule_classes(data, LOOKS)
+    # t0 = t1: never looks again, so it is the single look at the first T
+    np.testing.assert_array_equal(values[names.index("look 10: switch ≥ 0.9, stay < 0.9; else look 20, t 0.7")],
+                                  fixed[fixed_names.index("look 10, t 0.9")])
+    # between t0 and t1 the second look decides, from the last T's schedules
+    ratio = data["look10"] / data["level10"]
+    rule = values[names.index("look 10: switch ≥ 0.9, stay < 0.55; else look 20, t 0.9")]
+    switch, stay = ratio >= 0.9, ratio < 0.55
+    again = ~switch & ~stay
+    assert switch.any() and stay.any() and again.any()  # every branch is taken in these episodes
+    late = fixed[fixed_names.index("look 20, t 0.9")]
+    np.testing.assert_array_equal(rule[again], late[again])
+    np.testing.assert_array_equal(rule[switch], data["switch10"][switch])
+    np.testing.assert_array_equal(rule[stay], data["stay10"][stay])
+    assert sp_adaptive_look.main(["--worlds", "0,1", "--looks", "10,20", "--recent", str(RECENT), "--horizon",
+                                  str(HORIZON), "--out", str(out), "--sequential"]) == 0
+    assert "| sequential | 18513 |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
 def test_leave_one_world_out_scores_each_world_with_the_others_choice(played):
     values = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0], [0.6, 0.6, 0.6, 0.6]])
     world = np.array([0, 0, 1, 1])
