@@ -497,16 +497,21 @@ def fit_prior(family: str, worlds: Sequence[int] | None = None,
               bandwidth: tuple[float, float, float] | str = "scott") -> PlannerPrior:
     """Empirical Bayes: a prior whose components are ``family``'s train worlds (or the given ``worlds``);
     ``bandwidth`` the kernel widths or ``"scott"`` (:func:`scott_bandwidth`)."""
+    centres = family_worlds(family, worlds)
+    width = scott_bandwidth(centres) if bandwidth == "scott" else tuple(bandwidth)
+    return PlannerPrior(centres, width, f"fit_prior({family!r}, worlds={len(centres)} train worlds)")
+
+
+def family_worlds(family: str, worlds: Sequence[int] | None = None) -> tuple[World, ...]:
+    """The planner's view (:func:`world_of`) of ``family``'s train worlds (or the given ``worlds``); a ValueError for
+    a family of another env than LearningCurves."""
     from tradeoff_gym.envs.families import LC_ID, get_family
 
     fam = get_family(family)
     if fam.env_id != LC_ID:
         raise ValueError(f"the planner fits LearningCurves families (env {LC_ID}); {family!r} is a family of "
                          f"{fam.env_id}, which it does not model yet")
-    chosen = fam.train if worlds is None else tuple(worlds)
-    centres = tuple(world_of(fam.settings(w)) for w in chosen)
-    width = scott_bandwidth(centres) if bandwidth == "scott" else tuple(bandwidth)
-    return PlannerPrior(centres, width, f"fit_prior({family!r}, worlds={len(chosen)} train worlds)")
+    return tuple(world_of(fam.settings(w)) for w in (fam.train if worlds is None else tuple(worlds)))
 
 
 def pool_prior(families: Sequence[str], per_family: int | None = None,
@@ -522,10 +527,7 @@ def pool_prior(families: Sequence[str], per_family: int | None = None,
         raise ValueError("pool_prior needs at least one family")
     if per_family is not None:
         per_family = check_int(per_family, "per_family", 1)
-    centres: list[World] = []
-    for name in names:
-        train = get_family(name).train
-        centres += fit_prior(name, train[:per_family], bandwidth=DEFAULT_BANDWIDTH).worlds
+    centres = [world for name in names for world in family_worlds(name, get_family(name).train[:per_family])]
     width = scott_bandwidth(centres) if bandwidth == "scott" else tuple(bandwidth)
     return PlannerPrior(tuple(centres), width,
                         f"pool_prior({names!r}, per_family={per_family}: {len(centres)} train worlds)")
